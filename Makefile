@@ -1,0 +1,31 @@
+# Developer entry points. `make test` is what CI runs; `make demo` runs the pipeline end to end.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install test lint unit demo clean-demo
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,opensearch]'
+	touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(VENV)/bin/ruff check logferry shipper consumer schemas tests bench
+	$(VENV)/bin/mypy
+
+# Starts a real Kafka broker by itself (tests/support/kafka.py) unless KAFKA_BOOTSTRAP_SERVERS is set.
+test: lint
+	$(PY) -m pytest -q
+
+unit: install
+	$(PY) -m pytest -q tests/unit
+
+demo: install
+	bash compose/demo.sh
+
+clean-demo:
+	rm -rf demo-state

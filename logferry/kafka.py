@@ -1,0 +1,80 @@
+"""Kafka connection settings shared by the shipper and the consumer, and their librdkafka form.
+
+Secrets never sit in the config file: `sasl_password_env` names the environment variable holding the
+password. Any other librdkafka property can be passed through `[kafka.librdkafka]`; a value written as
+`env:NAME` is read from the environment variable NAME.
+"""
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from logferry.config import setting
+from logferry.errors import ConfigError
+from logferry.logs import register_secret
+
+_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})$")
+_SECRET_WORDS = ("password", "secret", "key.pem", "token")
+
+
+@dataclass(frozen=True, kw_only=True)
+class KafkaConnection:
+    """How to reach the Kafka cluster."""
+
+    bootstrap_servers: str = setting("127.0.0.1:9092", "Comma-separated host:port list of brokers to bootstrap from.")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = setting(
+        "PLAINTEXT", "How to talk to the brokers."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = setting(
+        "SCRAM-SHA-512", "SASL mechanism when security_protocol is SASL_*."
+    )
+    sasl_username_env: str = setting("LOGFERRY_KAFKA_USERNAME", "Environment variable that holds the SASL user name.")
+    sasl_password_env: str = setting("LOGFERRY_KAFKA_PASSWORD", "Environment variable that holds the SASL password.")
+    ssl_ca_location: str = setting("", "CA certificate file (PEM) to verify the brokers with; empty for the system store.")
+    librdkafka: dict[str, str | int | bool] = setting({}, "Extra librdkafka properties; a value 'env:NAME' is read from $NAME.")
+
+    def check(self, where: str) -> None:
+        for server in self.bootstrap_servers.split(","):
+            match = _HOST_PORT.match(server.strip())
+            if match is None or not 0 < int(match.group(2)) < 65536:
+                raise ConfigError(
+                    f"{where}.bootstrap_servers",
+                    f"{server.strip()!r} is not a host:port address with a port from 1 to 65535",
+                )
+
+    def client_config(self) -> dict[str, Any]:
+        """librdkafka properties for this connection, secrets resolved from the environment."""
+        config: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+        }
+        if self.security_protocol.startswith("SASL"):
+            user = os.environ.get(self.sasl_username_env)
+            password = os.environ.get(self.sasl_password_env)
+            if not user or password is None:
+                raise ConfigError(
+                    "kafka.sasl_password_env",
+                    f"SASL needs the environment variables {self.sasl_username_env} and {self.sasl_password_env}",
+                )
+            register_secret(password)
+            config.update({"sasl.mechanism": self.sasl_mechanism, "sasl.username": user, "sasl.password": password})
+        if self.ssl_ca_location:
+            config["ssl.ca.location"] = self.ssl_ca_location
+        for name, value in self.librdkafka.items():
+            if isinstance(value, str) and value.startswith("env:"):
+                resolved = os.environ.get(value[4:])
+                if resolved is None:
+                    raise ConfigError(f"kafka.librdkafka.{name}", f"environment variable {value[4:]} is not set")
+                register_secret(resolved)
+                config[name] = resolved
+                continue
+            if any(word in name for word in _SECRET_WORDS) and isinstance(value, str):
+                register_secret(value)
+            config[name] = value
+        return config
+
+
+def redacted(config: dict[str, Any]) -> dict[str, Any]:
+    """A copy of librdkafka `config` fit for printing: secret-looking values replaced by ***."""
+    return {k: ("***" if any(w in k for w in _SECRET_WORDS) else v) for k, v in config.items()}

@@ -1,0 +1,220 @@
+"""The shipper's configuration, declared once: every key with its type, default and description.
+
+    [shipper]            process-wide settings (state, limits, intervals)
+    [kafka]              where events go
+    [[inputs]]           which files to follow and how to parse them
+
+`load_config(path)` reads and validates the whole file before anything starts; it raises ConfigError
+with one sentence naming the key and the problem.
+"""
+
+import glob
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from logferry.config import REQUIRED, load, read_toml, setting
+from logferry.errors import ConfigError
+from logferry.kafka import KafkaConnection
+
+
+def default_state_dir() -> str:
+    """Where checkpoints live unless configured: %ProgramData%\\logferry\\state on Windows, /var/lib/logferry elsewhere."""
+    if sys.platform == "win32":
+        return str(Path(os.environ.get("PROGRAMDATA", r"C:\ProgramData")) / "logferry" / "state")
+    return "/var/lib/logferry"
+
+
+FORMATS = (
+    "auto", "json", "logfmt", "syslog", "nginx", "apache", "apache_error", "iis", "golog", "python", "java",
+    "cri", "docker", "regex", "plain",
+)
+ENCODINGS = ("utf-8", "utf-16", "utf-16-le", "utf-16-be", "latin-1", "cp1252")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MultilineSettings:
+    """How consecutive lines are grouped into one event."""
+
+    mode: Literal["off", "start", "continue"] = setting(
+        "off",
+        "off: one line, one event (parsers such as java and python still join their own continuation lines); "
+        "start: a line matching `pattern` starts a new event; continue: a line matching `pattern` continues the previous one.",
+    )
+    pattern: str = setting("", "Regular expression for mode start or continue.")
+    max_lines: int = setting(500, "Most lines in one event; further lines start a new event.")
+    max_bytes: int = setting(1_048_576, "Most bytes in one event; further lines start a new event.")
+    flush_timeout: float = setting(3.0, "Seconds after which a pending event is emitted when no line follows.")
+
+    def check(self, where: str) -> None:
+        if self.mode != "off":
+            if not self.pattern:
+                raise ConfigError(f"{where}.pattern", f"is required when mode is {self.mode!r}")
+            _compile(self.pattern, f"{where}.pattern")
+        if self.max_lines < 1:
+            raise ConfigError(f"{where}.max_lines", "must be at least 1")
+        if self.max_bytes < 1:
+            raise ConfigError(f"{where}.max_bytes", "must be at least 1")
+        if self.flush_timeout <= 0:
+            raise ConfigError(f"{where}.flush_timeout", "must be greater than 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegexSettings:
+    """The user pattern for format = "regex"."""
+
+    pattern: str = setting("", "Regular expression with named groups: timestamp, level, message; others become attributes.")
+    timestamp_format: str = setting("", "strptime format of the timestamp group; empty to accept RFC 3339 / ISO 8601.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class InputSettings:
+    """One group of files followed the same way."""
+
+    id: str = setting(REQUIRED, "A short name for this input; recorded in every event as input_id.")
+    paths: list[str] = setting(REQUIRED, "Glob patterns of files to follow; ** matches any number of directories.")
+    exclude: list[str] = setting([], "Glob patterns of files to leave alone (for example rotated *.gz).")
+    format: str = setting("auto", "Log format: " + ", ".join(FORMATS) + ".")
+    encoding: str = setting("utf-8", "Text encoding: " + ", ".join(ENCODINGS) + " (utf-16 detects the byte order from the BOM).")
+    timezone: str = setting("local", "IANA zone for timestamps written without one; 'local' is the host's zone.")
+    service_name: str = setting("", "resource service.name for these events; empty for none.")
+    fields: dict[str, str | int | float | bool] = setting({}, "Static attributes added to every event of this input.")
+    multiline: MultilineSettings = setting(None, "Multiline grouping.", factory=MultilineSettings)
+    regex: RegexSettings = setting(None, "Pattern for format = 'regex'.", factory=RegexSettings)
+
+    def check(self, where: str) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.id):
+            raise ConfigError(f"{where}.id", "must be 1-64 letters, digits, '_', '.' or '-'")
+        if not self.paths:
+            raise ConfigError(f"{where}.paths", "must list at least one glob")
+        for i, pattern in enumerate([*self.paths, *self.exclude]):
+            key = f"{where}.paths[{i}]" if i < len(self.paths) else f"{where}.exclude[{i - len(self.paths)}]"
+            check_glob(pattern, key)
+        if self.format not in FORMATS:
+            raise ConfigError(f"{where}.format", f"unknown format {self.format!r}; known: {', '.join(FORMATS)}")
+        if self.encoding.lower() not in ENCODINGS:
+            raise ConfigError(f"{where}.encoding", f"unknown encoding {self.encoding!r}; known: {', '.join(ENCODINGS)}")
+        if self.timezone != "local":
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ConfigError(f"{where}.timezone", f"{self.timezone!r} is not an IANA time zone") from None
+        if self.format == "regex":
+            if not self.regex.pattern:
+                raise ConfigError(f"{where}.regex.pattern", "is required when format is 'regex'")
+            compiled = _compile(self.regex.pattern, f"{where}.regex.pattern")
+            if not compiled.groupindex:
+                raise ConfigError(f"{where}.regex.pattern", "has no named groups such as (?P<message>...)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShipperSettings:
+    """Process-wide settings."""
+
+    state_dir: str = setting(default_state_dir(), "Directory for checkpoints and the host id; created if missing.")
+    host_id: str = setting("", "Host id for event ids; empty to use the OS machine id (or one generated and kept).")
+    host_name: str = setting("", "resource host.name; empty for the machine's name.")
+    rescan_interval: float = setting(2.0, "Seconds between glob rescans (file-system events only hint in between).")
+    checkpoint_interval: float = setting(1.0, "Most seconds between checkpoint writes while running.")
+    read_chunk_bytes: int = setting(1_048_576, "Bytes read from a file at once.")
+    file_budget_bytes: int = setting(4_194_304, "Most bytes read from one file per turn, so busy files cannot starve quiet ones.")
+    max_line_bytes: int = setting(1_048_576, "Longer lines are truncated to this many bytes and flagged, never dropped.")
+    max_open_files: int = setting(512, "Most files held open at once; the rest wait their turn.")
+    close_inactive: float = setting(300.0, "Seconds without new data after which a file is closed (reopened when it grows).")
+    ignore_older: float = setting(0.0, "Skip files not modified for this many seconds when first seen; 0 ships everything.")
+    rotate_wait: float = setting(5.0, "Seconds a renamed or deleted file stays open after its last byte was read.")
+    max_inflight_bytes: int = setting(67_108_864, "Reading pauses while this many bytes await Kafka's acknowledgement.")
+    shutdown_timeout: float = setting(30.0, "Seconds to wait for acknowledgements when stopping.")
+    log_level: Literal["debug", "info", "warning", "error"] = setting("info", "Level of the shipper's own logs.")
+    log_format: Literal["auto", "json", "text"] = setting("auto", "Own logs as JSON lines, text, or text on a terminal.")
+    metrics_address: str = setting("", "host:port for the Prometheus /metrics and /health endpoints; empty for off.")
+
+    def check(self, where: str) -> None:
+        for name in ("read_chunk_bytes", "file_budget_bytes", "max_line_bytes", "max_open_files", "max_inflight_bytes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{where}.{name}", "must be at least 1")
+        for name in ("rescan_interval", "checkpoint_interval", "close_inactive", "rotate_wait", "shutdown_timeout"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{where}.{name}", "must be greater than 0")
+        if self.metrics_address:
+            check_listen_address(self.metrics_address, f"{where}.metrics_address")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShipperKafka(KafkaConnection):
+    """Where events go, on top of the connection settings."""
+
+    topic: str = setting("logs", "Topic the events are produced to.")
+    compression: Literal["zstd", "lz4", "gzip", "snappy", "none"] = setting("zstd", "Batch compression.")
+    linger_ms: int = setting(20, "Milliseconds librdkafka waits to fill a batch.")
+    max_message_bytes: int = setting(1_000_000, "Largest message the broker accepts; bigger events are truncated and flagged.")
+
+    def check(self, where: str) -> None:
+        super().check(where)
+        if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", self.topic):
+            raise ConfigError(f"{where}.topic", f"{self.topic!r} is not a valid Kafka topic name")
+        if self.max_message_bytes < 1024:
+            raise ConfigError(f"{where}.max_message_bytes", "must be at least 1024")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShipperConfig:
+    """The whole shipper config file."""
+
+    shipper: ShipperSettings = setting(None, "Process-wide settings.", factory=ShipperSettings)
+    kafka: ShipperKafka = setting(None, "Kafka destination.", factory=ShipperKafka)
+    inputs: list[InputSettings] = setting(REQUIRED, "Files to follow.")
+
+    def check(self, where: str) -> None:
+        if not self.inputs:
+            raise ConfigError("inputs", "at least one [[inputs]] table is required")
+        seen: set[str] = set()
+        for i, item in enumerate(self.inputs):
+            if item.id in seen:
+                raise ConfigError(f"inputs[{i}].id", f"{item.id!r} is used by another input")
+            seen.add(item.id)
+
+
+def load_config(path: str | Path) -> ShipperConfig:
+    """The validated config in the TOML file at `path`."""
+    return parse_config(read_toml(path))
+
+
+def parse_config(table: dict[str, Any]) -> ShipperConfig:
+    """The validated config in an already parsed TOML table."""
+    return load(ShipperConfig, table)
+
+
+def check_glob(pattern: str, key: str) -> None:
+    """ConfigError unless `pattern` is a usable absolute or relative glob."""
+    if not pattern.strip():
+        raise ConfigError(key, "is an empty glob")
+    if "\x00" in pattern:
+        raise ConfigError(key, "contains a NUL byte")
+    if pattern.count("[") != pattern.count("]"):
+        raise ConfigError(key, f"{pattern!r} has an unbalanced '[' or ']'")
+    for part in re.split(r"[\\/]", pattern):
+        if "**" in part and part != "**":
+            raise ConfigError(key, f"{pattern!r}: '**' must be a whole path segment, as in dir/**/*.log")
+    try:
+        glob.translate(pattern, recursive=True, include_hidden=True) if hasattr(glob, "translate") else None
+    except (ValueError, re.error) as error:
+        raise ConfigError(key, f"{pattern!r} is not a valid glob: {error}") from None
+
+
+def check_listen_address(value: str, key: str) -> None:
+    """ConfigError unless `value` is host:port with a valid port."""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(key, f"{value!r} is not a host:port address with a port from 1 to 65535")
+
+
+def _compile(pattern: str, key: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        raise ConfigError(key, f"invalid regular expression: {error}") from None
