@@ -1,7 +1,23 @@
-"""The consumer's command line: run, replay, search, status, check-config."""
+"""The consumer's command line: run, replay, search, status, check-config.
+
+Exit codes: 0 done; 1 the work could not be done (the message says why; nothing was lost); 2 bad config or
+arguments (one line, no traceback).
+"""
 
 import argparse
+import logging
+import signal
+import sqlite3
 import sys
+from types import FrameType
+
+from confluent_kafka import KafkaException
+
+from consumer.config import ConsumerConfig, load_config
+from logferry.errors import ConfigError, LogferryError
+from logferry.logs import setup_logging
+
+log = logging.getLogger("consumer")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -10,17 +26,126 @@ def build_parser() -> argparse.ArgumentParser:
         description="Index unified log events from Kafka exactly once, replay ranges, and search them.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
     run = commands.add_parser("run", help="consume and index in the foreground")
-    run.add_argument("--config", required=True)
+    run.add_argument("--config", required=True, help="TOML config file")
     run.add_argument("--once", action="store_true", help="stop once no message arrived for the idle timeout")
-    run.add_argument("--idle-timeout", type=float, default=10.0)
-    for name in ("replay", "search", "status", "check-config"):
-        sub = commands.add_parser(name)
-        sub.add_argument("--config", required=True)
+    run.add_argument("--idle-timeout", type=float, default=10.0, metavar="SECONDS",
+                     help="with --once: seconds without a new message before stopping (default 10)")
+
+    replay = commands.add_parser("replay", help="reset the group's offsets (kafka-consumer-groups --reset-offsets)")
+    replay.add_argument("--config", required=True)
+    target = replay.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to-earliest", action="store_true", help="to the start of each partition")
+    target.add_argument("--to-datetime", metavar="ISO8601", help="to the first record at or after this time")
+    target.add_argument("--by-duration", metavar="DURATION", help="to now minus DURATION (PT1H, 30m, 2d)")
+    target.add_argument("--to-offset", type=int, metavar="N", help="to offset N")
+    target.add_argument("--shift-by", type=int, metavar="N", help="by N from the current offset (negative: back)")
+    replay.add_argument("--topic", help="only this topic")
+    replay.add_argument("--partition", type=int, help="only this partition")
+    replay.add_argument("--dry-run", action="store_true", help="show the new offsets, change nothing")
+
+    search = commands.add_parser("search", help="full-text search with filters, newest first")
+    search.add_argument("--config", required=True)
+    search.add_argument("query", nargs="*", help="words that must all appear (none: any event)")
+    search.add_argument("--since", help="from this time (inclusive): ISO 8601 or a duration back from now (15m, 2h)")
+    search.add_argument("--until", help="before this time (exclusive): ISO 8601 or a duration back from now")
+    search.add_argument("--level", help="this level or more severe: trace, debug, info, warn, error, fatal, or 0-24")
+    search.add_argument("--service", help="resource service.name equals this")
+    search.add_argument("--host", help="resource host.name equals this")
+    search.add_argument("--limit", type=int, default=20, help="most events shown (default 20)")
+    search.add_argument("--json", action="store_true", help="one event per line as JSON")
+
+    status = commands.add_parser("status", help="per partition: stored and committed offsets, lag; totals")
+    status.add_argument("--config", required=True)
+    status.add_argument("--json", action="store_true", help="one JSON object")
+
+    check = commands.add_parser("check-config", help="validate the config and exit 0, or print the problem and exit 2")
+    check.add_argument("--config", required=True)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    print(f"logferry-consumer {args.command}: not built yet", file=sys.stderr)
-    return 1
+    try:
+        config = load_config(args.config)
+        if args.command != "check-config":
+            config.kafka.client_config()  # resolves secrets from the environment: a missing one is a config error
+    except ConfigError as error:
+        print(f"config error: {error}", file=sys.stderr)
+        return 2
+    setup_logging(config.consumer.log_level, config.consumer.log_format)
+    try:
+        return dispatch(args, config)
+    except ConfigError as error:
+        print(f"config error: {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (LogferryError, KafkaException, sqlite3.Error, OSError) as error:
+        print(f"{args.command} failed: {error}", file=sys.stderr)
+        return 1
+
+
+def dispatch(args: argparse.Namespace, config: ConsumerConfig) -> int:
+    if args.command == "check-config":
+        print(f"config OK: topics {', '.join(config.kafka.topics)}, group {config.kafka.group_id!r}, sink {config.sink.type}")
+        return 0
+    if args.command == "run":
+        return run(config, once=args.once, idle_timeout=args.idle_timeout)
+    if args.command == "search":
+        from consumer.search import build_query, run_search
+
+        return run_search(config, build_query(args), args.json)
+    if args.command == "status":
+        from consumer.status import run_status
+
+        return run_status(config, args.json)
+    if args.command == "replay":
+        from consumer.replay import Reset, run_replay
+
+        if args.to_earliest:
+            reset = Reset("earliest")
+        elif args.to_datetime is not None:
+            reset = Reset("datetime", args.to_datetime)
+        elif args.by_duration is not None:
+            reset = Reset("duration", args.by_duration)
+        elif args.to_offset is not None:
+            reset = Reset("offset", str(args.to_offset))
+        else:
+            reset = Reset("shift", str(args.shift_by))
+        return run_replay(config, reset, args.topic, args.partition, args.dry_run)
+    raise ValueError(f"unknown command {args.command!r}")
+
+
+def run(config: ConsumerConfig, *, once: bool, idle_timeout: float) -> int:
+    from consumer.deadletter import DeadLetterPublisher
+    from consumer.metrics import Metrics, serve
+    from consumer.progress import Progress
+    from consumer.sinks.registry import open_sink
+    from consumer.worker import Worker
+
+    if idle_timeout <= 0:
+        raise ValueError("--idle-timeout must be greater than 0")
+    metrics = Metrics()
+    server = serve(metrics, config.consumer.metrics_address) if config.consumer.metrics_address else None
+    publisher = DeadLetterPublisher(config.kafka, config.consumer.deadletter_raw_bytes)
+    sink = open_sink(config, publisher.publish)
+    try:
+        sink.setup()
+        publisher.ensure_topics()
+        worker = Worker(config, sink, metrics, Progress(config.consumer.progress))
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            log.info("Stop requested; finishing the batch.", extra={"signal": signal.Signals(signum).name})
+            worker.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        return worker.run(once=once, idle_timeout=idle_timeout)
+    finally:
+        sink.close()
+        publisher.close()
+        if server is not None:
+            server.shutdown()

@@ -1,0 +1,141 @@
+"""The consumer's configuration, declared once: every key with its type, default and description.
+
+    [consumer]   process-wide settings (batching, limits, logs, metrics)
+    [kafka]      where events come from and the consumer group
+    [sink]       where events are indexed: sqlite (default) or opensearch
+
+`load_config(path)` reads and validates the whole file before anything starts; it raises ConfigError
+with one sentence naming the key and the problem.
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from logferry.config import load, read_toml, setting
+from logferry.errors import ConfigError
+from logferry.kafka import KafkaConnection
+
+_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+_URL = re.compile(r"^https?://[^/\s:]+(:[0-9]{1,5})?(/.*)?$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumerSettings:
+    """Process-wide settings."""
+
+    batch_max_events: int = setting(20_000, "Most events written to the sink in one batch (one transaction or bulk request).")
+    batch_max_bytes: int = setting(32 * 1_048_576, "Most record bytes held in one batch; more pauses consumption.")
+    batch_max_wait: float = setting(0.5, "Most seconds an event waits in a partly filled batch before it is written.")
+    max_record_bytes: int = setting(1_048_576, "Larger records go to the dead letters instead of the index.")
+    deadletter_raw_bytes: int = setting(1_048_576, "Most raw bytes of a record kept in a dead letter (the rest is cut).")
+    retry_initial: float = setting(0.5, "Seconds before the first retry of a failed write; doubles each time, with jitter.")
+    retry_max: float = setting(30.0, "Most seconds between retries of a failed write.")
+    shutdown_timeout: float = setting(30.0, "Seconds a stopping consumer keeps trying to write its last batch.")
+    log_level: Literal["debug", "info", "warning", "error"] = setting("info", "Level of the consumer's own logs.")
+    log_format: Literal["auto", "json", "text"] = setting("auto", "Own logs as JSON lines, text, or text on a terminal.")
+    metrics_address: str = setting("", "host:port for the Prometheus /metrics endpoint; empty for off.")
+    progress: Literal["auto", "bar", "log", "off"] = setting(
+        "auto", "Progress report while running: a bar on a terminal (auto), plain log lines, or none."
+    )
+
+    def check(self, where: str) -> None:
+        for name in ("batch_max_events", "batch_max_bytes", "max_record_bytes", "deadletter_raw_bytes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{where}.{name}", "must be at least 1")
+        for name in ("batch_max_wait", "retry_initial", "retry_max", "shutdown_timeout"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{where}.{name}", "must be greater than 0")
+        if self.metrics_address:
+            host, _, port = self.metrics_address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ConfigError(
+                    f"{where}.metrics_address", f"{self.metrics_address!r} is not a host:port address with a port from 1 to 65535"
+                )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumerKafka(KafkaConnection):
+    """Where events come from, on top of the connection settings."""
+
+    topics: list[str] = setting(["logs"], "Topics to index.")
+    group_id: str = setting("logferry-indexer", "Consumer group id; workers with the same id share the partitions.")
+    group_instance_id: str = setting("", "Static membership id (group.instance.id), unique per worker; empty for dynamic.")
+    session_timeout_ms: int = setting(45_000, "Milliseconds without heartbeats after which the group drops a worker.")
+    max_poll_interval_ms: int = setting(300_000, "Most milliseconds between polls; the worker keeps polling even while paused.")
+    deadletter_suffix: str = setting(".deadletter", "Dead letters of topic T go to topic T + this suffix.")
+    create_deadletter_topics: bool = setting(True, "Create missing dead-letter topics at start (1 partition).")
+
+    def check(self, where: str) -> None:
+        super().check(where)
+        if not self.topics:
+            raise ConfigError(f"{where}.topics", "must list at least one topic")
+        for i, topic in enumerate(self.topics):
+            if not _TOPIC.fullmatch(topic):
+                raise ConfigError(f"{where}.topics[{i}]", f"{topic!r} is not a valid Kafka topic name")
+            if not _TOPIC.fullmatch(topic + self.deadletter_suffix):
+                raise ConfigError(f"{where}.deadletter_suffix", f"{self.deadletter_suffix!r} does not make a valid topic name")
+        if not self.deadletter_suffix:
+            raise ConfigError(f"{where}.deadletter_suffix", "must not be empty (dead letters would go back into the topic)")
+        if not self.group_id.strip():
+            raise ConfigError(f"{where}.group_id", "must not be empty")
+        if self.session_timeout_ms < 1000:
+            raise ConfigError(f"{where}.session_timeout_ms", "must be at least 1000")
+        if self.max_poll_interval_ms < self.session_timeout_ms:
+            raise ConfigError(f"{where}.max_poll_interval_ms", "must be at least session_timeout_ms")
+
+    def deadletter_topic(self, topic: str) -> str:
+        return topic + self.deadletter_suffix
+
+
+@dataclass(frozen=True, kw_only=True)
+class SinkSettings:
+    """Where events are indexed. Keys apply to the sink type named in their description."""
+
+    type: str = setting("sqlite", "Sink type: sqlite (embedded, the default) or opensearch.")
+    path: str = setting("/var/lib/logferry/logs.db", "sqlite: the database file; created readable by its owner only.")
+    url: str = setting("http://127.0.0.1:9200", "opensearch: the node or cluster URL.")
+    index_prefix: str = setting("logferry", "opensearch: indices are <prefix>-events-YYYY.MM.DD and <prefix>-deadletters.")
+    number_of_replicas: int = setting(0, "opensearch: replicas per shard of new indices.")
+    username_env: str = setting("LOGFERRY_OPENSEARCH_USERNAME", "opensearch: environment variable with the user name.")
+    password_env: str = setting("LOGFERRY_OPENSEARCH_PASSWORD", "opensearch: environment variable with the password.")
+    ca_certs: str = setting("", "opensearch: CA certificate file (PEM) for https; empty for the system store.")
+    request_timeout: float = setting(60.0, "opensearch: seconds one bulk request may take.")
+    retry_attempts: int = setting(5, "opensearch: attempts of one bulk (429, 5xx, connection errors) before the batch waits.")
+
+    def check(self, where: str) -> None:
+        from consumer.sinks.registry import SINKS
+
+        if self.type not in SINKS:
+            raise ConfigError(f"{where}.type", f"unknown sink {self.type!r}; known: {', '.join(sorted(SINKS))}")
+        if self.type == "sqlite" and not self.path.strip():
+            raise ConfigError(f"{where}.path", "must name a database file")
+        if self.type == "opensearch":
+            if not _URL.match(self.url):
+                raise ConfigError(f"{where}.url", f"{self.url!r} is not an http:// or https:// URL")
+            if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,100}", self.index_prefix):
+                raise ConfigError(f"{where}.index_prefix", "must be lower-case letters, digits, '_', '.' or '-'")
+            if self.retry_attempts < 1:
+                raise ConfigError(f"{where}.retry_attempts", "must be at least 1")
+            if self.request_timeout <= 0:
+                raise ConfigError(f"{where}.request_timeout", "must be greater than 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumerConfig:
+    """The whole consumer config file."""
+
+    consumer: ConsumerSettings = setting(None, "Process-wide settings.", factory=ConsumerSettings)
+    kafka: ConsumerKafka = setting(None, "Kafka source and consumer group.", factory=ConsumerKafka)
+    sink: SinkSettings = setting(None, "Where events are indexed.", factory=SinkSettings)
+
+
+def load_config(path: str | Path) -> ConsumerConfig:
+    """The validated config in the TOML file at `path`."""
+    return parse_config(read_toml(path))
+
+
+def parse_config(table: dict[str, Any]) -> ConsumerConfig:
+    """The validated config in an already parsed TOML table."""
+    return load(ConsumerConfig, table)

@@ -1,0 +1,111 @@
+"""Publishing dead letters to `<topic><deadletter_suffix>` (default `<topic>.deadletter`).
+
+A dead letter's value is the record's raw bytes (cut to `deadletter_raw_bytes`), its key the record's key, and
+its headers say where it came from and why: `logferry.source.topic`, `.partition`, `.offset`, `logferry.error`,
+`logferry.size` (the original size). The original stays at its topic, partition and offset until retention.
+
+`publish` waits until the broker acknowledged every dead letter, or raises a retriable SinkError: the sink then
+fails its flush, and no offset moves past a dead letter that is not safely stored. A retry may publish a letter
+twice; the headers identify duplicates.
+"""
+
+import logging
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from consumer.config import ConsumerKafka
+from consumer.records import DeadLetter
+from consumer.sinks.base import SinkError
+
+log = logging.getLogger(__name__)
+
+
+class DeadLetterPublisher:
+    """Produces dead letters to Kafka and waits for their acknowledgement."""
+
+    def __init__(self, kafka: ConsumerKafka, raw_limit: int, timeout: float = 30.0) -> None:
+        self._kafka = kafka
+        self._timeout = timeout
+        self._producer: Producer | None = None
+        self._raw_limit = raw_limit
+
+    def _client(self) -> Producer:
+        if self._producer is None:
+            self._producer = Producer(
+                {
+                    **self._kafka.client_config(),
+                    "enable.idempotence": True,
+                    "acks": "all",
+                    "linger.ms": 5,
+                    "message.max.bytes": max(1_000_000, self._raw_limit + 65_536),
+                }
+            )
+        return self._producer
+
+    def ensure_topics(self) -> None:
+        """Create missing dead-letter topics (1 partition); a failure is logged, publishing retries later."""
+        if not self._kafka.create_deadletter_topics:
+            return
+        admin = AdminClient(self._kafka.client_config())
+        wanted = [self._kafka.deadletter_topic(t) for t in self._kafka.topics]
+        try:
+            existing = set(admin.list_topics(timeout=10).topics)
+        except KafkaException as error:
+            log.warning("Could not list topics to create the dead-letter topics.", extra={"error": str(error)})
+            return
+        missing = [NewTopic(t, num_partitions=1, replication_factor=-1) for t in wanted if t not in existing]
+        if not missing:
+            return
+        for topic, future in admin.create_topics(missing).items():
+            try:
+                future.result(timeout=30)
+                log.info("Created the dead-letter topic.", extra={"topic": topic})
+            except KafkaException as error:
+                if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    log.warning("Could not create the dead-letter topic.", extra={"topic": topic, "error": str(error)})
+
+    def publish(self, letters: list[DeadLetter]) -> None:
+        if not letters:
+            return
+        producer = self._client()
+        failures: list[str] = []
+
+        def delivered(error: Any, _message: Any) -> None:
+            if error is not None:
+                failures.append(str(error))
+
+        for letter in letters:
+            headers: list[tuple[str, str | bytes | None]] = [
+                ("logferry.source.topic", letter.topic.encode()),
+                ("logferry.source.partition", str(letter.partition).encode()),
+                ("logferry.source.offset", str(letter.offset).encode()),
+                ("logferry.error", letter.error.encode()),
+                ("logferry.size", str(letter.size).encode()),
+            ]
+            while True:
+                try:
+                    producer.produce(
+                        self._kafka.deadletter_topic(letter.topic), value=letter.raw, key=letter.key,
+                        headers=headers, on_delivery=delivered,
+                    )
+                    break
+                except BufferError:
+                    producer.poll(0.1)
+                except KafkaException as error:
+                    raise SinkError(f"cannot publish a dead letter: {error}", retriable=True) from error
+            log.warning(
+                "Record sent to the dead letters.",
+                extra={"topic": letter.topic, "partition": letter.partition, "offset": letter.offset, "error": letter.error},
+            )
+        remaining = producer.flush(self._timeout)
+        if remaining or failures:
+            reason = failures[0] if failures else f"{remaining} not acknowledged within {self._timeout} s"
+            raise SinkError(f"publishing dead letters failed: {reason}", retriable=True)
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.flush(self._timeout)
+            self._producer = None

@@ -1,0 +1,136 @@
+"""`replay`: move the group back (or forward) like `kafka-consumer-groups --reset-offsets`, on Kafka's committed
+offsets and on the SQLite sink's stored offsets together.
+
+Targets: --to-earliest (log start), --to-datetime T (first record at or after T; the log end when none),
+--by-duration D (the same for now - D), --to-offset N, --shift-by N (from the current offset: the sink's stored
+offset when it keeps offsets, else the committed one, else the log start). Every target is clamped to the
+partition's [log start, log end], as kafka-consumer-groups does.
+
+It refuses while the group has active members: a running worker would overwrite the reset with its own commits
+and stored offsets. Re-indexing the range afterwards adds no duplicates: the index skips (SQLite) or overwrites
+(OpenSearch) events it already holds.
+"""
+
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from typing import TextIO
+
+from consumer.config import ConsumerConfig
+from consumer.kafka_admin import GroupAdmin
+from consumer.records import TopicPartitionKey
+from consumer.sinks.registry import open_reader
+from consumer.timeargs import parse_duration_s, parse_time_ns
+from logferry.errors import LogferryError
+
+log = logging.getLogger(__name__)
+
+
+class ReplayRefused(LogferryError):
+    """The replay cannot be applied as asked (active group, unknown topic). Retriable once the cause is gone."""
+
+    retriable = True
+
+
+@dataclass(frozen=True)
+class Reset:
+    """How to move: `mode` is earliest, datetime, duration, offset or shift; `value` its argument."""
+
+    mode: str
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class PlannedMove:
+    topic: str
+    partition: int
+    current: int | None
+    target: int
+
+
+def plan(config: ConsumerConfig, reset: Reset, topic: str | None, partition: int | None) -> list[PlannedMove]:
+    """Where each selected partition would move; ReplayRefused/ValueError when the request makes no sense."""
+    topics = list(config.kafka.topics)
+    if topic is not None:
+        if topic not in topics:
+            raise ReplayRefused(f"topic {topic!r} is not one of the configured topics ({', '.join(topics)})")
+        topics = [topic]
+    admin = GroupAdmin(config)
+    reader = open_reader(config)
+    try:
+        keys = admin.partitions(topics)
+        if partition is not None:
+            keys = [k for k in keys if k[1] == partition]
+            if not keys:
+                raise ReplayRefused(f"partition {partition} does not exist in {', '.join(topics)}")
+        if not keys:
+            raise ReplayRefused(f"no partitions found for {', '.join(topics)}")
+        facts = {(f.topic, f.partition): f for f in admin.facts(keys)}
+        stored = reader.stored_offsets()
+        at_time: dict[TopicPartitionKey, int] = {}
+        if reset.mode in ("datetime", "duration"):
+            now_ns = time.time_ns()
+            when_ns = (parse_time_ns(reset.value, now_ns) if reset.mode == "datetime"
+                       else now_ns - int(parse_duration_s(reset.value) * 1e9))
+            at_time = admin.offsets_for_time(keys, when_ns // 1_000_000)
+        moves = []
+        for key in keys:
+            fact = facts[key]
+            current = stored.get(key) if stored is not None else fact.committed
+            if reset.mode == "earliest":
+                target = fact.low
+            elif reset.mode in ("datetime", "duration"):
+                found = at_time.get(key, -1)
+                target = found if found >= 0 else fact.high
+            elif reset.mode == "offset":
+                target = int(reset.value)
+            elif reset.mode == "shift":
+                target = (current if current is not None else fact.low) + int(reset.value)
+            else:
+                raise ValueError(f"unknown reset mode {reset.mode!r}")
+            moves.append(PlannedMove(key[0], key[1], current, min(max(target, fact.low), fact.high)))
+        return moves
+    finally:
+        reader.close()
+        admin.close()
+
+
+def apply(config: ConsumerConfig, moves: list[PlannedMove]) -> None:
+    """Set Kafka's committed offsets and the sink's stored offsets to the targets; refuses for an active group."""
+    admin = GroupAdmin(config)
+    try:
+        members = admin.active_members()
+        if members:
+            raise ReplayRefused(
+                f"the group {config.kafka.group_id!r} has {len(members)} active member(s) ({', '.join(members)}); "
+                "stop every worker of the group, then replay"
+            )
+        targets = {(m.topic, m.partition): m.target for m in moves}
+        admin.set_committed(targets)
+    finally:
+        admin.close()
+    reader = open_reader(config)
+    try:
+        reader.set_offsets(targets)
+    finally:
+        reader.close()
+
+
+def print_plan(moves: list[PlannedMove], dry_run: bool, out: TextIO = sys.stdout) -> None:
+    out.write(f"{'topic':<30} {'part':>4} {'current':>12} {'target':>12}\n")
+    for move in moves:
+        current = "-" if move.current is None else str(move.current)
+        out.write(f"{move.topic:<30} {move.partition:>4} {current:>12} {move.target:>12}\n")
+    again = sum(max(0, (m.current or 0) - m.target) for m in moves)
+    verb = "would be" if dry_run else "will be"
+    out.write(f"{again} records {verb} read again{' (dry run: nothing changed)' if dry_run else ''}\n")
+
+
+def run_replay(config: ConsumerConfig, reset: Reset, topic: str | None, partition: int | None, dry_run: bool) -> int:
+    moves = plan(config, reset, topic, partition)
+    print_plan(moves, dry_run)
+    if not dry_run:
+        apply(config, moves)
+        log.info("Offsets reset.", extra={"group_id": config.kafka.group_id, "partitions": len(moves)})
+    return 0

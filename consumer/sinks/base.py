@@ -1,0 +1,132 @@
+"""The sink interface: where a batch of events is written, and who keeps the offsets.
+
+A worker drives a sink in this order, from one thread:
+
+    setup()                          once, before consuming (tables, index templates)
+    stored_offsets(partitions)       on assignment: where each partition resumes
+    add(batch); flush()              per batch; flush() either makes the whole batch durable or raises
+    drop(partitions)                 on revoke/loss: forget what is buffered for those partitions
+    close()
+
+A flush that fails moves no offset: the worker commits to Kafka only the offsets a successful flush returns
+(`FlushResult.durable`), or the partial progress a failed one reports (`SinkError.durable`), and the sink keeps
+what it could not write for the next flush().
+
+Offsets live in one of two places:
+- `owns_offsets = True` (SQLite): the sink stores each partition's next offset in the same transaction as the
+  rows; `stored_offsets` is where consumption resumes, and Kafka commits only serve lag tools.
+- `owns_offsets = False` (OpenSearch): writes are idempotent (`_id = event_id`), Kafka's committed offsets are
+  where consumption resumes, and the worker commits them after each flush.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from consumer.config import ConsumerConfig
+from consumer.records import Batch, DeadLetter, TopicPartitionKey
+from logferry.errors import LogferryError
+
+PublishDeadLetters = Callable[[list[DeadLetter]], None]
+
+
+class SinkError(LogferryError):
+    """A flush failed. `durable` holds the per-partition offsets that were nevertheless written."""
+
+    def __init__(self, message: str, *, retriable: bool, durable: dict[TopicPartitionKey, int] | None = None) -> None:
+        super().__init__(message)
+        self.retriable = retriable
+        self.durable = durable or {}
+
+
+@dataclass
+class FlushResult:
+    """What a successful flush made durable."""
+
+    # Per partition, the next offset: every record below it is in the index or the dead letters.
+    durable: dict[TopicPartitionKey, int] = field(default_factory=dict)
+    # Partitions whose stored offset another member moved (compare-and-set failed): their stored offset.
+    conflicts: dict[TopicPartitionKey, int] = field(default_factory=dict)
+    indexed: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A search: all words of `text` (empty for any), field filters, newest first."""
+
+    text: str = ""
+    since: str | None = None  # RFC 3339 with 9 fractional digits, inclusive
+    until: str | None = None  # exclusive
+    min_severity: int | None = None
+    service: str | None = None
+    host: str | None = None
+    limit: int = 20
+
+
+class Sink(ABC):
+    """Writes batches durably. Methods are called from the worker's thread only."""
+
+    owns_offsets: ClassVar[bool]
+
+    @abstractmethod
+    def setup(self) -> None:
+        """Create what the sink needs (tables, templates); raise SinkError when it cannot be reached."""
+
+    @abstractmethod
+    def prepare(self, event: dict[str, Any], raw: bytes) -> Any:
+        """The sink's item for one valid event (hot path); raise ValueError/TypeError/KeyError to dead-letter it."""
+
+    def stored_offsets(self, partitions: Iterable[TopicPartitionKey]) -> dict[TopicPartitionKey, int]:
+        """Where each partition resumes, for partitions the sink knows; empty when Kafka keeps offsets."""
+        return {}
+
+    @abstractmethod
+    def add(self, batch: Batch) -> None:
+        """Buffer `batch` for the next flush."""
+
+    @abstractmethod
+    def flush(self) -> FlushResult:
+        """Write everything buffered, or raise SinkError and keep what was not written."""
+
+    @abstractmethod
+    def drop(self, partitions: Iterable[TopicPartitionKey]) -> None:
+        """Forget buffered records of `partitions`: another member now owns them."""
+
+    @abstractmethod
+    def buffered(self) -> int:
+        """Records buffered and not yet written."""
+
+    def close(self) -> None:
+        """Release connections."""
+        return None
+
+
+class IndexReader(ABC):
+    """The read side of a sink: search, totals, and (for sinks that own offsets) stored offsets."""
+
+    @abstractmethod
+    def search(self, query: SearchQuery) -> list[dict[str, Any]]:
+        """Events matching `query`, newest first."""
+
+    @abstractmethod
+    def totals(self) -> tuple[int, int]:
+        """(indexed events, dead letters)."""
+
+    def stored_offsets(self) -> dict[TopicPartitionKey, int] | None:
+        """Every stored (topic, partition) -> next offset; None when the sink keeps no offsets."""
+        return None
+
+    def set_offsets(self, offsets: dict[TopicPartitionKey, int]) -> None:
+        """Overwrite stored offsets (replay); a no-op for sinks that keep none."""
+        return None
+
+    def close(self) -> None:
+        """Release connections."""
+        return None
+
+
+SinkFactory = Callable[[ConsumerConfig, PublishDeadLetters], Sink]
+ReaderFactory = Callable[[ConsumerConfig], IndexReader]

@@ -1,0 +1,207 @@
+"""The SQLite sink (the default): rows, dead letters and offsets of a batch in one transaction.
+
+Exactly once under kill -9 at any point: a batch's rows and its partitions' next offsets commit together, and on
+assignment the worker resumes each partition at the offset stored here. A record delivered twice is skipped by the
+UNIQUE event_id. Each flush compares the stored offsets with the values this member last read or wrote
+(compare-and-set under the write lock): a partition another member has written since is left out of the
+transaction and reported as a conflict, so a member that lost a partition cannot move it.
+
+A full disk (SQLITE_FULL), a busy database or an I/O error fails the flush as retriable: the transaction rolls
+back, nothing moves, and the batch stays buffered for the next attempt.
+"""
+
+import logging
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from consumer.config import ConsumerConfig
+from consumer.records import Batch, DeadLetter, TopicPartitionKey
+from consumer.sinks.base import FlushResult, IndexReader, PublishDeadLetters, Sink, SinkError
+from consumer.sinks.sqlite_db import connect, create_schema
+
+log = logging.getLogger(__name__)
+
+BEGINNING = -2  # librdkafka's OFFSET_BEGINNING: where a partition with no stored offset starts
+_UNREAD = object()
+
+INSERT_EVENT = (
+    "INSERT OR IGNORE INTO events (event_id, timestamp, severity, service, host, file_path, message, event) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_DEAD_LETTER = (
+    "INSERT OR IGNORE INTO dead_letters (topic, partition, offset, error, size, key, raw) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+UPSERT_OFFSET = (
+    "INSERT INTO offsets (topic, partition, next_offset) VALUES (?, ?, ?) "
+    "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, "
+    "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+)
+_EXCEPTION_KEYS = ("exception.type", "exception.message", "exception.stacktrace")
+
+
+def event_row(event: dict[str, Any], raw: bytes) -> tuple[Any, ...]:
+    """The `events` row of a valid event (hot path)."""
+    body = event["body"]
+    message = body if type(body) is str else orjson.dumps(body).decode()
+    attributes = event["attributes"]
+    if "exception.type" in attributes or "exception.message" in attributes or "exception.stacktrace" in attributes:
+        extra = [str(attributes[k]) for k in _EXCEPTION_KEYS if attributes.get(k)]
+        message = "\n".join([message, *extra])
+    resource = event["resource"]
+    service = resource.get("service.name")
+    host = resource.get("host.name")
+    path = attributes.get("log.file.path")
+    return (
+        bytes.fromhex(event["event_id"]),
+        event["timestamp"],
+        event["severity_number"],
+        service if service is None or type(service) is str else str(service),
+        host if host is None or type(host) is str else str(host),
+        path if path is None or type(path) is str else str(path),
+        message,
+        raw,
+    )
+
+
+def retriable(error: sqlite3.Error) -> bool:
+    """Whether trying the same write again may succeed: full disk, busy or locked database, I/O errors."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is None:
+        return isinstance(error, sqlite3.OperationalError)
+    primary = code & 0xFF
+    return primary in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR,
+                       sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOMEM)
+
+
+class SqliteSink(Sink):
+    """Writes batches into one SQLite database file; owns the offsets."""
+
+    owns_offsets = True
+
+    def __init__(self, path: str, publish: PublishDeadLetters) -> None:
+        self._path = path
+        self._publish = publish
+        self._connection: sqlite3.Connection | None = None
+        self._pending = Batch()
+        self._unpublished: list[DeadLetter] = []
+        # The stored offset this member last read or wrote per partition: the "expected" side of compare-and-set.
+        self._expected: dict[TopicPartitionKey, int | None] = {}
+
+    def setup(self) -> None:
+        try:
+            self._connection = connect(self._path, create=True)
+            create_schema(self._connection)
+        except (sqlite3.Error, OSError) as error:
+            raise SinkError(f"cannot open the SQLite database {self._path}: {error}", retriable=False) from error
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise SinkError("the SQLite sink is not set up", retriable=False)
+        return self._connection
+
+    def prepare(self, event: dict[str, Any], raw: bytes) -> Any:
+        return event_row(event, raw)
+
+    def stored_offsets(self, partitions: Iterable[TopicPartitionKey]) -> dict[TopicPartitionKey, int]:
+        found: dict[TopicPartitionKey, int] = {}
+        for topic, partition in partitions:
+            row = self.connection.execute(
+                "SELECT next_offset FROM offsets WHERE topic = ? AND partition = ?", (topic, partition)
+            ).fetchone()
+            self._expected[(topic, partition)] = None if row is None else int(row[0])
+            if row is not None:
+                found[(topic, partition)] = int(row[0])
+        return found
+
+    def add(self, batch: Batch) -> None:
+        self._pending.extend(batch)
+        self._unpublished.extend(batch.dead_letters)
+
+    def buffered(self) -> int:
+        return len(self._pending)
+
+    def drop(self, partitions: Iterable[TopicPartitionKey]) -> None:
+        gone = set(partitions)
+        self._pending = self._pending.without(gone)
+        self._unpublished = [d for d in self._unpublished if (d.topic, d.partition) not in gone]
+        for tp in gone:
+            self._expected.pop(tp, None)
+
+    def flush(self) -> FlushResult:
+        batch = self._pending
+        if not batch.next_offsets:
+            return FlushResult()
+        if self._unpublished:
+            # The dead-letter topic first: a crash after it publishes them again (at least once there), never zero times.
+            self._publish(self._unpublished)
+            self._unpublished = []
+        connection = self.connection
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                conflicts = self._conflicts(batch.next_offsets)
+                if conflicts:
+                    batch = batch.without(conflicts)
+                (last_id,) = connection.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
+                inserted = connection.executemany(INSERT_EVENT, batch.items).rowcount if batch.items else 0
+                if inserted:
+                    connection.execute(
+                        "INSERT INTO events_fts (rowid, message) SELECT id, message FROM events WHERE id > ?", (last_id,)
+                    )
+                if batch.dead_letters:
+                    connection.executemany(
+                        INSERT_DEAD_LETTER,
+                        [(d.topic, d.partition, d.offset, d.error, d.size, d.key, d.raw) for d in batch.dead_letters],
+                    )
+                connection.executemany(UPSERT_OFFSET, [(t, p, o) for (t, p), o in batch.next_offsets.items()])
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            raise SinkError(f"writing the batch to {self._path} failed: {error}", retriable=retriable(error)) from error
+        self._pending = Batch()
+        self._expected.update(batch.next_offsets)
+        for tp, offset in conflicts.items():
+            self._expected[tp] = None if offset == BEGINNING else offset
+        return FlushResult(
+            durable=dict(batch.next_offsets), conflicts=conflicts, indexed=inserted,
+            duplicates=len(batch.items) - inserted, dead_letters=len(batch.dead_letters),
+        )
+
+    def _conflicts(self, next_offsets: dict[TopicPartitionKey, int]) -> dict[TopicPartitionKey, int]:
+        """Partitions whose stored offset is no longer what this member expects, with the stored offset."""
+        conflicts: dict[TopicPartitionKey, int] = {}
+        for tp in next_offsets:
+            row = self.connection.execute(
+                "SELECT next_offset FROM offsets WHERE topic = ? AND partition = ?", tp
+            ).fetchone()
+            stored = None if row is None else int(row[0])
+            expected = self._expected.get(tp, _UNREAD)
+            if expected is _UNREAD or stored != expected:
+                conflicts[tp] = BEGINNING if stored is None else stored
+                log.warning(
+                    "Another member wrote this partition; its records of this batch are left out.",
+                    extra={"topic": tp[0], "partition": tp[1], "stored_offset": stored, "expected_offset": expected},
+                )
+        return conflicts
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def open_sink(config: ConsumerConfig, publish: PublishDeadLetters) -> Sink:
+    return SqliteSink(config.sink.path, publish)
+
+
+def open_reader(config: ConsumerConfig) -> IndexReader:
+    from consumer.sinks.sqlite_reader import SqliteReader
+
+    return SqliteReader(config.sink.path)

@@ -1,0 +1,93 @@
+"""The SQLite database layout and how it is opened (WAL, owner-only file).
+
+Layout (measured, see /work/shared/reference/consumers.md):
+- `events`: one row per event; `event_id` is the 16 bytes of the id (stream hash then offset, so a file's
+  records have neighbouring keys) under UNIQUE; the filter columns; `message`, the searchable text; `event`,
+  the event JSON exactly as received.
+- `events_fts`: FTS5 over `message` with `events` as external content, filled once per batch with
+  INSERT ... SELECT (a per-row trigger is 4x slower).
+- `offsets`: (topic, partition) -> next offset, written in the same transaction as the rows.
+- `dead_letters`: records the index cannot take, with the raw bytes.
+"""
+
+import os
+import sqlite3
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    event_id BLOB NOT NULL UNIQUE,
+    timestamp TEXT NOT NULL,
+    severity INTEGER NOT NULL,
+    service TEXT,
+    host TEXT,
+    file_path TEXT,
+    message TEXT NOT NULL,
+    event BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_timestamp ON events (timestamp);
+CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
+    message, content='events', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS offsets (
+    topic TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    next_offset INTEGER NOT NULL,
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (topic, partition)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dead_letters (
+    topic TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    key BLOB,
+    raw BLOB NOT NULL,
+    received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (topic, partition, offset)
+) WITHOUT ROWID;
+"""
+
+
+def connect(path: str, *, create: bool) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, synchronous=NORMAL.
+
+    With `create`, a missing file is created first with mode 0600: logs may hold secrets.
+    Raises sqlite3.Error or OSError when the file cannot be opened.
+    """
+    file = Path(path)
+    if create:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        if not file.exists():
+            os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
+    elif not file.exists():
+        raise FileNotFoundError(f"the database {path} does not exist (run the consumer first)")
+    connection = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    # NORMAL: a crash of the process loses nothing; a power cut may lose the last transactions, rows and offsets
+    # together, which the consumer then reads again from Kafka.
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA cache_size=-65536")
+    connection.execute("PRAGMA temp_store=MEMORY")
+    return connection
+
+
+def create_schema(connection: sqlite3.Connection) -> None:
+    connection.executescript("BEGIN IMMEDIATE;" + DDL + "COMMIT;")
+    connection.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    # The WAL and shared-memory files inherit the database's mode from SQLite; keep the main file owner-only too.
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.chmod(connection_path(connection) + suffix, 0o600)
+        except FileNotFoundError:
+            pass
+
+
+def connection_path(connection: sqlite3.Connection) -> str:
+    row = connection.execute("PRAGMA database_list").fetchone()
+    return str(row[2])

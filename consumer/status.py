@@ -1,0 +1,60 @@
+"""`status`: per partition the stored and committed offsets and the lag, plus indexed_events and dead_letters."""
+
+import sys
+from typing import Any, TextIO
+
+import orjson
+
+from consumer.config import ConsumerConfig
+from consumer.kafka_admin import GroupAdmin
+from consumer.sinks.registry import open_reader
+
+
+def collect_status(config: ConsumerConfig) -> dict[str, Any]:
+    """The status as a JSON-ready dict."""
+    reader = open_reader(config)
+    try:
+        stored = reader.stored_offsets()
+        indexed, dead = reader.totals()
+    finally:
+        reader.close()
+    admin = GroupAdmin(config)
+    try:
+        facts = admin.facts(admin.partitions(list(config.kafka.topics)))
+    finally:
+        admin.close()
+    partitions = []
+    for fact in facts:
+        key = (fact.topic, fact.partition)
+        stored_offset = stored.get(key) if stored is not None else None
+        position = stored_offset if stored is not None else fact.committed
+        partitions.append({
+            "topic": fact.topic, "partition": fact.partition,
+            "stored_offset": stored_offset, "committed_offset": fact.committed,
+            "log_start_offset": fact.low, "log_end_offset": fact.high,
+            "lag": max(0, fact.high - (position if position is not None else fact.low)),
+        })
+    return {
+        "group_id": config.kafka.group_id, "sink": config.sink.type, "partitions": partitions,
+        "total_lag": sum(p["lag"] for p in partitions), "indexed_events": indexed, "dead_letters": dead,
+    }
+
+
+def print_status(status: dict[str, Any], as_json: bool, out: TextIO = sys.stdout) -> None:
+    if as_json:
+        out.write(orjson.dumps(status).decode() + "\n")
+        return
+    out.write(f"group {status['group_id']} -> {status['sink']}\n")
+    out.write(f"{'topic':<30} {'part':>4} {'stored':>12} {'committed':>12} {'end':>12} {'lag':>10}\n")
+    for p in status["partitions"]:
+        stored = "-" if p["stored_offset"] is None else p["stored_offset"]
+        committed = "-" if p["committed_offset"] is None else p["committed_offset"]
+        end, lag = p["log_end_offset"], p["lag"]
+        out.write(f"{p['topic']:<30} {p['partition']:>4} {stored!s:>12} {committed!s:>12} {end:>12} {lag:>10}\n")
+    for name in ("indexed_events", "dead_letters", "total_lag"):
+        out.write(f"{name} {status[name]}\n")
+
+
+def run_status(config: ConsumerConfig, as_json: bool) -> int:
+    print_status(collect_status(config), as_json)
+    return 0

@@ -1,0 +1,331 @@
+"""One member of the consumer group: consume, decode, write batches to the sink, commit.
+
+Commit order, per batch:
+  1. `consume(num_messages, timeout)` fills the batch. Nothing is stored or committed by the client
+     (`enable.auto.commit=false`, `enable.auto.offset.store=false`).
+  2. `sink.flush()` makes the batch durable: dead letters acknowledged by Kafka first, then the rows, the dead
+     letters and (SQLite) the partitions' next offsets in one transaction.
+  3. Only then the batch's next offsets are committed to Kafka: asynchronously after each batch, synchronously
+     on revoke and at shutdown. A crash between 2 and 3 re-delivers records the index already holds; the
+     event_id makes them no-ops (SQLite also resumes from its own stored offsets).
+  A failed flush moves no offset: consumption pauses, the worker keeps polling so `max.poll.interval.ms` never
+  expires, and retries with exponential backoff and jitter until the sink takes the batch.
+
+Rebalance listener contract (cooperative-sticky, so each callback gets only the partitions that change):
+  on_assign(partitions): ask the sink where each partition resumes (SQLite: its stored offset, else the
+    beginning; OpenSearch: Kafka's committed offset, else earliest), `incremental_assign` at those offsets,
+    and keep them paused while the sink is failing.
+  on_revoke(partitions): this member still owns them. Write what is buffered (one attempt), commit the durable
+    offsets synchronously, then forget the buffered records of those partitions and `incremental_unassign`.
+  on_lost(partitions): another member may own them already. Forget their buffered records, commit nothing.
+  Callbacks run inside consume()/close() on the worker's thread, never during a flush.
+"""
+
+import logging
+import random
+import time
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_INVALID, Consumer, KafkaException, TopicPartition
+
+from consumer.config import ConsumerConfig
+from consumer.metrics import Metrics
+from consumer.progress import Progress
+from consumer.records import Batch, TopicPartitionKey, decode_into
+from consumer.sinks.base import FlushResult, Sink, SinkError
+
+log = logging.getLogger(__name__)
+
+POLL_TIMEOUT = 0.2  # seconds; also how fast a stop request is noticed
+JOIN_GRACE = 30.0  # seconds `--once` waits for a first assignment on top of the idle timeout
+
+
+def consumer_settings(config: ConsumerConfig) -> dict[str, Any]:
+    """librdkafka properties of a worker."""
+    kafka = config.kafka
+    settings: dict[str, Any] = {
+        **kafka.client_config(),
+        "group.id": kafka.group_id,
+        "client.id": "logferry-consumer",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        "partition.assignment.strategy": "cooperative-sticky",
+        "session.timeout.ms": kafka.session_timeout_ms,
+        "max.poll.interval.ms": kafka.max_poll_interval_ms,
+        # Bounded prefetch: at most this many KiB wait in the client's queue, whatever the backlog.
+        "queued.max.messages.kbytes": 32_768,
+        "logger": logging.getLogger("librdkafka"),
+    }
+    if kafka.group_instance_id:
+        settings["group.instance.id"] = kafka.group_instance_id
+    return settings
+
+
+class Worker:
+    """Runs the consume-write-commit loop until stopped (or idle, with `once`)."""
+
+    def __init__(self, config: ConsumerConfig, sink: Sink, metrics: Metrics, progress: Progress) -> None:
+        self._config = config
+        self._settings = config.consumer
+        self._sink = sink
+        self._metrics = metrics
+        self._progress = progress
+        self._consumer: Consumer | None = None
+        self._batch = Batch()
+        self._batch_started = 0.0
+        self._assigned: set[TopicPartitionKey] = set()
+        self._ever_assigned = False
+        self._paused = False
+        self._failing = False
+        self._failures = 0
+        self._retry_at = 0.0
+        self._stop = False
+        self._last_activity = time.monotonic()
+        self._client_errors: dict[int, float] = {}
+
+    def stop(self) -> None:
+        """Ask the loop to finish its batch, commit and leave (safe from a signal handler)."""
+        self._stop = True
+
+    @property
+    def consumer(self) -> Consumer:
+        if self._consumer is None:
+            raise RuntimeError("the worker is not running")
+        return self._consumer
+
+    def run(self, *, once: bool = False, idle_timeout: float = 10.0) -> int:
+        """Consume until stopped (or, with `once`, until no record came for `idle_timeout` s); the exit code."""
+        started = time.monotonic()
+        self._last_activity = started
+        self._consumer = Consumer(consumer_settings(self._config))
+        self._consumer.subscribe(
+            list(self._config.kafka.topics), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
+        log.info("Consuming.", extra={"topics": self._config.kafka.topics, "group_id": self._config.kafka.group_id})
+        while not self._stop:
+            got = self._poll()
+            now = time.monotonic()
+            if self._failing:
+                self._last_activity = now
+                if now >= self._retry_at:
+                    self._write()
+            elif len(self._batch) and self._batch_due(now, got):
+                self._write()
+            if self._progress.due():
+                self._report()
+            if once and not len(self._batch) and not self._sink.buffered():
+                idle = now - self._last_activity
+                if idle >= idle_timeout and (self._ever_assigned or now - started >= idle_timeout + JOIN_GRACE):
+                    log.info("No new record for the idle timeout; stopping.", extra={"idle_timeout": idle_timeout})
+                    break
+        return self._shutdown()
+
+    def _poll(self) -> int:
+        """One consume() call; returns how many records it brought. Pauses while the batch is full or the sink fails."""
+        consumer = self.consumer
+        full = len(self._batch) >= self._settings.batch_max_events or self._batch.size_bytes >= self._settings.batch_max_bytes
+        if self._failing or full:
+            self._pause(True)
+        elif self._paused:
+            self._pause(False)
+        room = max(1, self._settings.batch_max_events - len(self._batch))
+        messages = consumer.consume(num_messages=min(room, 10_000), timeout=POLL_TIMEOUT)
+        if not messages:
+            return 0
+        if not len(self._batch):
+            self._batch_started = time.monotonic()
+        self._last_activity = time.monotonic()
+        errors = decode_into(
+            self._batch, messages, self._sink.prepare, self._settings.max_record_bytes, self._settings.deadletter_raw_bytes
+        )
+        for message in errors:
+            self._client_error(message.error())
+        return len(messages) - len(errors)
+
+    def _batch_due(self, now: float, got: int) -> bool:
+        settings = self._settings
+        return (
+            got == 0
+            or len(self._batch) >= settings.batch_max_events
+            or self._batch.size_bytes >= settings.batch_max_bytes
+            or now - self._batch_started >= settings.batch_max_wait
+        )
+
+    def _write(self, *, sync_commit: bool = False) -> bool:
+        """Hand the batch to the sink and flush; commit what became durable. False when the flush failed."""
+        if len(self._batch):
+            self._sink.add(self._batch)
+            self._batch = Batch()
+        started = time.monotonic()
+        try:
+            result = self._sink.flush()
+        except SinkError as error:
+            self._commit(error.durable, sync=sync_commit)
+            self._failed(error)
+            return False
+        self._metrics.observe_batch(time.monotonic() - started)
+        if self._failing:
+            log.info("The sink took the batch again; consumption resumes.", extra={"failures": self._failures})
+        self._failing = False
+        self._failures = 0
+        self._account(result)
+        self._commit(result.durable, sync=sync_commit)
+        for (topic, partition), offset in result.conflicts.items():
+            if (topic, partition) in self._assigned:
+                # Another member wrote this partition meanwhile: continue from what it stored.
+                self._batch = self._batch.without([(topic, partition)])
+                try:
+                    self.consumer.seek(TopicPartition(topic, partition, offset))
+                except KafkaException as seek_error:
+                    log.warning("Could not seek after a conflict.", extra={"topic": topic, "partition": partition,
+                                                                            "error": str(seek_error)})
+        return True
+
+    def _failed(self, error: SinkError) -> None:
+        self._failing = True
+        self._failures += 1
+        self._metrics.flush_failures += 1
+        settings = self._settings
+        # Exponential backoff with jitter: many workers failing together do not retry in lockstep.
+        delay = min(settings.retry_max, settings.retry_initial * 2 ** min(self._failures - 1, 30))
+        delay *= random.uniform(0.5, 1.0)
+        self._retry_at = time.monotonic() + delay
+        (log.warning if error.retriable else log.error)(
+            "Writing a batch failed; consumption is paused and the write will be retried.",
+            extra={"error": str(error), "retriable": error.retriable, "retry_in_s": round(delay, 2),
+                   "buffered": self._sink.buffered(), "failures": self._failures},
+        )
+
+    def _account(self, result: FlushResult) -> None:
+        metrics = self._metrics
+        metrics.indexed += result.indexed
+        metrics.duplicates += result.duplicates
+        metrics.dead_letters += result.dead_letters
+        metrics.consumed += result.indexed + result.duplicates + result.dead_letters
+
+    def _commit(self, offsets: dict[TopicPartitionKey, int], *, sync: bool) -> None:
+        """Commit `offsets` (next offsets) of partitions this member still owns."""
+        owned = [TopicPartition(t, p, o) for (t, p), o in offsets.items() if (t, p) in self._assigned and o >= 0]
+        if not owned:
+            return
+        try:
+            if sync:
+                self.consumer.commit(offsets=owned, asynchronous=False)
+            else:
+                self.consumer.commit(offsets=owned, asynchronous=True)
+        except KafkaException as error:
+            # The sink already holds these records; a later commit covers them, and a re-delivery is a no-op.
+            log.warning("Committing offsets to Kafka failed.", extra={"error": str(error)})
+
+    def _pause(self, paused: bool) -> None:
+        """Pause (or resume) every assigned partition; partitions assigned later follow the same state."""
+        if paused == self._paused:
+            return
+        if self._assigned:
+            partitions = [TopicPartition(t, p) for t, p in self._assigned]
+            (self.consumer.pause if paused else self.consumer.resume)(partitions)
+        self._paused = paused
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        keys = [(p.topic, p.partition) for p in partitions]
+        stored = self._stored_offsets(keys)
+        for partition in partitions:
+            key = (partition.topic, partition.partition)
+            if self._sink.owns_offsets:
+                partition.offset = stored.get(key, OFFSET_BEGINNING)
+            else:
+                partition.offset = OFFSET_INVALID  # Kafka's committed offset, else auto.offset.reset (earliest)
+        consumer.incremental_assign(partitions)
+        self._assigned.update(keys)
+        self._ever_assigned = True
+        self._last_activity = time.monotonic()
+        if self._paused:
+            consumer.pause(partitions)
+        log.info("Partitions assigned.", extra={"partitions": _names(keys), "stored_offsets": _names(stored)})
+
+    def _stored_offsets(self, keys: list[TopicPartitionKey]) -> dict[TopicPartitionKey, int]:
+        for attempt in range(10):
+            try:
+                return self._sink.stored_offsets(keys)
+            except SinkError as error:
+                log.warning("Reading stored offsets failed; retrying.", extra={"error": str(error), "attempt": attempt + 1})
+                time.sleep(1.0)
+        # Consuming without knowing where would risk the index; stop without moving anything.
+        raise SinkError("cannot read the stored offsets of the assigned partitions", retriable=True)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        keys = [(p.topic, p.partition) for p in partitions]
+        if not self._failing and (len(self._batch) or self._sink.buffered()):
+            self._write(sync_commit=True)
+        self._forget(keys)
+        consumer.incremental_unassign(partitions)
+        log.info("Partitions revoked.", extra={"partitions": _names(keys)})
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        keys = [(p.topic, p.partition) for p in partitions]
+        self._forget(keys)
+        consumer.incremental_unassign(partitions)
+        log.warning("Partitions lost; their buffered records are dropped (the new owner reads them).",
+                    extra={"partitions": _names(keys)})
+
+    def _forget(self, keys: list[TopicPartitionKey]) -> None:
+        self._sink.drop(keys)
+        self._batch = self._batch.without(keys)
+        self._assigned.difference_update(keys)
+        self._last_activity = time.monotonic()
+
+    def _client_error(self, error: Any) -> None:
+        code = error.code()
+        now = time.monotonic()
+        if now - self._client_errors.get(code, -1e9) >= 30.0:
+            self._client_errors[code] = now
+            log.warning("Kafka reported an error while consuming.", extra={"error": str(error)})
+
+    def _report(self) -> None:
+        lag: dict[TopicPartitionKey, int] = {}
+        consumer = self.consumer
+        try:
+            positions = consumer.position([TopicPartition(t, p) for t, p in self._assigned])
+        except KafkaException:
+            positions = []
+        for position in positions:
+            low, high = consumer.get_watermark_offsets(position, cached=True)
+            if high < 0:
+                continue
+            start = position.offset if position.offset >= 0 else max(low, 0)
+            lag[(position.topic, position.partition)] = max(0, high - start)
+        self._metrics.lag = lag
+        metrics = self._metrics
+        self._progress.report(metrics.indexed + metrics.duplicates + metrics.dead_letters, sum(lag.values()))
+
+    def _shutdown(self) -> int:
+        """Write what is left (up to shutdown_timeout), commit, leave the group. 0 when nothing was left behind."""
+        deadline = time.monotonic() + self._settings.shutdown_timeout
+        left_behind = 0
+        while len(self._batch) or self._sink.buffered():
+            if time.monotonic() >= self._retry_at and self._write(sync_commit=True):
+                break
+            if time.monotonic() >= deadline:
+                left_behind = len(self._batch) + self._sink.buffered()
+                log.error(
+                    "Stopping with records not written; they are read again at the next start.",
+                    extra={"records": left_behind},
+                )
+                break
+            self._poll()  # paused while failing; keeps the membership and serves rebalances
+        if self._progress.mode != "off":
+            self._report()
+        self._progress.finish()
+        self.consumer.close()
+        self._consumer = None
+        log.info(
+            "Stopped.",
+            extra={"indexed": self._metrics.indexed, "duplicates_skipped": self._metrics.duplicates,
+                   "dead_letters": self._metrics.dead_letters},
+        )
+        return 0 if not left_behind else 1
+
+
+def _names(keys: Any) -> list[str]:
+    return [f"{t}[{p}]" for t, p in keys]
