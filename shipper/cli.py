@@ -1,10 +1,20 @@
-"""The shipper's command line: run, status, checkpoints, check-config."""
+"""The shipper's command line: run, status, checkpoints, check-config.
+
+Exit codes: 0 done, 1 a runtime failure (one line on stderr), 2 bad configuration or usage (one line, no traceback).
+"""
 
 import argparse
 import sys
+import threading
+from collections.abc import Callable
 
 from logferry.errors import ConfigError
-from shipper.config import load_config
+from logferry.logs import setup_logging
+from shipper.config import ShipperConfig, load_config
+from shipper.errors import ShipperError, UsageError
+
+# Extra subcommands (e.g. the Windows service) register here: name -> (add arguments, run).
+EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     checkpoints.add_argument("action", choices=["show", "reset"])
     checkpoints.add_argument("--config", required=True)
     checkpoints.add_argument("--path", help="only files matching this glob")
+    checkpoints.add_argument("--json", action="store_true", help="show: one JSON object per checkpoint")
     where = checkpoints.add_mutually_exclusive_group()
     where.add_argument("--to-start", action="store_true")
     where.add_argument("--to-end", action="store_true")
@@ -33,18 +44,53 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate the config and exit 0, or print the problem and exit 2")
     check.add_argument("--config", required=True)
+    for name, (add_arguments, _) in EXTRA_COMMANDS.items():
+        add_arguments(commands.add_parser(name))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in EXTRA_COMMANDS:
+        return EXTRA_COMMANDS[args.command][1](args)
     try:
         config = load_config(args.config)
+        if args.command == "run":
+            config.kafka.client_config()  # secrets from the environment are part of a valid config
     except ConfigError as error:
         print(f"config error: {error}", file=sys.stderr)
         return 2
     if args.command == "check-config":
         print(f"config OK: {len(config.inputs)} input(s), topic {config.kafka.topic!r}")
         return 0
-    print(f"logferry-shipper {args.command}: not built yet", file=sys.stderr)
-    return 1
+    try:
+        if args.command == "run":
+            return run(config, once=args.once)
+        from shipper import admin
+
+        if args.command == "status":
+            return admin.status(config, as_json=args.json)
+        if args.action == "show":
+            return admin.show_checkpoints(config, args.path, as_json=args.json)
+        return admin.reset_checkpoints(config, args.path, to_start=args.to_start, to_end=args.to_end, offset=args.offset)
+    except ShipperError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except UsageError as error:
+        print(f"usage error: {error}", file=sys.stderr)
+        return 2
+
+
+def run(config: ShipperConfig, *, once: bool) -> int:
+    """`run`: the foreground shipper; SIGTERM/SIGINT (console events on Windows) stop it cleanly."""
+    from shipper import platform
+    from shipper.runner import run_shipper
+
+    setup_logging(config.shipper.log_level, config.shipper.log_format)
+    stop = threading.Event()
+    stopped = threading.Event()
+    platform.install_stop_handlers(stop.set, stopped.wait)
+    try:
+        return run_shipper(config, stop, once=once)
+    finally:
+        stopped.set()

@@ -1,0 +1,189 @@
+"""`status` and `checkpoints show|reset`: what the shipper knows about each file, and replaying from a point.
+
+Both read the files on disk and the checkpoint file; `reset` takes the state directory's lock, so it refuses
+to run while a shipper is running (which would overwrite the change). A reset keeps the stream's generation:
+re-shipped lines get the event ids they had, and the consumer drops the copies it already indexed.
+"""
+
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import orjson
+
+from shipper import platform
+from shipper.checkpoint.lock import StateLock, StateLocked
+from shipper.checkpoint.store import Checkpoint, CheckpointError, JsonFileStore
+from shipper.config import ShipperConfig
+from shipper.discovery.scanner import Found, Scanner, glob_regex
+from shipper.errors import ShipperError, UsageError
+from shipper.harvest.framing import Framer, resolve_encoding
+from shipper.identity import file_key, fingerprint_of, marker_of, read_head
+from shipper.runner import checkpoint_path
+
+
+@dataclass
+class FileStatus:
+    path: str
+    input_id: str
+    key: str | None
+    """None while the file's first line is incomplete (not identified yet)."""
+    size: int
+    offset: int
+    generation: int
+
+    @property
+    def behind(self) -> int:
+        return max(0, self.size - self.offset)
+
+
+def _load(config: ShipperConfig) -> dict[str, Checkpoint]:
+    try:
+        return JsonFileStore(checkpoint_path(config)).load()
+    except CheckpointError as error:
+        raise ShipperError(str(error)) from None
+
+
+def _files(config: ShipperConfig, path_glob: str | None) -> list[Found]:
+    found = sorted(Scanner(config.inputs).scan().values(), key=lambda f: f.path)
+    if path_glob:
+        rx = glob_regex(path_glob)
+        found = [f for f in found if rx.match(f.path)]
+    return found
+
+
+def file_status(config: ShipperConfig, path_glob: str | None = None) -> list[FileStatus]:
+    checkpoints = _load(config)
+    out = []
+    for item in _files(config, path_glob):
+        try:
+            with platform.open_for_reading(item.path) as handle:
+                identity = platform.file_identity(handle.fileno())
+                fingerprint = fingerprint_of(read_head(handle))
+        except OSError:
+            continue
+        key = file_key(identity, fingerprint) if fingerprint else None
+        checkpoint = checkpoints.get(key) if key else None
+        offset = checkpoint.offset if checkpoint and not checkpoint.replaced else 0
+        generation = checkpoint.generation if checkpoint else 0
+        out.append(FileStatus(item.path, item.input.id, key, item.stat.st_size, offset, generation))
+    return out
+
+
+def status(config: ShipperConfig, *, as_json: bool) -> int:
+    rows = file_status(config)
+    if as_json:
+        for row in rows:
+            sys.stdout.write(orjson.dumps({**row.__dict__, "behind": row.behind}).decode() + "\n")
+        return 0
+    print(f"{'PATH':<50} {'IDENTITY':<44} {'CHECKPOINT':>12} {'SIZE':>12} {'BEHIND':>12}")
+    for row in rows:
+        print(f"{row.path:<50} {row.key or '(first line incomplete)':<44} {row.offset:>12} {row.size:>12} {row.behind:>12}")
+    return 0
+
+
+def show_checkpoints(config: ShipperConfig, path_glob: str | None, *, as_json: bool) -> int:
+    rx = glob_regex(path_glob) if path_glob else None
+    for checkpoint in _load(config).values():
+        if rx is not None and not rx.match(checkpoint.path):
+            continue
+        if as_json:
+            sys.stdout.write(orjson.dumps(checkpoint.__dict__).decode() + "\n")
+        else:
+            print(f"{checkpoint.path}  offset={checkpoint.offset} generation={checkpoint.generation} key={checkpoint.key}")
+    return 0
+
+
+def reset_checkpoints(config: ShipperConfig, path_glob: str | None, *, to_start: bool, to_end: bool, offset: int | None) -> int:
+    if not (to_start or to_end or offset is not None):
+        raise UsageError("checkpoints reset needs one of --to-start, --to-end or --offset N")
+    if offset is not None and offset < 0:
+        raise UsageError("--offset must be 0 or more")
+    lock = StateLock(Path(config.shipper.state_dir))
+    try:
+        lock.acquire()
+    except StateLocked as error:
+        raise ShipperError(f"{error}; stop it before resetting checkpoints") from None
+    try:
+        store = JsonFileStore(checkpoint_path(config))
+        checkpoints = _load(config)
+        changed = 0
+        for item in _files(config, path_glob):
+            done = _reset_one(item, checkpoints, to_start=to_start, to_end=to_end, offset=offset)
+            if done is not None:
+                checkpoints[done.key] = done
+                print(f"{item.path}: checkpoint set to {done.offset}")
+                changed += 1
+        store.save(checkpoints.values())
+        print(f"{changed} checkpoint(s) reset")
+    finally:
+        lock.release()
+    return 0
+
+
+def _reset_one(
+    item: Found, checkpoints: dict[str, Checkpoint], *, to_start: bool, to_end: bool, offset: int | None
+) -> Checkpoint | None:
+    with platform.open_for_reading(item.path) as handle:
+        head = read_head(handle)
+        fingerprint = fingerprint_of(head)
+        if fingerprint is None:
+            return None
+        key = file_key(platform.file_identity(handle.fileno()), fingerprint)
+        encoding, bom = resolve_encoding(item.input.encoding, head)
+        framer = Framer(encoding, 1)
+        size = item.stat.st_size
+        if to_start:
+            target = 0
+        elif to_end:
+            target = _line_start_at_or_before(handle, size, framer, bom)
+        else:
+            target = _line_start_at_or_after(handle, min(offset or 0, size), framer, bom)
+        handle.seek(max(0, target - 64))
+        marker = marker_of(handle.read(target - max(0, target - 64)) or b"")
+    previous = checkpoints.get(key)
+    if previous is not None:
+        return replace(previous, offset=target, marker=marker, replaced=False, path=item.path, size=size)
+    return Checkpoint(key=key, stream_identity=key, generation=0, offset=target, marker=marker, path=item.path,
+                      input_id=item.input.id, size=size)
+
+
+def _line_start_at_or_before(handle: object, size: int, framer: Framer, bom: int) -> int:
+    """The offset just after the last complete line that ends at or before `size`."""
+    assert hasattr(handle, "seek") and hasattr(handle, "read")
+    window = 1 << 20
+    end = size
+    while end > bom:
+        start = max(bom, end - window)
+        handle.seek(start)
+        data = handle.read(end - start) or b""
+        index = data.rfind(framer.newline)
+        while index >= 0 and framer.wide and (start + index - bom) % 2:
+            index = data.rfind(framer.newline, 0, index)
+        if index >= 0:
+            return start + index + len(framer.newline)
+        end = start
+    return 0
+
+
+def _line_start_at_or_after(handle: object, offset: int, framer: Framer, bom: int) -> int:
+    """`offset` if a line starts there, else the start of the next line."""
+    assert hasattr(handle, "seek") and hasattr(handle, "read")
+    if offset <= bom:
+        return 0
+    if framer.wide and (offset - bom) % 2:
+        offset += 1
+    nl = len(framer.newline)
+    handle.seek(offset - nl)
+    if handle.read(nl) == framer.newline:
+        return offset
+    position = offset
+    while True:
+        handle.seek(position)
+        data = handle.read(1 << 20) or b""
+        if not data:
+            return position
+        index = framer.find_newline(data)
+        if index >= 0:
+            return position + index + nl
+        position += len(data) - len(data) % 2

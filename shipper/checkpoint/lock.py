@@ -1,0 +1,43 @@
+"""One shipper per state directory: an exclusive lock on `<state_dir>/shipper.lock`, released by the OS on exit."""
+
+import os
+import sys
+from pathlib import Path
+from typing import BinaryIO
+
+
+class StateLocked(Exception):
+    """Another shipper holds the state directory."""
+
+
+class StateLock:
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / "shipper.lock"
+        self.handle: BinaryIO | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+b")  # noqa: SIM115 - held for the process's life
+        try:
+            if sys.platform == "win32":
+                import msvcrt
+
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise StateLocked(f"another shipper is running with the state directory {self.path.parent}") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n".encode())
+        handle.flush()
+        self.handle = handle
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None

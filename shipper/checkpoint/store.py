@@ -1,0 +1,109 @@
+"""The checkpoint store interface and its file implementation.
+
+A checkpoint says, for one file identity (never a path), which stream its bytes belong to (identity +
+generation) and the offset below which every record was acknowledged by Kafka, with the offset marker that
+proves on resume that the bytes before it are still the ones that were shipped.
+
+The file is versioned JSON, written to a temporary file, fsynced, renamed over the old one, and the directory
+fsynced, so a crash leaves either the old or the new checkpoints, never a torn file.
+"""
+
+import dataclasses
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+FORMAT_VERSION = 1
+
+
+class CheckpointError(Exception):
+    """The checkpoint file cannot be read or written."""
+
+
+@dataclass
+class Checkpoint:
+    key: str
+    """The file identity: OS identity and first-line fingerprint (shipper.identity.file_key)."""
+    stream_identity: str
+    """What the stream id is made from; the key, or the key of the file this stream was first read from."""
+    generation: int
+    offset: int
+    """Every record below this byte offset was acknowledged."""
+    marker: str
+    """Hash of the bytes just before `offset` (shipper.identity.marker_of)."""
+    path: str
+    input_id: str
+    size: int = 0
+    """The file's size when last seen."""
+    updated: float = 0.0
+    """Unix time of the last change."""
+    replaced: bool = False
+    """The content was seen replaced in place: the next reader starts a new generation at 0."""
+
+
+class CheckpointStore(Protocol):
+    """Where checkpoints persist."""
+
+    def load(self) -> dict[str, Checkpoint]: ...
+
+    def save(self, checkpoints: Iterable[Checkpoint]) -> None: ...
+
+
+class JsonFileStore:
+    """Checkpoints in one versioned JSON file, replaced atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, Checkpoint]:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as error:
+            raise CheckpointError(f"cannot read {self.path}: {error.strerror}") from None
+        try:
+            document: Any = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            raise CheckpointError(f"{self.path} is not valid JSON: {error}") from None
+        if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
+            raise CheckpointError(f"{self.path} is not a version {FORMAT_VERSION} checkpoint file")
+        names = {f.name for f in dataclasses.fields(Checkpoint)}
+        out: dict[str, Checkpoint] = {}
+        for item in document.get("checkpoints", []):
+            try:
+                checkpoint = Checkpoint(**{k: v for k, v in item.items() if k in names})
+            except TypeError as error:
+                raise CheckpointError(f"{self.path} holds a malformed checkpoint: {error}") from None
+            out[checkpoint.key] = checkpoint
+        return out
+
+    def save(self, checkpoints: Iterable[Checkpoint]) -> None:
+        document = {"version": FORMAT_VERSION, "checkpoints": [dataclasses.asdict(c) for c in checkpoints]}
+        data = orjson.dumps(document, option=orjson.OPT_INDENT_2)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+        _fsync_directory(self.path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    if sys.platform == "win32":
+        return  # Windows cannot open a directory for fsync; MoveFileEx is durable enough there.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+STORES: dict[str, type[JsonFileStore]] = {"file": JsonFileStore}

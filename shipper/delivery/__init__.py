@@ -1,0 +1,1 @@
+"""Delivery to Kafka: the producer (producer.py), acknowledgement tracking (acks.py), oversize records (oversize.py)."""

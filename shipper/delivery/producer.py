@@ -1,0 +1,176 @@
+"""Producing events to Kafka so that none is ever dropped.
+
+- enable.idempotence, acks=all, compression and large batches; message.timeout.ms=0, so librdkafka retries
+  for ever instead of dropping a message after a timeout while the broker is away.
+- A delivery report with an error puts the message back (shrunk first when the broker found it too large);
+  a fatal producer error replaces the producer and re-produces everything it still held.
+- In-flight records and bytes are counted so the runner can stop reading while Kafka is behind.
+"""
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+
+from shipper.config import ShipperKafka
+from shipper.delivery.acks import AckTracker, DeliveryBatch, InFlight
+from shipper.delivery.oversize import shrink_event
+from shipper.records import EncodedEvent
+
+log = logging.getLogger("shipper.delivery")
+
+SCHEMA_HEADER: tuple[str, str | bytes | None] = ("schema_version", b"1")
+# Room for key, headers and record framing inside the broker's message size limit.
+OVERHEAD_BYTES = 512
+_TOO_LARGE = {KafkaError.MSG_SIZE_TOO_LARGE, getattr(KafkaError, "RECORD_LIST_TOO_LARGE", -1)}
+
+
+class Delivery:
+    """The Kafka producer with acknowledgement tracking."""
+
+    def __init__(self, kafka: ShipperKafka, max_inflight_bytes: int) -> None:
+        self.kafka = kafka
+        self.topic = kafka.topic
+        self.limit = kafka.max_message_bytes - OVERHEAD_BYTES
+        self.max_inflight_bytes = max_inflight_bytes
+        self.inflight = InFlight()
+        self.retries: list[tuple[DeliveryBatch, bytes, bytes, Any]] = []
+        self.fatal = False
+        self.delivery_errors = 0
+        self.events_produced = 0
+        self.bytes_produced = 0
+        self.truncated = 0
+        self._last_error_log: dict[int, float] = {}
+        self.producer = Producer(self.producer_config())
+
+    def producer_config(self) -> dict[str, Any]:
+        kafka = self.kafka
+        config: dict[str, Any] = {
+            "enable.idempotence": True,
+            "acks": "all",
+            "compression.type": kafka.compression,
+            "linger.ms": kafka.linger_ms,
+            "message.timeout.ms": 0,
+            "batch.size": 1_000_000,
+            "batch.num.messages": 10_000,
+            "queue.buffering.max.messages": 2_000_000,
+            "queue.buffering.max.kbytes": max(16_384, 2 * self.max_inflight_bytes // 1024),
+            "message.max.bytes": max(1_000_000, kafka.max_message_bytes + 65_536),
+            "error_cb": self._on_error,
+        }
+        config.update(kafka.client_config())
+        return config
+
+    # -- producing -------------------------------------------------------------------------------------------
+
+    def send(self, tracker: AckTracker, stream_id: str, events: Sequence[EncodedEvent], end: int, marker: str) -> None:
+        """Produce `events` of one stream in order; once all are acknowledged the stream is covered up to `end`."""
+        batch = tracker.open_batch(len(events), 0, end, marker)
+        if not events:
+            return
+        produce = self.producer.produce
+        topic = self.topic
+        limit = self.limit
+        key = stream_id.encode()
+        nbytes = 0
+        for event in events:
+            value = event.value
+            if len(value) > limit:
+                value = shrink_event(value, limit)
+                self.truncated += 1
+            headers: list[tuple[str, str | bytes | None]] = [SCHEMA_HEADER, ("event_id", b"%s%016x" % (key, event.offset))]
+            try:
+                produce(topic, value, key, headers=headers, on_delivery=batch)
+            except BufferError:
+                self._produce_when_room(batch, key, value, headers)
+            nbytes += len(value)
+        batch.nbytes = nbytes
+        self.inflight.bytes += nbytes
+        self.events_produced += len(events)
+        self.bytes_produced += nbytes
+
+    def _produce_when_room(self, batch: DeliveryBatch, key: bytes, value: bytes, headers: Any) -> None:
+        while True:
+            self.producer.poll(0.05)
+            try:
+                self.producer.produce(self.topic, value, key, headers=headers, on_delivery=batch)
+                return
+            except BufferError:
+                continue
+
+    def poll(self, timeout: float = 0.0) -> None:
+        """Serve delivery reports (for up to `timeout` seconds when there are none) and put failures back."""
+        self.producer.poll(timeout)
+        if self.retries or self.fatal:
+            self._resend()
+
+    @property
+    def congested(self) -> bool:
+        """Too much awaits acknowledgement: reading should pause."""
+        return self.inflight.bytes >= self.max_inflight_bytes
+
+    @property
+    def settled(self) -> bool:
+        return self.inflight.records == 0 and not self.retries
+
+    def flush(self, timeout: float | None, should_stop: Any = None) -> bool:
+        """Wait until every produced event is acknowledged; False when `timeout` seconds passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.settled:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            if should_stop is not None and should_stop():
+                return False
+            self.poll(0.1)
+        return True
+
+    # -- failures --------------------------------------------------------------------------------------------
+
+    def failed(self, batch: DeliveryBatch, error: Any, message: Any) -> None:
+        """A delivery report with an error: keep the message to produce it again."""
+        self.delivery_errors += 1
+        code = error.code()
+        value = message.value() or b""
+        if code in _TOO_LARGE:
+            value = shrink_event(value, max(1024, min(self.limit, len(value) // 2)))
+            self.truncated += 1
+        if error.fatal():
+            self.fatal = True
+        self.retries.append((batch, message.key() or b"", value, message.headers()))
+        self._log_error("A delivery failed; the event will be produced again.", error)
+
+    def _resend(self) -> None:
+        if self.fatal:
+            log.error("The Kafka producer hit a fatal error; replacing it and producing its messages again.")
+            self.producer.purge(in_queue=True, in_flight=True, blocking=True)
+            self.producer.poll(0)  # the purged messages come back through failed()
+            self.producer = Producer(self.producer_config())
+            self.fatal = False
+        retries, self.retries = self.retries, []
+        for batch, key, value, headers in retries:
+            try:
+                self.producer.produce(self.topic, value, key, headers=headers, on_delivery=batch)
+            except BufferError:
+                self._produce_when_room(batch, key, value, headers)
+            except KafkaException as error:
+                # Still refused locally (e.g. too large for this client): shrink harder and try again.
+                self._log_error("The producer refused an event; shrinking it.", error.args[0])
+                small = shrink_event(value, max(1024, len(value) // 2))
+                self.retries.append((batch, key, small, headers))
+
+    def _on_error(self, error: Any) -> None:
+        if error.fatal():
+            self.fatal = True
+        self._log_error("Kafka reports an error; events wait in the producer until it recovers.", error)
+
+    def _log_error(self, message: str, error: Any) -> None:
+        code = error.code() if hasattr(error, "code") else -1
+        now = time.monotonic()
+        if now - self._last_error_log.get(code, -1e9) >= 10.0:
+            self._last_error_log[code] = now
+            log.warning(message, extra={"error": str(error), "code": code})
+
+    def close(self, timeout: float) -> None:
+        self.producer.flush(timeout)

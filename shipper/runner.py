@@ -1,0 +1,206 @@
+"""The shipper's main loop: rescan, read a turn of every file, produce, serve acknowledgements, checkpoint.
+
+`run_shipper(config, stop_event, once)` is what the CLI and the Windows service call. Setting `stop_event`
+stops reading; events in flight are flushed for up to shutdown_timeout, checkpoints are written, and it
+returns 0. With `once`, it ships what is in the files now, waits for every acknowledgement and returns.
+
+One thread does all the reading and producing (librdkafka's own threads do the network and compression), so
+no state is shared except the counters the metrics endpoint reads.
+"""
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from logferry.hostid import host_id as resolve_host_id
+from shipper.checkpoint.lock import StateLock, StateLocked
+from shipper.checkpoint.store import CheckpointError, JsonFileStore
+from shipper.config import ShipperConfig
+from shipper.delivery.producer import Delivery
+from shipper.discovery.hints import Hints
+from shipper.discovery.scanner import Scanner
+from shipper.errors import ShipperError
+from shipper.files import Files, Follow
+from shipper.harvest.harvester import Outcome, State
+
+log = logging.getLogger("shipper.runner")
+
+FLUSH_INTERVAL = 0.25  # seconds between multiline flush checks and idle closes
+MAX_BACKOFF = 1.0  # most seconds between polls of an idle file
+
+
+def checkpoint_path(config: ShipperConfig) -> Path:
+    return Path(config.shipper.state_dir) / "checkpoints.json"
+
+
+class Shipper:
+    def __init__(self, config: ShipperConfig, stop_event: threading.Event, once: bool) -> None:
+        self.config = config
+        self.settings = config.shipper
+        self.stop_event = stop_event
+        self.once = once
+        state_dir = Path(self.settings.state_dir)
+        self.lock = StateLock(state_dir)
+        self.lock.acquire()
+        try:
+            self.store = JsonFileStore(checkpoint_path(config))
+            checkpoints = self.store.load()
+            self.host_id = resolve_host_id(self.settings.host_id or None, state_dir)
+            self.delivery = Delivery(config.kafka, self.settings.max_inflight_bytes)
+        except BaseException:
+            self.lock.release()
+            raise
+        self.files = Files(config, self.host_id, checkpoints, self.delivery)
+        self.scanner = Scanner(config.inputs)
+        self.hints = Hints()
+        self.started = time.monotonic()
+
+    def run(self) -> int:
+        log.info(
+            "The shipper starts.",
+            extra={"inputs": [i.id for i in self.config.inputs], "topic": self.config.kafka.topic, "once": self.once},
+        )
+        if not self.once:
+            self.hints.start([p for i in self.config.inputs for p in i.paths])
+        files = self.files
+        now = time.monotonic()
+        files.apply_scan(self.scanner.scan(), now)
+        next_rescan = now + self.settings.rescan_interval
+        next_checkpoint = now + self.settings.checkpoint_interval
+        next_flush = now + FLUSH_INTERVAL
+        try:
+            while not self.stop_event.is_set():
+                now = time.monotonic()
+                if not self.once and (now >= next_rescan or self.hints.rescan.is_set()):
+                    self.hints.rescan.clear()
+                    files.apply_scan(self.scanner.scan(), now)
+                    next_rescan = now + self.settings.rescan_interval
+                self._apply_hints()
+                files.open_waiting(self.once)
+                worked = self._read_round(now)
+                self.delivery.poll(0)
+                if now >= next_flush:
+                    self._flush_parsers()
+                    self._close_inactive(now)
+                    next_flush = now + FLUSH_INTERVAL
+                if now >= next_checkpoint:
+                    self._save()
+                    next_checkpoint = now + self.settings.checkpoint_interval
+                if self.once and not files.follows and not files.waiting:
+                    break
+                if not worked:
+                    self.delivery.poll(0.05)
+            if self.once and not self.stop_event.is_set():
+                log.info("Everything present was read; waiting for Kafka to acknowledge it.")
+                self.delivery.flush(None, self.stop_event.is_set)
+            if not self.delivery.settled:
+                self.delivery.flush(self.settings.shutdown_timeout)
+            if not self.delivery.settled:
+                log.warning(
+                    "Stopping with events not acknowledged; they are sent again on the next start.",
+                    extra={"in_flight": self.delivery.inflight.records},
+                )
+        finally:
+            self._save()
+            files.close_all()
+            self.hints.stop()
+            self.lock.release()
+        log.info(
+            "The shipper stopped.",
+            extra={"events": self.delivery.events_produced, "lines": files.lines_read, "bytes": files.bytes_read},
+        )
+        return 0
+
+    # -- one round -------------------------------------------------------------------------------------------
+
+    def _read_round(self, now: float) -> bool:
+        files = self.files
+        budget = self.settings.file_budget_bytes
+        worked = False
+        for follow in list(files.follows):
+            if self.delivery.congested:
+                self.delivery.poll(0.01)
+                return worked
+            h = follow.harvester
+            if h.state is State.CLOSED:
+                continue
+            if h.state is State.OPENING:
+                if now >= h.next_poll:
+                    files.identify(follow, now, self.once)
+                continue
+            if h.state is not State.READING and now < h.next_poll:
+                continue
+            records, outcome = h.read_turn(budget)
+            stream = follow.stream
+            if records and stream is not None:
+                worked = True
+                files.lines_read += len(records)
+                files.bytes_read += records[-1].end - records[0].offset
+                files.send(follow, stream.parser.feed(records, time.time_ns()))
+                self.delivery.poll(0)
+            if outcome is Outcome.REPLACED:
+                if h.state is State.DRAINING:
+                    files.close(follow)
+                else:
+                    files.replaced(follow, now)
+                worked = True
+            elif outcome is Outcome.MORE:
+                if h.state is State.IDLE:
+                    h.move(State.READING)
+                h.backoff = 0.0
+            else:
+                self._at_end(follow, now, bool(records))
+        return worked
+
+    def _at_end(self, follow: Follow, now: float, read_something: bool) -> None:
+        h = follow.harvester
+        if self.once:
+            self.files.close(follow)
+            return
+        if h.state is State.READING:
+            h.move(State.IDLE)
+        h.backoff = 0.05 if read_something else min(MAX_BACKOFF, max(0.05, h.backoff * 2))
+        h.next_poll = now + h.backoff
+        if h.state is State.DRAINING and now - h.last_data >= self.settings.rotate_wait:
+            log.info("Closed a rotated or deleted file after reading it to the end.", extra={"path": h.path})
+            self.files.close(follow)
+
+    def _apply_hints(self) -> None:
+        for path in self.hints.take():
+            follow = self.files.by_path.get(path)
+            if follow is not None:
+                follow.harvester.next_poll = 0.0
+            else:
+                self.hints.rescan.set()
+
+    def _flush_parsers(self) -> None:
+        now_ns = time.time_ns()
+        for follow in self.files.follows:
+            stream = follow.stream
+            if stream is not None and follow.harvester.state is not State.OPENING and stream.parser.held_from() is not None:
+                events = stream.parser.flush(now_ns, force=False)
+                if events:
+                    self.files.send(follow, events)
+
+    def _close_inactive(self, now: float) -> None:
+        limit = self.settings.close_inactive
+        for follow in list(self.files.follows):
+            h = follow.harvester
+            if h.state in (State.IDLE, State.OPENING) and now - h.last_data >= limit:
+                self.files.close(follow)
+
+    def _save(self) -> None:
+        if self.files.collect_checkpoints():
+            self.store.save(self.files.checkpoints.values())
+
+
+def run_shipper(config: ShipperConfig, stop_event: threading.Event, once: bool = False) -> int:
+    """Run the shipper until `stop_event` is set (or, with `once`, until everything present is acknowledged)."""
+    try:
+        shipper = Shipper(config, stop_event, once)
+    except StateLocked as error:
+        raise ShipperError(str(error)) from None
+    except CheckpointError as error:
+        raise ShipperError(f"the checkpoints cannot be read: {error}") from None
+    return shipper.run()
