@@ -1,0 +1,25 @@
+"""Fixtures of the consumer's tests: a database path and a config for a fresh group on the test's topic."""
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.consumer.helpers import sqlite_config
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "index" / "logs.db"
+
+
+@pytest.fixture
+def group_id() -> str:
+    return f"indexer-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def sqlite_consumer_config(db_path: Path, kafka_bootstrap: str, kafka_topic: str, group_id: str) -> Path:
+    """A consumer config file: the test's topic, a fresh group, the SQLite sink at `db_path`."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    return sqlite_config(db_path, kafka_bootstrap, kafka_topic, group_id)

@@ -1,0 +1,221 @@
+"""Exactly once into SQLite against the real broker: kills, re-deliveries, replays, poison, rebalances."""
+
+import os
+import signal
+import sqlite3
+import time
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import pytest
+from confluent_kafka import Consumer
+
+from tests.consumer.helpers import (
+    fts_count,
+    indexed_ids,
+    make_events,
+    produce,
+    run_consumer,
+    sqlite_config,
+    start_consumer,
+    wait_for,
+)
+
+pytestmark = pytest.mark.kafka
+
+
+def files_of_events(per_file: int, files: int = 6) -> list[dict[str, object]]:
+    """Events of several files, so every partition gets some (the key is the file's stream id)."""
+    events: list[dict[str, object]] = []
+    for number in range(files):
+        events += make_events(per_file, file=f"dev:1/ino:{number}", service=f"svc{number % 3}")
+    return events
+
+
+def assert_exactly(db: Path, events: list[dict[str, object]]) -> None:
+    ids = indexed_ids(db)
+    duplicates = [i for i, n in Counter(ids).items() if n > 1]
+    assert duplicates == []
+    assert set(ids) == {str(e["event_id"]) for e in events}
+    assert fts_count(db) == len(ids)
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_batch_then_restarted_indexes_every_event_once(
+    kafka_bootstrap: str, kafka_topic: str, sqlite_consumer_config: Path, db_path: Path, tmp_path: Path
+) -> None:
+    events = files_of_events(10_000)
+    produce(kafka_bootstrap, kafka_topic, events)
+    # Small batches so that a kill lands between many transactions, not after the last one.
+    config = sqlite_config(db_path, kafka_bootstrap, kafka_topic, "kill9", extra="batch_max_events = 500")
+    for kill in range(2):
+        worker = start_consumer("run", "--config", str(config), log=tmp_path / "worker.log")
+        floor = (kill + 1) * 2_000
+        wait_for(lambda floor=floor: db_path.exists() and _count(db_path) >= floor, 60, f"{floor} events indexed")
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        assert _count(db_path) < len(events), "the kill came too late to interrupt the run"
+    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "3")
+    assert result.returncode == 0, result.stderr
+    assert_exactly(db_path, events)
+
+
+def test_events_produced_twice_are_indexed_once(
+    kafka_bootstrap: str, kafka_topic: str, sqlite_consumer_config: Path, db_path: Path
+) -> None:
+    events = files_of_events(300, files=3)
+    produce(kafka_bootstrap, kafka_topic, events)
+    produce(kafka_bootstrap, kafka_topic, events[100:700])  # what a shipper restarted from an old checkpoint sends
+    result = run_consumer("run", "--config", str(sqlite_consumer_config), "--once", "--idle-timeout", "2")
+    assert result.returncode == 0, result.stderr
+    assert_exactly(db_path, events)
+    stopped = [orjson.loads(line) for line in result.stderr.splitlines() if '"Stopped."' in line][0]
+    assert (stopped["indexed"], stopped["duplicates_skipped"]) == (900, 600)
+
+
+def test_replay_to_earliest_then_run_leaves_counts_unchanged(
+    kafka_bootstrap: str, kafka_topic: str, sqlite_consumer_config: Path, db_path: Path
+) -> None:
+    events = files_of_events(200, files=3)
+    produce(kafka_bootstrap, kafka_topic, events)
+    assert run_consumer("run", "--config", str(sqlite_consumer_config), "--once", "--idle-timeout", "2").returncode == 0
+    before = _status(sqlite_consumer_config)
+    assert before["indexed_events"] == 600 and before["total_lag"] == 0
+
+    replay = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-earliest")
+    assert replay.returncode == 0, replay.stderr
+    assert "600 records will be read again" in replay.stdout
+    rewound = _status(sqlite_consumer_config)
+    assert rewound["total_lag"] == 600
+    assert all(p["stored_offset"] == p["committed_offset"] == 0 for p in rewound["partitions"] if p["log_end_offset"])
+
+    again = run_consumer("run", "--config", str(sqlite_consumer_config), "--once", "--idle-timeout", "2")
+    assert again.returncode == 0, again.stderr
+    after = _status(sqlite_consumer_config)
+    assert (after["indexed_events"], after["total_lag"]) == (600, 0)
+    assert_exactly(db_path, events)
+    stopped = [orjson.loads(line) for line in again.stderr.splitlines() if '"Stopped."' in line][0]
+    assert (stopped["indexed"], stopped["duplicates_skipped"]) == (0, 600)
+
+
+def test_replay_dry_run_changes_nothing_and_shift_by_moves_back(
+    kafka_bootstrap: str, kafka_topic: str, sqlite_consumer_config: Path, db_path: Path
+) -> None:
+    events = make_events(50)  # one file: one partition
+    produce(kafka_bootstrap, kafka_topic, events)
+    assert run_consumer("run", "--config", str(sqlite_consumer_config), "--once", "--idle-timeout", "2").returncode == 0
+    dry = run_consumer("replay", "--config", str(sqlite_consumer_config), "--shift-by", "-20", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "20 records would be read again (dry run" in dry.stdout
+    assert _status(sqlite_consumer_config)["total_lag"] == 0
+    shifted = run_consumer("replay", "--config", str(sqlite_consumer_config), "--shift-by", "-20")
+    assert shifted.returncode == 0, shifted.stderr
+    stored = {p["stored_offset"] for p in _status(sqlite_consumer_config)["partitions"] if p["log_end_offset"]}
+    assert stored == {30}
+
+
+def test_replay_refuses_while_the_group_has_active_members(
+    kafka_bootstrap: str, kafka_topic: str, sqlite_consumer_config: Path, tmp_path: Path
+) -> None:
+    produce(kafka_bootstrap, kafka_topic, make_events(10))
+    worker = start_consumer("run", "--config", str(sqlite_consumer_config), log=tmp_path / "worker.log")
+    try:
+        wait_for(lambda: "Partitions assigned" in (tmp_path / "worker.log").read_text(), 60, "the worker to join")
+        refused = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-earliest")
+        assert refused.returncode == 1
+        assert "active member" in refused.stderr and "stop every worker" in refused.stderr
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0
+
+
+def test_poison_message_in_the_middle_of_a_partition_is_dead_lettered_and_the_rest_indexed(
+    kafka_bootstrap: str, kafka_topic: str, sqlite_consumer_config: Path, db_path: Path
+) -> None:
+    events = make_events(40)
+    key = str(events[0]["event_id"])[:16].encode()  # same key: same partition as the events
+    produce(kafka_bootstrap, kafka_topic, events[:20], raw=[(key, b"{not json"), (key, b'{"schema_version": 1}')])
+    produce(kafka_bootstrap, kafka_topic, events[20:])
+    result = run_consumer("run", "--config", str(sqlite_consumer_config), "--once", "--idle-timeout", "2")
+    assert result.returncode == 0, result.stderr
+    assert_exactly(db_path, events)
+    with sqlite3.connect(db_path) as db:
+        letters = db.execute("SELECT offset, error, raw FROM dead_letters ORDER BY offset").fetchall()
+    assert [(o, bytes(r)) for o, _, r in letters] == [(20, b"{not json"), (21, b'{"schema_version": 1}')]
+    assert "not valid JSON" in letters[0][1] and "has no event_id" in letters[1][1]
+    status = _status(sqlite_consumer_config)
+    assert status["dead_letters"] == 2 and status["total_lag"] == 0
+
+    reader = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": "dlq-reader", "auto.offset.reset": "earliest"})
+    reader.subscribe([kafka_topic + ".deadletter"])
+    seen: list[object] = []
+    deadline = time.monotonic() + 30
+    while len(seen) < 2 and time.monotonic() < deadline:
+        seen += [m for m in reader.consume(10, 0.5) if m.error() is None]
+    reader.close()
+    assert [m.value() for m in seen] == [b"{not json", b'{"schema_version": 1}']  # type: ignore[attr-defined]
+    headers = dict(seen[0].headers())  # type: ignore[attr-defined]
+    assert headers["logferry.source.topic"] == kafka_topic.encode()
+    assert headers["logferry.source.offset"] == b"20"
+
+
+@pytest.mark.slow
+def test_two_workers_one_leaving_and_rejoining_mid_stream_lose_and_duplicate_nothing(
+    kafka_bootstrap: str, kafka_topic: str, sqlite_consumer_config: Path, db_path: Path, tmp_path: Path
+) -> None:
+    config = sqlite_consumer_config
+    first = start_consumer("run", "--config", str(config), log=tmp_path / "w1.log")
+    second = start_consumer("run", "--config", str(config), log=tmp_path / "w2.log")
+    produced: list[dict[str, object]] = []
+    try:
+        for round_number in range(6):
+            chunk = []
+            for number in range(6):
+                chunk += make_events(400, file=f"dev:1/ino:{number}", start=round_number * 400)
+            produce(kafka_bootstrap, kafka_topic, chunk)
+            produced += chunk
+            if round_number == 1:
+                second.send_signal(signal.SIGTERM)  # leaves the group cleanly, mid-stream
+                assert second.wait(60) == 0
+            if round_number == 3:
+                second = start_consumer("run", "--config", str(config), log=tmp_path / "w2.log")
+            time.sleep(0.5)
+        wait_for(lambda: _count(db_path) >= len(produced), 90, "every event indexed")
+    finally:
+        for worker in (first, second):
+            worker.send_signal(signal.SIGTERM)
+        codes = [first.wait(60), second.wait(60)]
+    assert codes == [0, 0]
+    assert_exactly(db_path, produced)
+    log = (tmp_path / "w2.log").read_text()
+    assert log.count("Partitions assigned") >= 2
+
+
+def test_sigterm_finishes_the_batch_commits_and_exits_zero(
+    kafka_bootstrap: str, kafka_topic: str, sqlite_consumer_config: Path, db_path: Path, tmp_path: Path
+) -> None:
+    events = files_of_events(500, files=3)
+    produce(kafka_bootstrap, kafka_topic, events)
+    worker = start_consumer("run", "--config", str(sqlite_consumer_config), log=tmp_path / "worker.log")
+    wait_for(lambda: db_path.exists() and _count(db_path) == len(events), 60, "every event indexed")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(60) == 0
+    status = _status(sqlite_consumer_config)
+    assert all(p["committed_offset"] == p["stored_offset"] == p["log_end_offset"]
+               for p in status["partitions"] if p["log_end_offset"])
+    assert "Stopped." in (tmp_path / "worker.log").read_text()
+
+
+def _count(db: Path) -> int:
+    try:
+        with sqlite3.connect(db, timeout=30) as connection:
+            return int(connection.execute("SELECT count(*) FROM events").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+
+
+def _status(config: Path) -> dict[str, object]:
+    result = run_consumer("status", "--config", str(config), "--json")
+    assert result.returncode == 0, result.stderr
+    return orjson.loads(result.stdout)  # type: ignore[no-any-return]
