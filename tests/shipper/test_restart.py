@@ -1,0 +1,86 @@
+"""Restarts: acknowledged lines are not sent again, a partial line ships once, SIGTERM persists checkpoints."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+from tests.shipper.support import (
+    assert_exactly_once,
+    lines,
+    make_config,
+    run_once,
+    shipped,
+    topic_size,
+    wait_for_count,
+    write_lines,
+)
+from tests.support.kafka import ROOT
+
+
+def test_restart_resumes_without_resending_acknowledged_lines(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
+    path = tmp_path / "app.log"
+    config = make_config(tmp_path / "state", kafka_bootstrap, kafka_topic, [str(tmp_path / "*.log")])
+    first, second = lines("first", 1000), lines("second", 100)
+    write_lines(path, first)
+    assert run_once(config) == 0
+    assert topic_size(kafka_bootstrap, kafka_topic) == 1000
+    write_lines(path, second)
+    assert run_once(config) == 0
+    assert run_once(config) == 0
+    assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), first + second)
+
+
+def test_partial_line_across_restart_is_shipped_once(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
+    path = tmp_path / "app.log"
+    config = make_config(tmp_path / "state", kafka_bootstrap, kafka_topic, [str(tmp_path / "*.log")])
+    path.write_bytes(b"complete line\r\nhalf of a li")
+    assert run_once(config) == 0
+    assert topic_size(kafka_bootstrap, kafka_topic) == 1
+    with open(path, "ab") as handle:
+        handle.write(b"ne\nnext\n")
+    assert run_once(config) == 0
+    events = shipped(kafka_bootstrap, kafka_topic)
+    assert_exactly_once(events, ["complete line", "half of a line", "next"])
+    offsets = sorted(e["attributes"]["log.file.record_offset"] for e in events)
+    assert offsets == [0, 15, 30]
+
+
+def test_shutdown_by_sigterm_persists_checkpoints(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    sent = lines("before sigterm", 2000)
+    write_lines(logs / "app.log", sent)
+    state = tmp_path / "state"
+    config_file = tmp_path / "shipper.toml"
+    config_file.write_text(
+        f'[shipper]\nstate_dir = "{state}"\nhost_id = "test-host"\ncheckpoint_interval = 60.0\n'
+        f'[kafka]\nbootstrap_servers = "{kafka_bootstrap}"\ntopic = "{kafka_topic}"\n'
+        f'[[inputs]]\nid = "app"\npaths = ["{logs}/*.log"]\nformat = "plain"\n'
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shipper", "run", "--config", str(config_file)], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_count(kafka_bootstrap, kafka_topic, 2000)
+        assert not (state / "checkpoints.json").exists(), "the interval is long: only the shutdown writes checkpoints"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    document = orjson.loads((state / "checkpoints.json").read_bytes())
+    assert document["version"] == 1
+    [checkpoint] = document["checkpoints"]
+    assert checkpoint["offset"] == os.path.getsize(logs / "app.log")
+    # A second run sends nothing again.
+    config = make_config(state, kafka_bootstrap, kafka_topic, [str(logs / "*.log")])
+    assert run_once(config) == 0
+    time.sleep(0.2)
+    assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), sent)
