@@ -8,57 +8,304 @@ Contract with the harvester (shipper.harvest):
   `force` (the file was closed for good: deleted, rotated away and drained).
 - Never raises on bad input: a line nobody understands becomes an event with the raw line as body and
   parse_error set.
+
+Speed: the stream settles on the format of the last line that matched, so a line costs one parse, not
+a trial of every format. What is the same for every event of the stream (schema version, format,
+input id, resource, file attributes) is serialised once and spliced in front of the per-event JSON.
 """
 
+import re
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 
-from schemas.timefmt import format_ns
 from shipper.config import InputSettings
+from shipper.parsers.auto import Prober
+from shipper.parsers.base import ORIGINAL, Event, ParseEnv, Parser
+from shipper.parsers.clock import Clock
+from shipper.parsers.multiline import Group
 from shipper.records import EncodedEvent, RawRecord, StreamContext
+
+_dumps = orjson.dumps
+_new_tuple = tuple.__new__  # EncodedEvent(...) goes through a Python-level __new__; this is the same tuple, cheaper
+_REASON_LIMIT = 512
+
+
+class _Unsettled(Parser):
+    """auto before any line matched: every line is probed."""
+
+    name = "auto"
+
+    def parse(self, text: str) -> Event | None:
+        return None
 
 
 class StreamParser:
-    """Turns one stream's raw records into serialised unified events. (Placeholder: plain text only.)"""
+    """Turns one stream's raw records into serialised unified events."""
 
     def __init__(self, settings: InputSettings, context: StreamContext) -> None:
         self.settings = settings
         self.context = context
+        self.clock = Clock(settings.timezone)
+        env = ParseEnv(self.clock, settings, context.resource)
+        self._prober = Prober(env)
+        self._auto = settings.format == "auto"
+        self._parser: Parser = _Unsettled(env) if self._auto else self._prober.parser(settings.format)
+        self._encoding = context.encoding
+        self._stream = context.stream_id
+        path = context.path
+        self._constant: dict[str, Any] = {**context.fields, "log.file.path": path, "log.file.name": path.replace("\\", "/").rsplit("/", 1)[-1]}
+        self._input_json = _dumps(context.input_id)
+        self._heads: dict[str, tuple[bytes, bytes]] = {}
+        self._heads_observed = ""
+        multiline = settings.multiline
+        self._pattern = re.compile(multiline.pattern) if multiline.mode != "off" else None
+        self._starts = multiline.mode == "start"
+        self._max_lines = multiline.max_lines
+        self._max_bytes = multiline.max_bytes
+        self._timeout_ns = int(multiline.flush_timeout * 1_000_000_000)
+        self._pending: Group | None = None
+        self._observed_ns = 0
+        self._grouping = False
+        self._settle(self._parser)
+
+    # -- the harvester's interface ---------------------------------------------------------------------
 
     def feed(self, records: Sequence[RawRecord], observed_ns: int) -> list[EncodedEvent]:
-        ctx = self.context
-        observed = format_ns(observed_ns)
-        out = []
+        """The events completed by `records` (complete lines in file order)."""
+        self.clock.set_observed(observed_ns)
+        self._observed_ns = observed_ns
+        out: list[EncodedEvent] = []
+        append = out.append
+        encoding = self._encoding
+        stream = self._stream
+        constant = self._constant
+        parse = self._parser.parse
+        head, own_resource_head = self._head(self._parser.name)
+        slow = self._grouping
         for record in records:
-            body = record.data.decode(ctx.encoding, "replace")
-            attributes = {
-                **ctx.fields,
-                "log.file.path": ctx.path,
-                "log.file.name": ctx.path.replace("\\", "/").rsplit("/", 1)[-1],
-                "log.file.record_offset": record.offset,
-            }
-            event = {
-                "schema_version": 1,
-                "event_id": f"{ctx.stream_id}{record.offset:016x}",
-                "timestamp": observed,
-                "observed_timestamp": observed,
-                "severity_text": None,
-                "severity_number": 0,
-                "body": body,
-                "resource": ctx.resource,
-                "attributes": attributes,
-                "format": "plain",
-                "input_id": ctx.input_id,
-                "parse_error": False,
-            }
-            if record.truncated:
-                event["flags"] = ["truncated"]
-            out.append(EncodedEvent(record.offset, record.end, orjson.dumps(event)))
+            offset, end, data, truncated = record
+            try:
+                text = data.decode(encoding)
+                replaced = False
+            except UnicodeDecodeError:
+                text = data.decode(encoding, "replace")
+                replaced = True
+            if slow or truncated or replaced:
+                self._slow_line(record, text, replaced, out)
+                parse = self._parser.parse
+                head, own_resource_head = self._head(self._parser.name)
+                slow = self._grouping
+                continue
+            try:
+                event = parse(text)
+                if event is None:
+                    self._slow_line(record, text, replaced, out)
+                    parse = self._parser.parse
+                    head, own_resource_head = self._head(self._parser.name)
+                    slow = self._grouping
+                    continue
+                attributes = event["attributes"]
+                attributes.update(constant)
+                attributes["log.file.record_offset"] = offset
+                event["event_id"] = f"{stream}{offset:016x}"
+                value = (own_resource_head if "resource" in event else head) + _dumps(event)[1:]
+                append(_new_tuple(EncodedEvent, (offset, end, value)))
+            except Exception as error:  # a parser bug must not lose the line
+                append(self._failure(text, offset, end, self._parser.name, _bug(error), []))
         return out
 
     def flush(self, observed_ns: int, *, force: bool) -> list[EncodedEvent]:
-        return []
+        """Held events whose flush timeout passed (all of them when `force`)."""
+        self.clock.set_observed(observed_ns)
+        self._observed_ns = observed_ns
+        out: list[EncodedEvent] = []
+        pending = self._pending
+        if pending is not None and (force or observed_ns - pending.last_ns >= self._timeout_ns):
+            self._emit_pending(out, cut=False)
+        return out
 
     def held_from(self) -> int | None:
-        return None
+        """The offset of the first held record, or None when nothing is held."""
+        return None if self._pending is None else self._pending.offset
+
+    # -- grouping and the uncommon paths ---------------------------------------------------------------
+
+    def _slow_line(self, record: RawRecord, text: str, replaced: bool, out: list[EncodedEvent]) -> None:
+        flags = _flags(record.truncated, replaced)
+        try:
+            if self._pattern is not None:
+                self._pattern_line(record, text, flags, out)
+            else:
+                self._parser_line(record, text, flags, out)
+        except Exception as error:  # a parser bug must not lose the line
+            if self._pending is not None and self._pending.end == record.end:
+                return  # the line is already held and goes out with its group
+            out.append(self._failure(text, record.offset, record.end, self._parser.name, _bug(error), flags))
+
+    def _pattern_line(self, record: RawRecord, text: str, flags: list[str], out: list[EncodedEvent]) -> None:
+        """Grouping by the input's multiline pattern: start mode (a match starts an event) or continue mode."""
+        assert self._pattern is not None
+        matched = self._pattern.search(text) is not None
+        starts = matched if self._starts else not matched
+        pending = self._pending
+        if pending is not None:
+            if not starts and pending.fits(record, self._max_lines, self._max_bytes):
+                pending.add(record, text, flags, self._observed_ns)
+                return
+            self._emit_pending(out, cut=not starts)
+        self._pending = Group.start("pattern", None, record, text, flags, self._observed_ns)
+
+    def _parser_line(self, record: RawRecord, text: str, flags: list[str], out: list[EncodedEvent]) -> None:
+        """One line without an input pattern: the settled parser, its own continuation lines or partial records, probes."""
+        parser = self._parser
+        event = parser.parse(text)
+        pending = self._pending
+        if pending is not None:
+            if pending.kind == "partial":
+                if event is not None and pending.parser is parser:
+                    if pending.fits(record, self._max_lines, self._max_bytes):
+                        pending.add(record, text, flags, self._observed_ns, event)
+                        if not parser.partial(event):
+                            self._emit_pending(out, cut=False)
+                        return
+                    self._emit_pending(out, cut=True)
+                else:
+                    self._emit_pending(out, cut=False)
+            elif event is None:
+                found = None
+                if self._auto and not parser.continues(text):
+                    found = self._prober.probe(text, skip=parser)
+                    if found is not None and found[0].name == "plain":
+                        found = None
+                if found is None:  # a line no format claims continues the event (declared: every non-start line)
+                    if pending.fits(record, self._max_lines, self._max_bytes):
+                        pending.add(record, text, flags, self._observed_ns)
+                        return
+                    self._emit_pending(out, cut=True)
+                    self._pending = Group.start("lines", parser, record, text, flags, self._observed_ns)
+                    return
+                self._emit_pending(out, cut=False)
+                parser, event = found
+                self._settle(parser)
+            else:
+                self._emit_pending(out, cut=False)
+        if event is None:
+            if self._auto:
+                found = self._prober.probe(text, skip=parser)
+                if found is None:
+                    strict = self._prober.reject_reason(text)
+                    if strict is not None:
+                        out.append(self._failure(text, record.offset, record.end, strict[0], strict[1], flags))
+                        return
+                    found = (self._prober.parser("plain"), self._prober.parser("plain").parse(text) or {})
+                parser, event = found
+                if parser.name != "plain":
+                    self._settle(parser)
+            else:
+                out.append(self._failure(text, record.offset, record.end, parser.name, parser.reject_reason(text), flags))
+                return
+        if parser.joins_lines:
+            self._pending = Group.start("lines", parser, record, text, flags, self._observed_ns, first=event)
+        elif parser.has_partials and parser.partial(event):
+            self._pending = Group.start("partial", parser, record, text, flags, self._observed_ns, first=event)
+        else:
+            out.append(self._encode(parser, event, record.offset, record.end, flags))
+
+    def _emit_pending(self, out: list[EncodedEvent], *, cut: bool) -> None:
+        group = self._pending
+        if group is None:
+            return
+        self._pending = None
+        flags = [*group.flags, "multiline_truncated"] if cut else group.flags
+        text = group.text()
+        try:
+            parser = group.parser
+            event: Event | None = None
+            if parser is not None:
+                if group.kind == "partial":
+                    event = parser.merge(group.events, text)
+                elif group.first is not None:
+                    event = group.first if len(group.texts) == 1 else parser.parse_joined(text, group.first)
+            if parser is None or event is None:
+                parser = self._parser
+                event = parser.parse(text)
+                if event is None:
+                    if not self._auto:
+                        out.append(self._failure(text, group.offset, group.end, parser.name, parser.reject_reason(text), flags))
+                        return
+                    found = self._prober.probe(text)
+                    parser, event = found if found is not None else (self._prober.parser("plain"), {})
+                    if not event:
+                        event = self._prober.parser("plain").parse(text) or {}
+            out.append(self._encode(parser, event, group.offset, group.end, flags))
+        except Exception as error:  # a parser bug must not lose the lines
+            out.append(self._failure(text, group.offset, group.end, self._parser.name, _bug(error), flags))
+
+    def _settle(self, parser: Parser) -> None:
+        self._parser = parser
+        # held lines (pattern, stack traces, partial records) take the slow path until emitted
+        self._grouping = self._pattern is not None or parser.joins_lines or parser.has_partials or self._pending is not None
+
+    # -- serialising -------------------------------------------------------------------------------------
+
+    def _head(self, name: str) -> tuple[bytes, bytes]:
+        """The serialised fields shared by this batch's events of format `name`: with the stream's resource, and
+        without it for events that carry their own."""
+        observed = self.clock.observed
+        if observed != self._heads_observed:
+            self._heads.clear()
+            self._heads_observed = observed
+        heads = self._heads.get(name)
+        if heads is None:
+            own_resource = (
+                b'{"schema_version":1,"format":' + _dumps(name) + b',"input_id":' + self._input_json
+                + b',"parse_error":false,"observed_timestamp":"' + observed.encode() + b'",'
+            )
+            heads = own_resource + b'"resource":' + _dumps(self.context.resource) + b",", own_resource
+            self._heads[name] = heads
+        return heads
+
+    def _encode(self, parser: Parser, event: Event, offset: int, end: int, flags: list[str]) -> EncodedEvent:
+        attributes = event["attributes"]
+        attributes.update(self._constant)
+        attributes["log.file.record_offset"] = offset
+        event["event_id"] = f"{self._stream}{offset:016x}"
+        if flags:
+            existing = event.get("flags")
+            event["flags"] = [*existing, *(f for f in flags if f not in existing)] if existing else list(flags)
+        head, own_resource_head = self._head(parser.name)
+        return EncodedEvent(offset, end, (own_resource_head if "resource" in event else head) + _dumps(event)[1:])
+
+    def _failure(self, text: str, offset: int, end: int, log_format: str, reason: str, flags: list[str]) -> EncodedEvent:
+        """The event for text no parser understood: the raw text as body and as original, with the reason."""
+        observed = self.clock.observed
+        event: Event = {
+            "schema_version": 1,
+            "event_id": f"{self._stream}{offset:016x}",
+            "timestamp": observed,
+            "observed_timestamp": observed,
+            "severity_text": None,
+            "severity_number": 0,
+            "body": text,
+            "resource": self.context.resource,
+            "attributes": {ORIGINAL: text, **self._constant, "log.file.record_offset": offset},
+            "format": log_format,
+            "input_id": self.context.input_id,
+            "parse_error": True,
+            "parse_error_reason": (reason or "unparsable")[:_REASON_LIMIT],
+        }
+        if flags:
+            event["flags"] = list(dict.fromkeys(flags))
+        return EncodedEvent(offset, end, _dumps(event))
+
+
+def _flags(truncated: bool, replaced: bool) -> list[str]:
+    if truncated:
+        return ["truncated", "encoding_replaced"] if replaced else ["truncated"]
+    return ["encoding_replaced"] if replaced else []
+
+
+def _bug(error: Exception) -> str:
+    return f"parser failure: {type(error).__name__}: {error}"

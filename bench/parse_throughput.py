@@ -1,0 +1,211 @@
+"""Parse throughput: lines/s per format and for mixed files in `auto` mode, one core, serialisation included.
+
+Each run builds synthetic but realistic lines (timestamps advancing 1 ms per line, varied values), feeds
+them to a StreamParser in batches of 1,000 records (as the harvester does) and counts the serialised
+events. Prints figures only; asserts nothing.
+
+    .venv/bin/python bench/parse_throughput.py [--lines 100000] [--format json,nginx] [--profile FORMAT]
+"""
+
+import argparse
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from shipper.config import InputSettings, MultilineSettings  # noqa: E402
+from shipper.parsers.pipeline import StreamParser  # noqa: E402
+from shipper.records import RawRecord, StreamContext  # noqa: E402
+
+START_S = 1_714_528_800  # 2024-05-01T02:00:00Z
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+PATHS = ("/api/v1/users", "/api/v1/orders/12345", "/static/app.js", "/login", "/health")
+AGENTS = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36", "curl/8.5.0")
+WORDS = ("connection", "request", "cache", "worker", "queue", "timeout", "database", "session", "error", "retry")
+LEVELS = ("INFO", "INFO", "INFO", "DEBUG", "WARN", "ERROR")
+
+
+def _clock(i: int) -> tuple[int, int]:
+    ms = i  # one line per millisecond
+    return START_S + ms // 1000, (ms % 1000) * 1_000_000 + (i * 7919) % 1_000_000
+
+
+def _ymdhms(seconds: int) -> time.struct_time:
+    return time.gmtime(seconds)
+
+
+def _message(rng: random.Random) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 10)))
+
+
+def json_line(i: int, rng: random.Random) -> str:
+    s, ns = _clock(i)
+    t = _ymdhms(s)
+    return (
+        f'{{"time":"{t.tm_year}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{ns // 1000:06d}Z",'
+        f'"level":"{rng.choice(LEVELS).lower()}","msg":"{_message(rng)}","service":"checkout","request_id":"r{i}",'
+        f'"duration_ms":{rng.randint(1, 900)},"user":{{"id":{rng.randint(1, 10**6)},"plan":"pro"}}}}'
+    )
+
+
+def nginx_line(i: int, rng: random.Random) -> str:
+    s, _ = _clock(i)
+    t = _ymdhms(s)
+    return (
+        f'10.0.{rng.randint(0, 255)}.{rng.randint(1, 254)} - - [{t.tm_mday:02d}/{MONTHS[t.tm_mon - 1]}/{t.tm_year}:'
+        f'{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000] "GET {rng.choice(PATHS)}?page={i % 50} HTTP/1.1" '
+        f'{rng.choice((200, 200, 200, 304, 404, 500))} {rng.randint(0, 50000)} "https://example.com/" "{rng.choice(AGENTS)}"'
+    )
+
+
+def golog_line(i: int, rng: random.Random) -> str:
+    s, ns = _clock(i)
+    t = _ymdhms(s)
+    return (
+        f"{t.tm_year}/{t.tm_mon:02d}/{t.tm_mday:02d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{ns // 1000:06d} "
+        f"/src/app/server.go:{rng.randint(10, 400)}: {_message(rng)}"
+    )
+
+
+def syslog_line(i: int, rng: random.Random) -> str:
+    s, _ = _clock(i)
+    t = _ymdhms(s)
+    return (
+        f"<{rng.choice((13, 30, 86, 38))}>{MONTHS[t.tm_mon - 1]} {t.tm_mday:2d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} "
+        f"web-{rng.randint(1, 9)} sshd[{rng.randint(100, 9999)}]: {_message(rng)}"
+    )
+
+
+def logfmt_line(i: int, rng: random.Random) -> str:
+    s, ns = _clock(i)
+    t = _ymdhms(s)
+    return (
+        f"time={t.tm_year}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{ns // 1000:06d}Z "
+        f'level={rng.choice(LEVELS).lower()} msg="{_message(rng)}" component=scheduler attempt={rng.randint(1, 5)}'
+    )
+
+
+def python_line(i: int, rng: random.Random) -> str:
+    s, ns = _clock(i)
+    t = _ymdhms(s)
+    return (
+        f"{t.tm_year}-{t.tm_mon:02d}-{t.tm_mday:02d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d},{ns // 1_000_000:03d} - "
+        f"app.worker - {rng.choice(('INFO', 'WARNING', 'ERROR', 'DEBUG'))} - {_message(rng)}"
+    )
+
+
+def java_line(i: int, rng: random.Random) -> str:
+    s, ns = _clock(i)
+    t = _ymdhms(s)
+    return (
+        f"{t.tm_year}-{t.tm_mon:02d}-{t.tm_mday:02d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{ns // 1_000_000:03d} "
+        f"{rng.choice(LEVELS)} [main] com.example.OrderService - {_message(rng)}"
+    )
+
+
+def cri_line(i: int, rng: random.Random) -> str:
+    s, ns = _clock(i)
+    t = _ymdhms(s)
+    return (
+        f"{t.tm_year}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{ns:09d}+00:00 "
+        f"{rng.choice(('stdout', 'stderr'))} F {_message(rng)}"
+    )
+
+
+def plain_line(i: int, rng: random.Random) -> str:
+    return f"worker {i % 8}: {_message(rng)}"
+
+
+GENERATORS: dict[str, Callable[[int, random.Random], str]] = {
+    "json": json_line, "nginx": nginx_line, "golog": golog_line, "syslog": syslog_line, "logfmt": logfmt_line,
+    "python": python_line, "java": java_line, "cri": cri_line, "plain": plain_line,
+}
+MIXED = ("json", "nginx", "golog", "syslog")
+
+
+def records(lines: list[bytes]) -> list[RawRecord]:
+    out, offset = [], 0
+    for line in lines:
+        out.append(RawRecord(offset, offset + len(line) + 1, line))
+        offset += len(line) + 1
+    return out
+
+
+def batches(items: list[RawRecord], size: int = 1000) -> Iterator[list[RawRecord]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def run(lines: list[bytes], log_format: str) -> tuple[float, int]:
+    settings = InputSettings(id="bench", paths=["/bench/*.log"], format=log_format, timezone="UTC", multiline=MultilineSettings())
+    context = StreamContext("bench", "0123456789abcdef", "/var/log/bench/app.log", "utf-8",
+                            {"service.name": "bench", "host.name": "bench-host", "host.id": "b" * 32}, {"env": "bench"})
+    parser = StreamParser(settings, context)
+    items = records(lines)
+    observed = START_S * 1_000_000_000 + 5_000_000_000
+    started = time.perf_counter()
+    count = 0
+    for batch in batches(items):
+        count += len(parser.feed(batch, observed))
+    count += len(parser.flush(observed, force=True))
+    return time.perf_counter() - started, count
+
+
+def make(log_format: str, n: int, seed: int = 1) -> list[bytes]:
+    rng = random.Random(seed)
+    generate = GENERATORS[log_format]
+    return [generate(i, rng).encode() for i in range(n)]
+
+
+def best_of(lines: list[bytes], log_format: str, repeats: int) -> tuple[float, int]:
+    return min(run(lines, log_format) for _ in range(repeats))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--format", default=",".join(GENERATORS), help="comma-separated formats to measure")
+    parser.add_argument("--profile", default="", help="run only this format (or 'mixed') once, for a profiler")
+    args = parser.parse_args()
+    n = args.lines
+    if args.profile:
+        lines = _mixed(n, interleaved=True) if args.profile == "mixed" else make(args.profile, n)
+        seconds, count = run(lines, "auto")
+        print(f"{args.profile}: {count / seconds:,.0f} lines/s")
+        return
+    print(f"parse throughput, one core, {n:,} lines per run, best of {args.repeats}, batches of 1,000, serialisation included")
+    for name in args.format.split(","):
+        lines = make(name, n)
+        declared, _ = best_of(lines, name, args.repeats)
+        automatic, count = best_of(lines, "auto", args.repeats)
+        size = sum(len(line) + 1 for line in lines) / n
+        print(f"  {name:8s} declared {n / declared:>10,.0f} lines/s   auto {n / automatic:>10,.0f} lines/s   ({size:.0f} B/line, {count:,} events)")
+    for interleaved in (False, True):
+        lines = _mixed(n, interleaved=interleaved)
+        seconds, count = best_of(lines, "auto", args.repeats)
+        shape = "interleaved line by line" if interleaved else "in blocks of 1,000 lines"
+        print(f"  mixed {'+'.join(MIXED)} {shape}, auto: {n / seconds:,.0f} lines/s ({count:,} events)")
+
+
+def _mixed(n: int, *, interleaved: bool) -> list[bytes]:
+    per = {name: make(name, n // len(MIXED) + 1000, seed=index) for index, name in enumerate(MIXED)}
+    out: list[bytes] = []
+    if interleaved:
+        for i in range(n):
+            out.append(per[MIXED[i % len(MIXED)]][i // len(MIXED)])
+    else:
+        block = 1000
+        i = 0
+        while len(out) < n:
+            name = MIXED[(i // block) % len(MIXED)]
+            out.append(per[name][(i // (block * len(MIXED))) * block + i % block])
+            i += 1
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""auto: which format a line is in, by cheap ordered probes.
+
+The first characters pick a short list of candidate formats (`{` json, `<` syslog, `#` IIS directives,
+`dddd-` dated lines, `dddd/` Go log, ...); each candidate's own parser then confirms. The pipeline asks
+only when the stream's settled format rejects a line, so a file in one format pays for one parse per line.
+"""
+
+from shipper.parsers.base import Event, ParseEnv, Parser
+from shipper.parsers.registry import PARSERS, parser_class
+
+_OBJECT = ("docker", "json")
+_DASHED_DATE = ("cri", "python", "java", "iis", "syslog", "golog", "logfmt")
+_SLASHED_DATE = ("golog",)
+_DIGITS = ("nginx", "java", "golog", "logfmt")
+_WORDS = ("syslog", "python", "logfmt", "nginx", "golog", "java")
+_BRACKET = ("apache_error", "python", "java", "golog")
+_OTHER = ("logfmt", "golog")
+
+
+def candidates(text: str) -> tuple[str, ...]:
+    """The formats `text` could be in, most likely first."""
+    first = text[:1]
+    if first == "{":
+        return _OBJECT
+    if first == "<":
+        return ("syslog",)
+    if first == "#":
+        return ("iis",)
+    if first == "[":
+        return _BRACKET
+    if "0" <= first <= "9":
+        fifth = text[4:5]
+        if fifth == "-":
+            return _DASHED_DATE
+        if fifth == "/":
+            return _SLASHED_DATE
+        return _DIGITS
+    if first.isalpha():
+        return _WORDS
+    return _OTHER
+
+
+class Prober:
+    """Finds the parser for a line among all formats, keeping one parser instance per format for the stream."""
+
+    def __init__(self, env: ParseEnv) -> None:
+        self.env = env
+        self.parsers: dict[str, Parser] = {}
+
+    def parser(self, name: str) -> Parser:
+        """The stream's parser for format `name`, made on first use."""
+        parser = self.parsers.get(name)
+        if parser is None:
+            parser = self.parsers[name] = parser_class(name)(self.env)
+        return parser
+
+    def probe(self, text: str, skip: Parser | None = None) -> tuple[Parser, Event] | None:
+        """The first candidate parser that accepts `text`, with its event; None when none does."""
+        for name in candidates(text):
+            if name not in PARSERS:
+                continue
+            parser = self.parser(name)
+            if parser is skip:
+                continue
+            event = parser.parse(text)
+            if event is not None:
+                return parser, event
+        return None
+
+    def reject_reason(self, text: str) -> tuple[str, str] | None:
+        """(format, reason) for a line that claims a format by its shape but breaks it (`{` but not JSON); else None."""
+        if text[:1] == "{":
+            return "json", self.parser("json").reject_reason(text)
+        return None

@@ -1,0 +1,94 @@
+"""The one interface every format parser implements, and the event pieces they share.
+
+A parser turns the decoded text of one record (or of several joined lines) into the parsed part of a
+unified event: a dict with `timestamp`, `severity_text`, `severity_number`, `body` and a fresh
+`attributes` dict, plus `trace_id`, `span_id`, `resource` or `flags` when it has them. The pipeline adds
+what does not depend on the text (event_id, observed_timestamp, resource, file attributes) and
+serialises. `parse` returns None when the text is not in its format: the pipeline then probes other
+formats (auto) or emits a flagged parse-error event (declared format). Parsers do no I/O.
+"""
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from shipper.config import InputSettings
+from shipper.parsers.clock import Clock
+
+Event = dict[str, Any]
+ORIGINAL = "log.record.original"
+TIMEZONE = "event.timezone"
+
+
+@dataclass
+class ParseEnv:
+    """What a stream's parsers share: its clock (zone, observed time), its input's settings and resource."""
+
+    clock: Clock
+    settings: InputSettings
+    resource: dict[str, Any]
+
+
+class Parser:
+    """One log format. Instances are per stream, so they may keep per-stream state (IIS #Fields)."""
+
+    name: ClassVar[str] = ""
+    joins_lines: ClassVar[bool] = False
+    """Lines that follow an event and are not themselves an event of this format (stack traces) belong to it."""
+    has_partials: ClassVar[bool] = False
+    """Records may be partial pieces of one line (container runtimes); `partial` tells them apart."""
+
+    def __init__(self, env: ParseEnv) -> None:
+        self.env = env
+        self.clock = env.clock
+
+    def parse(self, text: str) -> Event | None:
+        """The parsed event for `text`, or None when `text` is not in this format."""
+        raise NotImplementedError
+
+    def reject_reason(self, text: str) -> str:
+        """Why `parse(text)` returned None, as a short sentence for parse_error_reason."""
+        return f"the line is not in the {self.name} format"
+
+    def continues(self, text: str) -> bool:
+        """For `joins_lines` parsers: whether `text`, which `parse` rejected, continues the previous event."""
+        return False
+
+    def parse_joined(self, text: str, first: Event) -> Event:
+        """The event for an event's lines joined with newlines; `first` is what `parse` made of the first line."""
+        return self.parse(text) or first
+
+    def partial(self, event: Event) -> bool:
+        """For `has_partials` parsers: whether `event` is an unfinished piece to be joined with what follows."""
+        return False
+
+    def merge(self, events: list[Event], text: str) -> Event:
+        """For `has_partials` parsers: one event from consecutive pieces (the last one complete or cut off)."""
+        return events[-1]
+
+
+def parsed(timestamp: str, severity_text: str | None, severity_number: int, body: Any, attributes: dict[str, Any]) -> Event:
+    """The parsed part of an event."""
+    return {
+        "timestamp": timestamp,
+        "severity_text": severity_text,
+        "severity_number": severity_number,
+        "body": body,
+        "attributes": attributes,
+    }
+
+
+def observed_event(clock: Clock, body: Any, attributes: dict[str, Any], *, unparsed: bool) -> Event:
+    """An event timed at the observed time; flagged timestamp_unparsed when the line had a timestamp we could not read."""
+    event = parsed(clock.observed, None, 0, body, attributes)
+    if unparsed:
+        event["flags"] = ["timestamp_unparsed"]
+    return event
+
+
+def add_flag(event: Event, flag: str) -> None:
+    """Add `flag` to the event's flags once."""
+    flags = event.get("flags")
+    if flags is None:
+        event["flags"] = [flag]
+    elif flag not in flags:
+        flags.append(flag)

@@ -1,0 +1,189 @@
+"""Time for parsers: the input's zone, the observed time of a batch, and cached UTC timestamp text.
+
+Events carry RFC 3339 UTC text with nine fractional digits. Log lines arrive in time order, so the
+seconds part of consecutive timestamps mostly repeats: it is converted once and cached as text
+("head", `YYYY-MM-DDTHH:MM:SS`), and only the fraction is spliced per line. Integer nanoseconds are
+kept throughout (never datetime, which holds only microseconds).
+"""
+
+import calendar
+import os
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from schemas.timefmt import format_ns
+
+MONTHS = {"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6, "Jul": 7, "Aug": 8, "Sep": 9, "Oct": 10, "Nov": 11, "Dec": 12}
+_CACHE_LIMIT = 8192
+_UTC_NAMES = ("UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT")
+# Date, time, optional fraction, optional zone. Separator T, t or space; fraction after . or ,.
+_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?\s?(Z|z|UTC|[+-]\d\d(?::?\d\d)?)?")
+
+
+def host_zone_name() -> str:
+    """The host's IANA zone: $TZ, the /etc/localtime link, /etc/timezone, else a fixed Etc/GMT offset."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    try:
+        link = os.readlink("/etc/localtime")
+        if "zoneinfo/" in link:
+            candidates.append(link.split("zoneinfo/", 1)[1])
+    except OSError:
+        pass
+    try:
+        with open("/etc/timezone", encoding="utf-8") as handle:
+            candidates.append(handle.read().strip())
+    except OSError:
+        pass
+    for name in candidates:
+        if name and _valid_zone(name):
+            return name
+    hours, rest = divmod(-time.timezone, 3600)
+    if rest == 0 and hours != 0 and _valid_zone(f"Etc/GMT{-hours:+d}"):
+        return f"Etc/GMT{-hours:+d}"  # POSIX sign: Etc/GMT-2 is two hours east
+    return "UTC"
+
+
+def _valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def head_of(seconds: int) -> str:
+    """`YYYY-MM-DDTHH:MM:SS` (UTC) for epoch seconds; ValueError outside years 1-9999."""
+    try:
+        t = time.gmtime(seconds)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"epoch seconds out of range: {seconds}") from None
+    if not 0 < t.tm_year < 10000:
+        raise ValueError(f"year out of range: {t.tm_year}")
+    return f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+
+
+def fraction9(digits: str | None) -> str:
+    """Fraction digits as exactly nine digits (padded or cut)."""
+    if not digits:
+        return "000000000"
+    return digits[:9].ljust(9, "0")
+
+
+class Clock:
+    """One stream's time context: its zone for zone-less timestamps and the observed time of the batch."""
+
+    def __init__(self, timezone: str = "local") -> None:
+        self.zone_name = host_zone_name() if timezone == "local" else timezone
+        self.zone: ZoneInfo | None = None if self.zone_name in _UTC_NAMES else ZoneInfo(self.zone_name)
+        self.observed_ns = -1
+        self.observed = ""
+        self.observed_year = 1970
+        self.observed_month = 1
+        self._iso_cache: dict[str, str] = {}
+        self.set_observed(time.time_ns())
+
+    def set_observed(self, observed_ns: int) -> None:
+        """Use `observed_ns` as the observed time of the records that follow."""
+        if observed_ns == self.observed_ns:
+            return
+        self.observed_ns = observed_ns
+        self.observed = format_ns(observed_ns)
+        seconds = observed_ns // 1_000_000_000
+        try:
+            local = datetime.fromtimestamp(seconds, self.zone or UTC)
+        except (OverflowError, OSError, ValueError):
+            local = datetime(1970, 1, 1)
+        self.observed_year, self.observed_month = local.year, local.month
+
+    def local_seconds(self, year: int, month: int, day: int, hour: int, minute: int, second: int) -> int:
+        """Epoch seconds of a wall-clock time in the input's zone; ValueError for an impossible date."""
+        second = min(second, 59)  # a leap second lands on :59
+        wall = datetime(year, month, day, hour, minute, second)
+        base = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+        if self.zone is None:
+            return base
+        offset = wall.replace(tzinfo=self.zone).utcoffset() or timedelta(0)
+        return base - int(offset.total_seconds())
+
+    def local_head(self, year: int, month: int, day: int, hour: int, minute: int, second: int) -> str:
+        """UTC head text of a wall-clock time in the input's zone."""
+        return head_of(self.local_seconds(year, month, day, hour, minute, second))
+
+    def offset_head(self, year: int, month: int, day: int, hour: int, minute: int, second: int, offset_s: int) -> str:
+        """UTC head text of a wall-clock time at a fixed UTC offset."""
+        datetime(year, month, day, hour, minute, min(second, 59))  # validates
+        return head_of(calendar.timegm((year, month, day, hour, minute, min(second, 59), 0, 0, 0)) - offset_s)
+
+    def year_for(self, month: int) -> int:
+        """The year of a year-less date in `month` (RFC 3164): a month more than one ahead of the observed
+        one is last year's (December seen in January), January seen in December is next year's."""
+        year, observed = self.observed_year, self.observed_month
+        if month == 1 and observed == 12:
+            return year + 1
+        if month > observed + 1:
+            return year - 1
+        return year
+
+    def iso_fast(self, text: str) -> str | None:
+        """The UTC timestamp text for the usual `YYYY-MM-DDTHH:MM:SS.fff...Z` once its second was seen; else None
+        (then call `iso`)."""
+        if text[-1:] == "Z":
+            head = self._iso_cache.get(text[:19])
+            if head is not None:
+                frac = text[20:-1]
+                if frac.isdigit() and frac.isascii() and text[19] == ".":
+                    return head + "." + frac.ljust(9, "0")[:9] + "Z"
+        return None
+
+    def iso(self, text: str) -> tuple[str, bool] | None:
+        """(UTC timestamp text, zone assumed) for an ISO 8601 / RFC 3339 timestamp filling all of `text`; None if not one."""
+        match = _ISO.fullmatch(text)
+        if match is None:
+            return None
+        zone = match[8]
+        key = text[:19] + "|" + (zone or "")
+        head = self._iso_cache.get(key)
+        if head is None:
+            try:
+                head = self._iso_head(match)
+            except ValueError:
+                return None
+            if len(self._iso_cache) >= _CACHE_LIMIT:
+                self._iso_cache.clear()
+            self._iso_cache[key] = head
+            if zone in ("Z", "z") and text[10] == "T":
+                self._iso_cache[text[:19]] = head
+        return f"{head}.{fraction9(match[7])}Z", zone is None
+
+    def _iso_head(self, match: re.Match[str]) -> str:
+        y, mo, d, h, mi, s = (int(match[i]) for i in range(1, 7))
+        zone = match[8]
+        if zone is None:
+            return self.local_head(y, mo, d, h, mi, s)
+        if zone in ("Z", "z", "UTC"):
+            return self.offset_head(y, mo, d, h, mi, s, 0)
+        digits = zone[1:].replace(":", "")
+        minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0)
+        if minutes >= 24 * 60:
+            raise ValueError(zone)
+        return self.offset_head(y, mo, d, h, mi, s, minutes * 60 * (1 if zone[0] == "+" else -1))
+
+    def epoch(self, value: float) -> str | None:
+        """UTC timestamp text for a number since the epoch in s, ms, us or ns (judged by magnitude); None if absurd."""
+        if value != value or value < 0:  # NaN or before 1970
+            return None
+        try:
+            if value < 1e11:
+                ns = round(value * 1_000_000_000) if isinstance(value, float) else int(value) * 1_000_000_000
+            elif value < 1e14:
+                ns = round(value * 1_000_000)
+            elif value < 1e17:
+                ns = round(value * 1_000)
+            else:
+                ns = int(value)
+            seconds, fraction = divmod(ns, 1_000_000_000)
+            return f"{head_of(seconds)}.{fraction:09d}Z"
+        except (ValueError, OverflowError):
+            return None

@@ -1,0 +1,54 @@
+"""golog: Go's standard `log` package, `[prefix]2009/01/23 01:23:23[.123123] [/path/file.go:23: ]message`.
+
+Local time unless the program set LUTC, so the input's zone applies. The file prefix is matched up to
+`.go:NN: `, so Windows paths with a drive colon (`C:/src/main.go:12: `) are taken whole.
+"""
+
+import re
+from typing import Any
+
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser
+
+_LINE = re.compile(r"(.{0,64}?)(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))? (?:(\S+\.go):(\d+): )?(.*)", re.S)
+
+
+class GoLogParser(Parser):
+    """Go `log` lines; a prefix before the date (log.New(w, "prefix", flags)) is kept as `log.prefix`."""
+
+    name = "golog"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._heads: dict[str, str] = {}
+
+    def parse(self, text: str) -> Event | None:
+        match = _LINE.match(text)
+        if match is None:
+            return None
+        key = text[match.start(2):match.end(7)]
+        head = self._heads.get(key)
+        if head is None:
+            try:
+                head = self.clock.local_head(*(int(match[i]) for i in range(2, 8)))  # type: ignore[call-arg]
+            except ValueError:
+                return None
+            if len(self._heads) > 4096:
+                self._heads.clear()
+            self._heads[key] = head
+        attributes: dict[str, Any] = {TIMEZONE: self.clock.zone_name, ORIGINAL: text}
+        prefix = match[1]
+        if prefix:
+            attributes["log.prefix"] = prefix
+        if match[9] is not None:
+            attributes["code.filepath"] = match[9]
+            attributes["code.lineno"] = int(match[10])
+        return {
+            "timestamp": f"{head}.{(match[8] or ''):0<9}Z",
+            "severity_text": None,
+            "severity_number": 0,
+            "body": match[11],
+            "attributes": attributes,
+        }
+
+    def reject_reason(self, text: str) -> str:
+        return "the line is not a Go log line (yyyy/mm/dd hh:mm:ss message)"

@@ -1,0 +1,33 @@
+"""json: one JSON object per line (nested objects kept, well-known keys mapped into the schema)."""
+
+import orjson
+
+from shipper.parsers.base import Event, Parser
+from shipper.parsers.structured import structured_event
+
+_loads = orjson.loads
+_JSONDecodeError = orjson.JSONDecodeError
+
+
+class JsonParser(Parser):
+    """A JSON object per line. Valid JSON that is not an object, and broken JSON, are rejected with a reason."""
+
+    name = "json"
+
+    def parse(self, text: str) -> Event | None:
+        if text[:1] != "{" and not text.lstrip().startswith("{"):
+            return None
+        try:
+            value = _loads(text)
+        except _JSONDecodeError:
+            return None
+        if type(value) is not dict:
+            return None
+        return structured_event(self.env, value, text)
+
+    def reject_reason(self, text: str) -> str:
+        try:
+            value = _loads(text)
+        except _JSONDecodeError as error:
+            return f"invalid JSON: {error}"
+        return f"valid JSON but {type(value).__name__.replace('NoneType', 'null')}, not an object"

@@ -1,0 +1,145 @@
+"""Mapping a structured record (a JSON object, logfmt pairs) onto the unified event.
+
+Well-known keys (timestamp/time/@timestamp/ts, level/severity, msg/message, trace and span ids, service,
+error and stack) go to their schema fields; every other key stays as an attribute, nested values kept.
+A record without a string message keeps its remaining keys as an object body.
+
+Speed: the records of one stream mostly repeat one key layout, so which keys play which role is worked
+out once per layout (`_plan`) and cached; a record then costs a few pops.
+"""
+
+from typing import Any
+
+from schemas.severity import LEVEL_WORDS, severity_from_text
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv
+
+_ROLE_KEYS: dict[str, tuple[str, ...]] = {
+    "time": ("@timestamp", "timestamp", "time", "ts", "datetime"),
+    "level": ("level", "severity", "lvl", "loglevel", "log.level", "levelname"),
+    "message": ("msg", "message"),
+    "trace": ("trace_id", "traceId", "traceid", "trace.id", "TraceId"),
+    "span": ("span_id", "spanId", "spanid", "span.id", "SpanId"),
+    "service": ("service", "service.name", "service_name"),
+    "error": ("error", "err", "exception"),
+    "stack": ("stack", "stacktrace", "stack_trace"),
+}
+_HEX = frozenset("0123456789abcdef")
+_ERROR_PARTS = {"message": "exception.message", "msg": "exception.message", "type": "exception.type",
+                "kind": "exception.type", "name": "exception.type", "stack": "exception.stacktrace",
+                "stacktrace": "exception.stacktrace", "stack_trace": "exception.stacktrace"}
+_PLAN_LIMIT = 1024
+
+# (time key, level key, message key, other (key, role) pairs) for one key layout
+Plan = tuple[str | None, str | None, str | None, tuple[tuple[str, str], ...]]
+_plans: dict[tuple[str, ...], Plan] = {}
+
+
+def _plan(keys: tuple[str, ...]) -> Plan:
+    present = set(keys)
+    chosen: dict[str, str] = {}
+    for role, names in _ROLE_KEYS.items():
+        for name in names:  # the first listed name of a role wins; other ones stay attributes
+            if name in present:
+                chosen[role] = name
+                break
+    others = tuple((key, role) for role, key in chosen.items() if role not in ("time", "level", "message"))
+    plan = (chosen.get("time"), chosen.get("level"), chosen.get("message"), others)
+    if len(_plans) >= _PLAN_LIMIT:
+        _plans.clear()
+    _plans[keys] = plan
+    return plan
+
+
+def structured_event(env: ParseEnv, fields: dict[str, Any], text: str) -> Event:
+    """The event for a record's key/value `fields` (consumed: they become the attributes) whose raw text is `text`."""
+    keys = tuple(fields)
+    plan = _plans.get(keys) or _plan(keys)
+    time_key, level_key, message_key, others = plan
+    clock = env.clock
+    event: Event = {"timestamp": None, "severity_text": None, "severity_number": 0}
+    zone_assumed = False
+    if time_key is not None:
+        value = fields[time_key]
+        fast = clock.iso_fast(value) if type(value) is str else None
+        if fast is not None:
+            event["timestamp"] = fast
+            del fields[time_key]
+        else:
+            stamp = clock.iso(value) if type(value) is str else _number_time(env, value)
+            if stamp is None:
+                event["flags"] = ["timestamp_unparsed"]
+            else:
+                event["timestamp"], zone_assumed = stamp
+                del fields[time_key]
+    if level_key is not None:
+        value = fields[level_key]
+        if type(value) is str:
+            event["severity_text"] = value[:64]
+            number = LEVEL_WORDS.get(value)
+            event["severity_number"] = severity_from_text(value) if number is None else number
+            del fields[level_key]
+        elif type(value) is int:
+            event["severity_text"] = str(value)  # numeric scales differ (pino, Python): kept as written, number unknown
+            del fields[level_key]
+    message = None
+    if message_key is not None:
+        value = fields[message_key]
+        if type(value) is str:
+            message = value
+            del fields[message_key]
+    extra = _others(env, fields, others, event) if others else None
+    if event["timestamp"] is None:
+        event["timestamp"] = clock.observed
+    if message is None:
+        event["body"] = fields
+        attributes = extra or {}
+    else:
+        event["body"] = message
+        attributes = fields
+        if extra:
+            attributes.update(extra)
+    if zone_assumed:
+        attributes[TIMEZONE] = clock.zone_name
+    attributes[ORIGINAL] = text
+    event["attributes"] = attributes
+    return event
+
+
+def _others(env: ParseEnv, fields: dict[str, Any], others: tuple[tuple[str, str], ...], event: Event) -> dict[str, Any]:
+    """Trace and span ids, service, error and stack: moved from `fields` into the event; returns derived attributes."""
+    extra: dict[str, Any] = {}
+    for key, role in others:
+        value = fields[key]
+        if role in ("trace", "span"):
+            if not isinstance(value, str):
+                continue
+            lowered = value.lower()
+            if len(lowered) != (32 if role == "trace" else 16) or not _HEX.issuperset(lowered) or lowered.strip("0") == "":
+                continue
+            event["trace_id" if role == "trace" else "span_id"] = lowered
+        elif role == "service":
+            if not isinstance(value, str) or not value:
+                continue
+            event["resource"] = {**env.resource, "service.name": value}
+        elif role == "error":
+            if isinstance(value, dict):
+                for part, target in _ERROR_PARTS.items():
+                    if isinstance(value.get(part), str) and target not in extra:
+                        extra[target] = value[part]
+                continue  # the object stays as an attribute too: it may hold more detail
+            if not isinstance(value, str):
+                continue
+            extra["exception.message"] = value
+        elif role == "stack":
+            if not isinstance(value, str):
+                continue
+            extra["exception.stacktrace"] = value
+        del fields[key]
+    return extra
+
+
+def _number_time(env: ParseEnv, value: Any) -> tuple[str, bool] | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        stamp = env.clock.epoch(value)
+        return None if stamp is None else (stamp, False)
+    return None

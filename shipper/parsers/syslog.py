@@ -1,0 +1,150 @@
+"""syslog: RFC 5424 (structured data, NILVALUE, fractions, BOM before MSG) and RFC 3164 (BSD: optional PRI and
+hostname, space-padded day, no year, no zone; also the RFC 3339 timestamp variant rsyslog writes)."""
+
+import re
+from typing import Any
+
+from schemas.severity import SYSLOG_WORDS, severity_from_syslog
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser
+from shipper.parsers.clock import MONTHS
+
+_RFC5424 = re.compile(
+    r"<(\d{1,3})>(\d{1,2}) (\S+) (\S+) (\S+) (\S+) (\S+) "
+    r"(-|(?:\[[^\s\]=\"]+(?:\s+[^\s=\]\"]+=\"(?:[^\"\\]|\\.)*\")*\s*\])+)(?: (.*))?",
+    re.S,
+)
+_SD_ELEMENT = re.compile(r"\[([^\s\]=\"]+)((?:\s+[^\s=\]\"]+=\"(?:[^\"\\]|\\.)*\")*)\s*\]", re.S)
+_SD_PARAM = re.compile(r"([^\s=\]\"]+)=\"((?:[^\"\\]|\\.)*)\"", re.S)
+_SD_ESCAPE = re.compile(r"\\([\"\\\]])")
+_RFC3164 = re.compile(
+    r"(?:<(\d{1,3})>)?(?:([A-Z][a-z]{2}) ([ \d]?\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?"
+    r"|(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)) (.*)",
+    re.S,
+)
+_TAG = re.compile(r"([^\s:\[\]]{1,128})(?:\[([^\]\s]*)\])?: ?(.*)", re.S)
+
+
+class SyslogParser(Parser):
+    """RFC 5424 when the PRI is followed by a version, else RFC 3164."""
+
+    name = "syslog"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._bsd_heads: dict[str, str] = {}
+        self._bsd_month = (0, 0)
+
+    def parse(self, text: str) -> Event | None:
+        if text[:1] == "<" and (match := _RFC5424.match(text)) is not None:
+            return self._rfc5424(match, text)
+        match = _RFC3164.match(text)
+        if match is None:
+            return None
+        return self._rfc3164(match, text)
+
+    def _rfc5424(self, match: re.Match[str], text: str) -> Event | None:
+        pri = int(match[1])
+        if pri > 191:
+            return None
+        attributes: dict[str, Any] = {
+            "log.syslog.facility.code": pri >> 3,
+            "log.syslog.severity.code": pri & 7,
+            "log.syslog.version": int(match[2]),
+        }
+        for index, key in ((4, "log.syslog.hostname"), (5, "log.syslog.appname"), (6, "log.syslog.procid"), (7, "log.syslog.msgid")):
+            if match[index] != "-":
+                attributes[key] = match[index]
+        if match[8] != "-":
+            attributes["log.syslog.structured_data"] = {
+                element[1]: {param[1]: _SD_ESCAPE.sub(r"\1", param[2]) for param in _SD_PARAM.finditer(element[2])}
+                for element in _SD_ELEMENT.finditer(match[8])
+            }
+        message = match[9] or ""
+        if message[:1] == "\ufeff":
+            message = message[1:]
+        flags = None
+        if match[3] == "-":
+            timestamp = self.clock.observed
+        else:
+            stamp = self.clock.iso(match[3])
+            if stamp is None:
+                timestamp, flags = self.clock.observed, ["timestamp_unparsed"]
+            else:
+                timestamp = stamp[0]
+                if stamp[1]:
+                    attributes[TIMEZONE] = self.clock.zone_name
+        attributes[ORIGINAL] = text
+        event = {
+            "timestamp": timestamp,
+            "severity_text": SYSLOG_WORDS[pri & 7],
+            "severity_number": severity_from_syslog(pri & 7),
+            "body": message,
+            "attributes": attributes,
+        }
+        if flags:
+            event["flags"] = flags
+        return event
+
+    def _rfc3164(self, match: re.Match[str], text: str) -> Event | None:
+        attributes: dict[str, Any] = {}
+        clock = self.clock
+        if match[2] is not None:
+            month = MONTHS.get(match[2])
+            if month is None:
+                return None
+            if self._bsd_month != (clock.observed_year, clock.observed_month):
+                self._bsd_heads.clear()  # year inference depends on the observed month
+                self._bsd_month = (clock.observed_year, clock.observed_month)
+            key = text[match.start(2):match.end(6)]
+            head = self._bsd_heads.get(key)
+            if head is None:
+                try:
+                    head = clock.local_head(clock.year_for(month), month, int(match[3]), int(match[4]), int(match[5]), int(match[6]))
+                except ValueError:
+                    return None
+                if len(self._bsd_heads) > 4096:
+                    self._bsd_heads.clear()
+                self._bsd_heads[key] = head
+            timestamp = f"{head}.{(match[7] or ''):0<9}Z"
+            attributes[TIMEZONE] = clock.zone_name
+        else:
+            stamp = clock.iso(match[8])
+            if stamp is None:
+                return None
+            timestamp = stamp[0]
+            if stamp[1]:
+                attributes[TIMEZONE] = clock.zone_name
+        if match[1] is not None:
+            pri = int(match[1])
+            if pri > 191:
+                return None
+            attributes["log.syslog.facility.code"] = pri >> 3
+            attributes["log.syslog.severity.code"] = pri & 7
+            severity_text: str | None = SYSLOG_WORDS[pri & 7]
+            severity_number = severity_from_syslog(pri & 7)
+        else:
+            severity_text, severity_number = None, 0
+        rest = match[9]
+        first, _, after = rest.partition(" ")
+        if first.endswith(":") or "[" in first or not after:
+            message = rest  # no hostname: local files written by syslog daemons often omit it
+        else:
+            attributes["log.syslog.hostname"] = first
+            message = after
+        tag = _TAG.fullmatch(message)
+        if tag is not None:
+            attributes["log.syslog.appname"] = tag[1]
+            if tag[2]:
+                attributes["log.syslog.procid"] = tag[2]
+            message = tag[3]
+        attributes[ORIGINAL] = text
+        return {
+            "timestamp": timestamp,
+            "severity_text": severity_text,
+            "severity_number": severity_number,
+            "body": message,
+            "attributes": attributes,
+        }
+
+    def reject_reason(self, text: str) -> str:
+        return "the line is neither RFC 5424 nor RFC 3164 syslog"
