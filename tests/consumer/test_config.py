@@ -63,7 +63,8 @@ def test_bad_config_gives_one_line_and_exit_2(tmp_path: Path, toml: str, line: s
 
 def test_missing_config_file_gives_one_line_and_exit_2(tmp_path: Path) -> None:
     result = run_consumer("run", "--config", str(tmp_path / "nope.toml"))
-    assert (result.returncode, result.stderr.strip()) == (2, f"config error: the config file {tmp_path / 'nope.toml'} does not exist")
+    expected = f"config error: the config file {tmp_path / 'nope.toml'} does not exist"
+    assert (result.returncode, result.stderr.strip()) == (2, expected)
 
 
 def test_check_config_accepts_a_good_file(tmp_path: Path) -> None:

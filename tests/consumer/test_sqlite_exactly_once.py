@@ -70,7 +70,7 @@ def test_events_produced_twice_are_indexed_once(
     result = run_consumer("run", "--config", str(sqlite_consumer_config), "--once", "--idle-timeout", "2")
     assert result.returncode == 0, result.stderr
     assert_exactly(db_path, events)
-    stopped = [orjson.loads(line) for line in result.stderr.splitlines() if '"Stopped."' in line][0]
+    stopped = next(orjson.loads(line) for line in result.stderr.splitlines() if '"Stopped."' in line)
     assert (stopped["indexed"], stopped["duplicates_skipped"]) == (900, 600)
 
 
@@ -95,7 +95,7 @@ def test_replay_to_earliest_then_run_leaves_counts_unchanged(
     after = _status(sqlite_consumer_config)
     assert (after["indexed_events"], after["total_lag"]) == (600, 0)
     assert_exactly(db_path, events)
-    stopped = [orjson.loads(line) for line in again.stderr.splitlines() if '"Stopped."' in line][0]
+    stopped = next(orjson.loads(line) for line in again.stderr.splitlines() if '"Stopped."' in line)
     assert (stopped["indexed"], stopped["duplicates_skipped"]) == (0, 600)
 
 
