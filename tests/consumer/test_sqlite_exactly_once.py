@@ -6,6 +6,7 @@ import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -215,7 +216,7 @@ def _count(db: Path) -> int:
         return 0
 
 
-def _status(config: Path) -> dict[str, object]:
+def _status(config: Path) -> dict[str, Any]:
     result = run_consumer("status", "--config", str(config), "--json")
     assert result.returncode == 0, result.stderr
     return orjson.loads(result.stdout)  # type: ignore[no-any-return]
