@@ -81,6 +81,7 @@ class Clock:
         self.observed = ""
         self.observed_year = 1970
         self.observed_month = 1
+        self.observed_date = "1970-01-01"
         self._iso_cache: dict[str, str] = {}
         self.set_observed(time.time_ns())
 
@@ -96,6 +97,7 @@ class Clock:
         except (OverflowError, OSError, ValueError):
             local = datetime(1970, 1, 1)
         self.observed_year, self.observed_month = local.year, local.month
+        self.observed_date = f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
 
     def local_seconds(self, year: int, month: int, day: int, hour: int, minute: int, second: int) -> int:
         """Epoch seconds of a wall-clock time in the input's zone; ValueError for an impossible date."""

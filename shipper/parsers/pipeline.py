@@ -268,6 +268,7 @@ class StreamParser:
         return heads
 
     def _encode(self, parser: Parser, event: Event, offset: int, end: int, flags: list[str]) -> EncodedEvent:
+        event.pop("_partial", None)
         attributes = event["attributes"]
         attributes.update(self._constant)
         attributes["log.file.record_offset"] = offset

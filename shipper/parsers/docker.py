@@ -1,0 +1,66 @@
+"""docker: the json-file logging driver, `{"log":"text\\n","stream":"stdout","time":"2019-...Z"}`.
+A `log` value without the trailing newline is a partial piece (docker splits lines at 16 KiB)."""
+
+from typing import Any
+
+import orjson
+
+from shipper.parsers.base import ORIGINAL, Event, Parser
+
+_loads = orjson.loads
+
+
+class DockerParser(Parser):
+    """Docker json-file records; partial pieces are joined with the one that ends the line."""
+
+    name = "docker"
+    has_partials = True
+
+    def parse(self, text: str) -> Event | None:
+        if text[:1] != "{":
+            return None
+        try:
+            value = _loads(text)
+        except orjson.JSONDecodeError:
+            return None
+        if type(value) is not dict or type(value.get("log")) is not str or type(value.get("time")) is not str:
+            return None
+        log: str = value.pop("log")
+        stamp = self.clock.iso_fast(value["time"])
+        if stamp is None:
+            parsed = self.clock.iso(value["time"])
+            if parsed is None:
+                return None
+            stamp = parsed[0]
+        del value["time"]
+        complete = log.endswith("\n")
+        attributes: dict[str, Any] = {}
+        stream = value.pop("stream", None)
+        if stream in ("stdout", "stderr"):
+            attributes["log.iostream"] = stream
+        elif stream is not None:
+            value["stream"] = stream
+        for key, item in value.items():  # attrs (labels, env) when the driver was told to add them
+            attributes["docker." + key] = item
+        attributes[ORIGINAL] = text
+        return {
+            "timestamp": stamp,
+            "severity_text": None,
+            "severity_number": 0,
+            "body": log[:-1] if complete else log,
+            "attributes": attributes,
+            "_partial": not complete,
+        }
+
+    def partial(self, event: Event) -> bool:
+        return bool(event.pop("_partial", False))
+
+    def merge(self, events: list[Event], text: str) -> Event:
+        first = events[0]
+        first.pop("_partial", None)
+        first["body"] = "".join(event["body"] for event in events)
+        first["attributes"][ORIGINAL] = text
+        return first
+
+    def reject_reason(self, text: str) -> str:
+        return "the line is not a docker json-file record ({\"log\": ..., \"stream\": ..., \"time\": ...})"

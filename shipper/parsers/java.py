@@ -1,0 +1,79 @@
+"""java: log4j / logback / Spring Boot pattern lines, with the stack traces that follow joined to the event.
+
+Covers `%d [%t] %-5level %logger - %msg`, `%d %-5p [%t] %c{1}:%L - %m`, Spring Boot's
+`%d  LEVEL PID --- [thread] logger : msg` and logback's default time-only `HH:mm:ss.SSS [thread] LEVEL logger - msg`
+(the date is then the observed date). Times without a zone are in the input's zone."""
+
+import re
+from typing import Any
+
+from schemas.severity import severity_from_text
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser
+from shipper.parsers.stacktrace import attach, java_continues
+
+_LINE = re.compile(
+    r"(?:(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:[.,](\d{1,9}))?(Z|[+-]\d\d:?\d\d)?|(\d\d:\d\d:\d\d)[.,](\d{3}))"
+    r"\s+(?:\[([^\]\n]*)\]\s+)?(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|SEVERE|FINEST|FINER|FINE|CONFIG)\s+"
+    r"(?:(\d+)\s+---\s+)?(?:\[\s*([^\]\n]*)\]\s+)?(?:([\w.$]+(?::\d+)?)\s*[-:]\s)?([^\n]*)"
+)
+
+
+class JavaParser(Parser):
+    """log4j/logback lines; following stack trace lines join the event."""
+
+    name = "java"
+    joins_lines = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._heads: dict[str, str] = {}
+
+    def parse(self, text: str) -> Event | None:
+        match = _LINE.match(text)
+        if match is None:
+            return None
+        attributes: dict[str, Any] = {ORIGINAL: text}
+        if match[1] is not None:
+            key = match[1] + (match[3] or "")
+            fraction = match[2]
+        else:
+            key = self.clock.observed_date + " " + match[4]  # time only: today, in the input's zone
+            fraction = match[5]
+        head = self._heads.get(key)
+        if head is None:
+            stamp = self.clock.iso(key)
+            if stamp is None:
+                return None
+            head = stamp[0][:19]
+            if len(self._heads) > 4096:
+                self._heads.clear()
+            self._heads[key] = head
+        if match[3] is None:
+            attributes[TIMEZONE] = self.clock.zone_name
+        thread = match[6] or match[9]
+        if thread:
+            attributes["thread.name"] = thread.strip()
+        if match[8]:
+            attributes["process.pid"] = int(match[8])
+        if match[10]:
+            attributes["log.logger"] = match[10]
+        level = match[7]
+        event = {
+            "timestamp": f"{head}.{(fraction or ''):0<9}Z",
+            "severity_text": level,
+            "severity_number": severity_from_text(level),
+            "body": match[11],
+            "attributes": attributes,
+        }
+        if "\n" in text:
+            return attach(event, text)
+        return event
+
+    def continues(self, text: str) -> bool:
+        return java_continues(text)
+
+    def parse_joined(self, text: str, first: Event) -> Event:
+        return attach(first, text)
+
+    def reject_reason(self, text: str) -> str:
+        return "the line does not start like a log4j/logback record (date [thread] LEVEL logger - message)"
