@@ -29,3 +29,10 @@ demo: install
 
 clean-demo:
 	rm -rf demo-state
+
+# The Windows-marked tests under Wine, run by the official Windows CPython (see .ci/wine/setup; first run installs
+# wine64 with apt-get and downloads into ~/.cache/logferry/wine). Needs a Kafka broker exactly like `test`.
+.PHONY: test-windows
+test-windows: install
+	$(VENV)/bin/mypy --platform win32 shipper/platform shipper/service
+	$(PY) .ci/wine/run_windows_tests.py

@@ -1,0 +1,50 @@
+"""What the Windows service is called, where its files live, how long it may take to stop, and its command line."""
+
+import ntpath
+import subprocess
+from collections.abc import Mapping
+
+SERVICE_NAME = "logferry"
+DISPLAY_NAME = "logferry shipper"
+DESCRIPTION = "Follows log files and ships every line to Kafka (logferry)."
+
+RESTART_DELAYS_MS = (5_000, 15_000, 60_000)
+"""Recovery: restart 5 s after the first failure, 15 s after the second, 60 s after later ones."""
+RESET_FAILURES_AFTER_S = 86_400
+"""Recovery: the failure count goes back to zero after a day without failures."""
+
+STOP_REPORT_INTERVAL_S = 1.0
+"""While flushing, STOP_PENDING is reported this often, each time with a new checkpoint."""
+STOP_WAIT_HINT_MS = 10_000
+"""The SCM's allowance between two STOP_PENDING reports."""
+HOST_MODULE = "shipper.service.host"
+
+
+def program_data_dir(environ: Mapping[str, str]) -> str:
+    """%ProgramData%\\logferry: the config, the state and the service's own logs."""
+    return ntpath.join(environ.get("PROGRAMDATA", "C:\\ProgramData"), "logferry")
+
+
+def default_config_path(environ: Mapping[str, str]) -> str:
+    return ntpath.join(program_data_dir(environ), "shipper.toml")
+
+
+def log_dir(environ: Mapping[str, str]) -> str:
+    return ntpath.join(program_data_dir(environ), "logs")
+
+
+def preshutdown_timeout_ms(shutdown_timeout_s: float) -> int:
+    """How long Windows waits for the service at system shutdown: the producer's flush plus the checkpoint."""
+    return int((shutdown_timeout_s + 15) * 1000)
+
+
+def host_command_line(python: str, site_dirs: list[str], name: str, config_path: str) -> str:
+    """The command line the SCM runs: the real python.exe (never a venv's redirector, which would start the service
+    in a child process the SCM does not know), adding `site_dirs` (the venv's site-packages, the checkout) with
+    site.addsitedir so their .pth files (pywin32, editable installs) apply, then running the host module."""
+    bootstrap = (
+        "import runpy, site; "
+        f"[site.addsitedir(d) for d in {site_dirs!r}]; "
+        f"runpy.run_module({HOST_MODULE!r}, run_name='__main__', alter_sys=True)"
+    )
+    return subprocess.list2cmdline([python, "-c", bootstrap, "--name", name, "--config", config_path])
