@@ -15,7 +15,8 @@ _LINE = re.compile(
     re.S,
 )
 _EXTRA = re.compile(rf"\s*(?:{_QUOTED}|(\S+))", re.S)
-_ADDRESS_LIST = re.compile(r"[0-9A-Fa-f.:\[\]]+(?:\s*,\s*[0-9A-Fa-f.:\[\]]+)*")
+_ADDRESS = r"(?:\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?|\[?[0-9A-Fa-f]*:[0-9A-Fa-f:.]*\]?(?::\d+)?|unknown)"
+_ADDRESS_LIST = re.compile(rf"{_ADDRESS}(?:\s*,\s*{_ADDRESS})*")
 _ESCAPED = re.compile(r'\\(["\\])')
 
 

@@ -184,7 +184,8 @@ class StreamParser:
                         pending.add(record, text, flags, self._observed_ns)
                         return
                     self._emit_pending(out, cut=True)
-                    self._pending = Group.start("lines", parser, record, text, flags, self._observed_ns)
+                    # the rest of a cut event: held as a headless group of the same format, flagged
+                    self._pending = Group.start("lines", parser, record, text, [*flags, "multiline_truncated"], self._observed_ns)
                     return
                 self._emit_pending(out, cut=False)
                 parser, event = found
@@ -228,6 +229,8 @@ class StreamParser:
                     event = parser.merge(group.events, text)
                 elif group.first is not None:
                     event = group.first if len(group.texts) == 1 else parser.parse_joined(text, group.first)
+                elif group.kind == "lines":
+                    event = {"timestamp": self.clock.observed, "severity_text": None, "severity_number": 0, "body": text, "attributes": {}}
             if parser is None or event is None:
                 parser = self._parser
                 event = parser.parse(text)
