@@ -31,6 +31,13 @@ def add_service_commands(subparsers: "argparse._SubParsersAction[argparse.Argume
     add_service_arguments(subparsers.add_parser("service", help="install and control the Windows service"))
 
 
+def main(argv: list[str] | None = None) -> int:
+    """`python -m shipper.service ACTION ...`: the same as `python -m shipper service ACTION ...`."""
+    parser = argparse.ArgumentParser(prog="python -m shipper.service")
+    add_service_arguments(parser)
+    return run_service_command(parser.parse_args(argv))
+
+
 def run_service_command(args: argparse.Namespace) -> int:
     if sys.platform != "win32":
         print(

@@ -38,13 +38,13 @@ def preshutdown_timeout_ms(shutdown_timeout_s: float) -> int:
     return int((shutdown_timeout_s + 15) * 1000)
 
 
-def host_command_line(python: str, site_dirs: list[str], name: str, config_path: str) -> str:
+def host_command_line(python: str, site_dirs: list[str], name: str, config_path: str, module: str = HOST_MODULE) -> str:
     """The command line the SCM runs: the real python.exe (never a venv's redirector, which would start the service
     in a child process the SCM does not know), adding `site_dirs` (the venv's site-packages, the checkout) with
     site.addsitedir so their .pth files (pywin32, editable installs) apply, then running the host module."""
     bootstrap = (
         "import runpy, site; "
         f"[site.addsitedir(d) for d in {site_dirs!r}]; "
-        f"runpy.run_module({HOST_MODULE!r}, run_name='__main__', alter_sys=True)"
+        f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
     )
     return subprocess.list2cmdline([python, "-c", bootstrap, "--name", name, "--config", config_path])

@@ -1,0 +1,96 @@
+"""The Windows service's platform-independent parts, on Linux: supervision and stop progress, names and paths,
+the service command line, and the `service` command's answer off Windows."""
+
+import argparse
+import threading
+import time
+
+import pytest
+
+from shipper.platform.stop import StopController
+from shipper.service import cli, spec
+from shipper.service.supervise import supervise
+
+
+def test_stop_progress_is_reported_while_the_shipper_flushes() -> None:
+    controller = StopController()
+    reports: list[float] = []
+
+    def body(stop_event: threading.Event) -> int:
+        stop_event.wait(10)
+        time.sleep(0.35)  # the flush
+        return 0
+
+    threading.Timer(0.1, controller.request_stop).start()
+    code = supervise(controller, body, lambda: reports.append(time.monotonic()), interval=0.05)
+    assert code == 0
+    assert len(reports) >= 3, "the SCM would have seen no progress during the flush"
+    assert controller.stopped
+
+
+def test_no_progress_reports_before_a_stop_is_requested() -> None:
+    controller = StopController()
+    reports: list[int] = []
+
+    def body(stop_event: threading.Event) -> int:
+        time.sleep(0.2)
+        controller.request_stop()
+        return 0
+
+    assert supervise(controller, body, lambda: reports.append(1), interval=0.05) == 0
+    assert reports == []
+
+
+def test_a_shipper_that_ends_by_itself_is_a_failure_so_recovery_restarts_it() -> None:
+    controller = StopController()
+    assert supervise(controller, lambda stop: 0, lambda: None, interval=0.05) == 1
+    assert supervise(StopController(), lambda stop: 2, lambda: None, interval=0.05) == 2
+    assert controller.stopped
+
+
+def test_a_shipper_that_raises_is_a_failure() -> None:
+    controller = StopController()
+
+    def body(stop_event: threading.Event) -> int:
+        raise RuntimeError("boom")
+
+    assert supervise(controller, body, lambda: None, interval=0.05) == 1
+    assert controller.stopped
+
+
+def test_program_data_paths() -> None:
+    environ = {"PROGRAMDATA": "D:\\Data"}
+    assert spec.program_data_dir(environ) == "D:\\Data\\logferry"
+    assert spec.default_config_path(environ) == "D:\\Data\\logferry\\shipper.toml"
+    assert spec.log_dir(environ) == "D:\\Data\\logferry\\logs"
+    assert spec.program_data_dir({}) == "C:\\ProgramData\\logferry"
+
+
+def test_preshutdown_covers_the_flush() -> None:
+    assert spec.preshutdown_timeout_ms(30.0) == 45_000
+
+
+def test_host_command_line_quotes_paths_with_spaces() -> None:
+    line = spec.host_command_line(
+        "C:\\Program Files\\Python312\\python.exe", ["C:\\Program Files\\logferry"], "logferry", "C:\\Prog Data\\a.toml"
+    )
+    assert line.startswith('"C:\\Program Files\\Python312\\python.exe" -c "import runpy, site; ')
+    assert line.endswith(' --name logferry --config "C:\\Prog Data\\a.toml"')
+    assert "shipper.service.host" in line
+
+
+def test_service_command_off_windows_says_where_to_look(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    cli.add_service_commands(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["service", "status"])
+    assert cli.run_service_command(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "systemd" in err
+
+
+def test_service_command_rejects_unknown_actions() -> None:
+    parser = argparse.ArgumentParser()
+    cli.add_service_commands(parser.add_subparsers(dest="command"))
+    with pytest.raises(SystemExit) as raised:
+        parser.parse_args(["service", "restart-everything"])
+    assert raised.value.code == 2
