@@ -11,15 +11,15 @@ import re
 
 from shipper.parsers.base import ORIGINAL, Event
 
-_JAVA_EXCEPTION = re.compile(r"(?:Exception in thread \"[^\"]*\" )?([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:Exception|Error|Throwable)[\w$]*)(?::\s?(.*))?")
+_JAVA_EXCEPTION = re.compile(r"(?:Exception in thread \"[^\"]*\" )?((?:[A-Za-z_$][\w$]*\.)*[\w$]*(?:Exception|Error|Throwable)[\w$]*)(?::\s?(.*))?")
 _PYTHON_EXCEPTION = re.compile(r"([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)(?::\s?(.*))?")
 _JAVA_CONTINUATION = re.compile(
     r"\s|Caused by:|Suppressed:|\.\.\. \d+ (?:more|common frames omitted)|Exception in thread |"
-    r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:Exception|Error|Throwable)[\w$]*(?::|$)"
+    r"(?:[A-Za-z_$][\w$]*\.)*[\w$]*(?:Exception|Error|Throwable)[\w$]*(?::|$)"
 )
 _PYTHON_CONTINUATION = re.compile(
     r"\s|Traceback \(most recent call last\):|During handling of the above exception|The above exception was|"
-    r"[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*(?:Error|Exception|Warning|Exit|Interrupt|Iteration)(?::|$)"
+    r"(?:[A-Za-z_]\w*\.)*\w*(?:Error|Exception|Warning|Exit|Interrupt|Iteration)(?::|$)"
 )
 
 
