@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config error: {error}", file=sys.stderr)
         return 2
     setup_logging(config.consumer.log_level, config.consumer.log_format)
+    # The HTTP client libraries log every request at info; ours say what matters.
+    for noisy in ("opensearch", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return dispatch(args, config)
     except ConfigError as error:

@@ -1,11 +1,13 @@
 """Fixtures of the consumer's tests: a database path and a config for a fresh group on the test's topic."""
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.consumer.helpers import sqlite_config
+from tests.support.opensearch import opensearch_node
 
 
 @pytest.fixture
@@ -23,3 +25,10 @@ def sqlite_consumer_config(db_path: Path, kafka_bootstrap: str, kafka_topic: str
     """A consumer config file: the test's topic, a fresh group, the SQLite sink at `db_path`."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
     return sqlite_config(db_path, kafka_bootstrap, kafka_topic, group_id)
+
+
+@pytest.fixture(scope="session")
+def opensearch_url() -> Iterator[str]:
+    """The URL of a real OpenSearch node (see tests/support/opensearch.py). Never skips."""
+    with opensearch_node() as url:
+        yield url

@@ -112,3 +112,14 @@ def wait_for(condition: Any, timeout: float, what: str, interval: float = 0.2) -
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def opensearch_config(directory: Path, url: str, bootstrap: str, topic: str, *, group: str, prefix: str, extra: str = "") -> Path:
+    """A consumer config file for the OpenSearch sink with its own index prefix."""
+    config = directory / f"consumer-{group}.toml"
+    config.write_text(
+        f'[consumer]\nlog_format = "json"\nprogress = "off"\nbatch_max_wait = 0.2\nretry_max = 2.0\n{extra}\n'
+        f'[kafka]\nbootstrap_servers = "{bootstrap}"\ntopics = ["{topic}"]\ngroup_id = "{group}"\nsession_timeout_ms = 6000\n'
+        f'[sink]\ntype = "opensearch"\nurl = "{url}"\nindex_prefix = "{prefix}"\nretry_attempts = 2\n'
+    )
+    return config

@@ -1,0 +1,256 @@
+"""The OpenSearch sink: bulk requests with `_id = event_id` into daily indices; Kafka keeps the offsets.
+
+A re-delivered event overwrites itself (same `_index` and `_id`, no external versions, so replays never meet
+version conflicts). Every item of every bulk response is checked, even on HTTP 200:
+- 2xx: written;
+- 429, 5xx, and connection errors or timeouts of the whole request: retried with exponential backoff and jitter
+  (tenacity), only the items that failed; after `retry_attempts` the flush fails as retriable and the worker
+  pauses its partitions, keeps polling, and calls flush() again later;
+- other 4xx (mapping and parse errors): the record goes to the dead letters (Kafka topic and the
+  `<prefix>-deadletters` index) and counts as done.
+Per partition, only the offset below which every item succeeded is reported durable (`SinkError.durable` on a
+partial failure), so offset N+1 is never committed while N failed.
+"""
+
+import base64
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
+from opensearchpy.exceptions import TransportError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from consumer.config import ConsumerConfig, SinkSettings
+from consumer.records import Batch, DeadLetter, TopicPartitionKey
+from consumer.sinks.base import FlushResult, IndexReader, PublishDeadLetters, Sink, SinkError
+from consumer.sinks.opensearch_schema import (
+    deadletters_index,
+    deadletters_template,
+    events_index,
+    events_template,
+    to_document,
+)
+
+log = logging.getLogger(__name__)
+
+BULK_MAX_BYTES = 8 * 1_048_576
+FILTER_PATH = "errors,items.*.status,items.*.result,items.*.error.type,items.*.error.reason"
+
+
+class TransientFailure(Exception):
+    """Some items (or the whole request) failed in a way that may pass on retry."""
+
+
+@dataclass(slots=True)
+class Item:
+    """One event's bulk entry: where it came from and its two NDJSON lines."""
+
+    topic: str
+    partition: int
+    offset: int
+    lines: bytes
+
+
+def transient(error: BaseException) -> bool:
+    if isinstance(error, (TransientFailure, OpenSearchConnectionError)):
+        return True
+    if isinstance(error, TransportError):
+        status = error.status_code
+        return isinstance(status, int) and (status == 429 or status >= 500)
+    return False
+
+
+def make_client(settings: SinkSettings) -> OpenSearch:
+    import os
+
+    from logferry.logs import register_secret
+
+    user, password = os.environ.get(settings.username_env), os.environ.get(settings.password_env)
+    register_secret(password)
+    options: dict[str, Any] = {"timeout": settings.request_timeout, "max_retries": 0, "retry_on_timeout": False}
+    if user and password is not None:
+        options["http_auth"] = (user, password)
+    if settings.url.startswith("https://"):
+        options.update(use_ssl=True, verify_certs=True)
+        if settings.ca_certs:
+            options["ca_certs"] = settings.ca_certs
+    return OpenSearch(hosts=[settings.url], **options)
+
+
+class OpenSearchSink(Sink):
+    """Bulk-indexes batches; Kafka's committed offsets say where each partition resumes."""
+
+    owns_offsets = False
+
+    def __init__(self, settings: SinkSettings, publish: PublishDeadLetters) -> None:
+        self._settings = settings
+        self._prefix = settings.index_prefix
+        self._publish = publish
+        self._client = make_client(settings)
+        self._items: list[Item] = []
+        self._dead: list[DeadLetter] = []
+        self._next_offsets: dict[TopicPartitionKey, int] = {}
+
+    def setup(self) -> None:
+        def attempt() -> None:
+            self._client.indices.put_index_template(
+                name=f"{self._prefix}-events", body=events_template(self._prefix, self._settings.number_of_replicas)
+            )
+            self._client.indices.put_index_template(
+                name=f"{self._prefix}-deadletters", body=deadletters_template(self._prefix, self._settings.number_of_replicas)
+            )
+
+        try:
+            for trial in Retrying(stop=stop_after_attempt(8), wait=wait_exponential_jitter(initial=0.5, max=8),
+                                  retry=retry_if_exception(transient), reraise=True):
+                with trial:
+                    attempt()
+        except (TransportError, OpenSearchConnectionError) as error:
+            raise SinkError(f"cannot set up OpenSearch at {self._settings.url}: {error}", retriable=transient(error)) from error
+
+    def prepare(self, event: dict[str, Any], raw: bytes) -> Any:
+        action = b'{"index":{"_index":"' + events_index(self._prefix, event["timestamp"]).encode() + b'","_id":"' + \
+            event["event_id"].encode() + b'"}}\n'
+        return action + to_document(event, raw) + b"\n"
+
+    def add(self, batch: Batch) -> None:
+        for lines, (topic, partition, offset) in zip(batch.items, batch.sources, strict=True):
+            self._items.append(Item(topic, partition, offset, lines))
+        self._dead.extend(batch.dead_letters)
+        self._next_offsets.update(batch.next_offsets)
+
+    def buffered(self) -> int:
+        return len(self._items) + len(self._dead)
+
+    def drop(self, partitions: Iterable[TopicPartitionKey]) -> None:
+        gone = set(partitions)
+        self._items = [i for i in self._items if (i.topic, i.partition) not in gone]
+        self._dead = [d for d in self._dead if (d.topic, d.partition) not in gone]
+        for tp in gone:
+            self._next_offsets.pop(tp, None)
+
+    def flush(self) -> FlushResult:
+        if not self._next_offsets:
+            return FlushResult()
+        try:
+            indexed, overwritten = self._bulk()
+        except (TransportError, OpenSearchConnectionError, TransientFailure) as error:
+            raise SinkError(f"bulk indexing into {self._settings.url} failed: {error}", retriable=True,
+                            durable=self._durable()) from error
+        if self._dead:
+            try:
+                self._write_dead_letters(self._dead)
+            except SinkError as error:
+                error.durable = self._durable()
+                raise
+        result = FlushResult(durable=dict(self._next_offsets), indexed=indexed, duplicates=overwritten,
+                             dead_letters=len(self._dead))
+        self._items, self._dead, self._next_offsets = [], [], {}
+        return result
+
+    def _durable(self) -> dict[TopicPartitionKey, int]:
+        """Per partition, the lowest offset not yet written (a failed item or a dead letter still to store), or the
+        batch's next offset when nothing of the partition is outstanding."""
+        blocked: dict[TopicPartitionKey, int] = {}
+        for topic, partition, offset in [(i.topic, i.partition, i.offset) for i in self._items] + [
+            (d.topic, d.partition, d.offset) for d in self._dead
+        ]:
+            key = (topic, partition)
+            blocked[key] = min(offset, blocked.get(key, offset))
+        return {tp: blocked.get(tp, o) for tp, o in self._next_offsets.items()}
+
+    def _bulk(self) -> tuple[int, int]:
+        """Index the buffered items, retrying transient failures; how many were written. Refused items move to the
+        dead letters; when this raises, the items still failing are what stays buffered."""
+        written = [0, 0]  # created, overwritten
+
+        def attempt() -> None:
+            still: list[Item] = []
+            chunks = list(_chunks(self._items))
+            for number, chunk in enumerate(chunks):
+                try:
+                    response = self._client.bulk(body=b"".join(i.lines for i in chunk), params={"filter_path": FILTER_PATH})
+                except BaseException:
+                    self._items = still + [item for rest in chunks[number:] for item in rest]
+                    raise
+                for item, outcome in zip(chunk, response["items"], strict=True):
+                    status, result, error = _outcome(outcome)
+                    if status < 300:
+                        written[0 if result == "created" else 1] += 1
+                    elif status == 429 or status >= 500:
+                        still.append(item)
+                    else:
+                        self._dead.append(_rejected(item, status, error))
+            self._items = still
+            if still:
+                raise TransientFailure(f"{len(still)} items were refused for now (429 or 5xx)")
+
+        for trial in Retrying(stop=stop_after_attempt(self._settings.retry_attempts),
+                              wait=wait_exponential_jitter(initial=0.2, max=5.0),
+                              retry=retry_if_exception(transient), reraise=True):
+            with trial:
+                attempt()
+        return written[0], written[1]
+
+    def _write_dead_letters(self, letters: list[DeadLetter]) -> None:
+        self._publish(letters)
+        lines = []
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        for letter in letters:
+            lines.append(orjson.dumps({"index": {"_index": deadletters_index(self._prefix),
+                                                 "_id": f"{letter.topic}:{letter.partition}:{letter.offset}"}}))
+            lines.append(orjson.dumps({
+                "topic": letter.topic, "partition": letter.partition, "offset": letter.offset, "error": letter.error,
+                "size": letter.size, "raw_text": letter.raw.decode("utf-8", "replace"),
+                "raw_base64": base64.b64encode(letter.raw).decode(), "received_at": now,
+            }))
+        try:
+            response = self._client.bulk(body=b"\n".join(lines) + b"\n", params={"filter_path": FILTER_PATH})
+        except (TransportError, OpenSearchConnectionError) as error:
+            raise SinkError(f"writing dead letters to {self._settings.url} failed: {error}", retriable=True) from error
+        if response.get("errors"):
+            raise SinkError(f"OpenSearch refused dead letters: {response['items'][:1]}", retriable=True)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _chunks(items: list[Item]) -> Iterable[list[Item]]:
+    chunk: list[Item] = []
+    size = 0
+    for item in items:
+        if chunk and size + len(item.lines) > BULK_MAX_BYTES:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(item)
+        size += len(item.lines)
+    if chunk:
+        yield chunk
+
+
+def _outcome(outcome: dict[str, Any]) -> tuple[int, str, Any]:
+    (result,) = outcome.values()
+    return int(result.get("status", 500)), result.get("result", ""), result.get("error")
+
+
+def _rejected(item: Item, status: int, error: Any) -> DeadLetter:
+    document = item.lines.split(b"\n", 1)[1].rstrip(b"\n")
+    reason = error.get("reason") if isinstance(error, dict) else error
+    kind = error.get("type") if isinstance(error, dict) else "error"
+    return DeadLetter(topic=item.topic, partition=item.partition, offset=item.offset, key=None, raw=document,
+                      error=f"OpenSearch refused the event ({status} {kind}): {reason}", size=len(document))
+
+
+def open_sink(config: ConsumerConfig, publish: PublishDeadLetters) -> Sink:
+    return OpenSearchSink(config.sink, publish)
+
+
+def open_reader(config: ConsumerConfig) -> IndexReader:
+    from consumer.sinks.opensearch_reader import OpenSearchReader
+
+    return OpenSearchReader(config.sink)

@@ -1,0 +1,49 @@
+"""Reading the OpenSearch index: search (all words of the body plus filters, newest first) and totals."""
+
+from typing import Any
+
+from consumer.config import SinkSettings
+from consumer.sinks.base import IndexReader, SearchQuery
+from consumer.sinks.opensearch import make_client
+from consumer.sinks.opensearch_schema import deadletters_index, from_document
+
+
+class OpenSearchReader(IndexReader):
+    """Search and totals over <prefix>-events-* and <prefix>-deadletters; Kafka keeps the offsets."""
+
+    def __init__(self, settings: SinkSettings) -> None:
+        self._client = make_client(settings)
+        self._events = f"{settings.index_prefix}-events-*"
+        self._dead = deadletters_index(settings.index_prefix)
+
+    def search(self, query: SearchQuery) -> list[dict[str, Any]]:
+        must: list[dict[str, Any]] = []
+        filters: list[dict[str, Any]] = []
+        if query.text.strip():
+            must.append({"match": {"body": {"query": query.text, "operator": "and"}}})
+        if query.since is not None or query.until is not None:
+            bounds = {k: v for k, v in (("gte", query.since), ("lt", query.until)) if v is not None}
+            filters.append({"range": {"timestamp": bounds}})
+        if query.min_severity is not None:
+            filters.append({"range": {"severity_number": {"gte": query.min_severity}}})
+        if query.service is not None:
+            filters.append({"term": {"resource.service.name": query.service}})
+        if query.host is not None:
+            filters.append({"term": {"resource.host.name": query.host}})
+        body = {
+            "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
+            "sort": [{"timestamp": {"order": "desc"}}, {"event_id": {"order": "desc"}}],
+            "size": query.limit,
+        }
+        response = self._client.search(index=self._events, body=body, params={"ignore_unavailable": "true"})
+        return [from_document(hit["_source"]) for hit in response["hits"]["hits"]]
+
+    def totals(self) -> tuple[int, int]:
+        counts = []
+        for index in (self._events, self._dead):
+            response = self._client.count(index=index, params={"ignore_unavailable": "true", "allow_no_indices": "true"})
+            counts.append(int(response["count"]))
+        return counts[0], counts[1]
+
+    def close(self) -> None:
+        self._client.close()
