@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shipper.config import InputSettings, MultilineSettings  # noqa: E402
-from shipper.parsers.pipeline import StreamParser  # noqa: E402
-from shipper.records import RawRecord, StreamContext  # noqa: E402
+from shipper.config import InputSettings, MultilineSettings
+from shipper.parsers.pipeline import StreamParser
+from shipper.records import RawRecord, StreamContext
 
 START_S = 1_714_528_800  # 2024-05-01T02:00:00Z
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -183,7 +183,10 @@ def main() -> None:
         declared, _ = best_of(lines, name, args.repeats)
         automatic, count = best_of(lines, "auto", args.repeats)
         size = sum(len(line) + 1 for line in lines) / n
-        print(f"  {name:8s} declared {n / declared:>10,.0f} lines/s   auto {n / automatic:>10,.0f} lines/s   ({size:.0f} B/line, {count:,} events)")
+        print(
+            f"  {name:8s} declared {n / declared:>10,.0f} lines/s   auto {n / automatic:>10,.0f} lines/s"
+            f"   ({size:.0f} B/line, {count:,} events)"
+        )
     for interleaved in (False, True):
         lines = _mixed(n, interleaved=interleaved)
         seconds, count = best_of(lines, "auto", args.repeats)

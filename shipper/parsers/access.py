@@ -89,9 +89,9 @@ class AccessLogParser(Parser):
         if len(stamp) > 20:
             zone = stamp[21:]
             offset = (int(zone[1:3]) * 3600 + int(zone[3:5]) * 60) * (1 if zone[0] == "+" else -1)
-            head = self.clock.offset_head(year, month, day, hour, minute, second, offset)
+            head = self.clock.offset_head((year, month, day, hour, minute, second), offset)
         else:
-            head = self.clock.local_head(year, month, day, hour, minute, second)
+            head = self.clock.local_head((year, month, day, hour, minute, second))
         return f"{head}.000000000Z"
 
     @staticmethod

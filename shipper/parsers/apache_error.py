@@ -36,7 +36,7 @@ class ApacheErrorParser(Parser):
         head = self._heads.get(key)
         if head is None:
             try:
-                head = self.clock.local_head(int(match[7]), month, int(match[2]), int(match[3]), int(match[4]), int(match[5]))
+                head = self.clock.local_head((int(match[7]), month, int(match[2]), int(match[3]), int(match[4]), int(match[5])))
             except ValueError:
                 return None
             if len(self._heads) > 4096:

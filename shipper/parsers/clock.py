@@ -7,6 +7,7 @@ kept throughout (never datetime, which holds only microseconds).
 """
 
 import calendar
+import math
 import os
 import re
 import time
@@ -15,11 +16,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schemas.timefmt import format_ns
 
-MONTHS = {"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6, "Jul": 7, "Aug": 8, "Sep": 9, "Oct": 10, "Nov": 11, "Dec": 12}
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
 _CACHE_LIMIT = 8192
 _UTC_NAMES = ("UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT")
 # Date, time, optional fraction, optional zone. Separator T, t or space; fraction after . or ,.
-_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?\s?(Z|z|UTC|[+-]\d\d(?::?\d\d)?)?")
+_ISO = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?\s?(Z|z|UTC|[+-]\d\d(?::?\d\d)?)?"
+)
+Wall = tuple[int, int, int, int, int, int]
+"""year, month, day, hour, minute, second as written in a log line"""
 
 
 def host_zone_name() -> str:
@@ -99,8 +105,9 @@ class Clock:
         self.observed_year, self.observed_month = local.year, local.month
         self.observed_date = f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
 
-    def local_seconds(self, year: int, month: int, day: int, hour: int, minute: int, second: int) -> int:
+    def local_seconds(self, wall_time: Wall) -> int:
         """Epoch seconds of a wall-clock time in the input's zone; ValueError for an impossible date."""
+        year, month, day, hour, minute, second = wall_time
         second = min(second, 59)  # a leap second lands on :59
         wall = datetime(year, month, day, hour, minute, second)
         base = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
@@ -109,12 +116,13 @@ class Clock:
         offset = wall.replace(tzinfo=self.zone).utcoffset() or timedelta(0)
         return base - int(offset.total_seconds())
 
-    def local_head(self, year: int, month: int, day: int, hour: int, minute: int, second: int) -> str:
+    def local_head(self, wall_time: Wall) -> str:
         """UTC head text of a wall-clock time in the input's zone."""
-        return head_of(self.local_seconds(year, month, day, hour, minute, second))
+        return head_of(self.local_seconds(wall_time))
 
-    def offset_head(self, year: int, month: int, day: int, hour: int, minute: int, second: int, offset_s: int) -> str:
+    def offset_head(self, wall_time: Wall, offset_s: int) -> str:
         """UTC head text of a wall-clock time at a fixed UTC offset."""
+        year, month, day, hour, minute, second = wall_time
         datetime(year, month, day, hour, minute, min(second, 59))  # validates
         return head_of(calendar.timegm((year, month, day, hour, minute, min(second, 59), 0, 0, 0)) - offset_s)
 
@@ -160,21 +168,21 @@ class Clock:
         return f"{head}.{fraction9(match[7])}Z", zone is None
 
     def _iso_head(self, match: re.Match[str]) -> str:
-        y, mo, d, h, mi, s = (int(match[i]) for i in range(1, 7))
+        wall_time = (int(match[1]), int(match[2]), int(match[3]), int(match[4]), int(match[5]), int(match[6]))
         zone = match[8]
         if zone is None:
-            return self.local_head(y, mo, d, h, mi, s)
+            return self.local_head(wall_time)
         if zone in ("Z", "z", "UTC"):
-            return self.offset_head(y, mo, d, h, mi, s, 0)
+            return self.offset_head(wall_time, 0)
         digits = zone[1:].replace(":", "")
         minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0)
         if minutes >= 24 * 60:
             raise ValueError(zone)
-        return self.offset_head(y, mo, d, h, mi, s, minutes * 60 * (1 if zone[0] == "+" else -1))
+        return self.offset_head(wall_time, minutes * 60 * (1 if zone[0] == "+" else -1))
 
     def epoch(self, value: float) -> str | None:
         """UTC timestamp text for a number since the epoch in s, ms, us or ns (judged by magnitude); None if absurd."""
-        if value != value or value < 0:  # NaN or before 1970
+        if math.isnan(value) or value < 0:  # before 1970 is taken for garbage
             return None
         try:
             if value < 1e11:

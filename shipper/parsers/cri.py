@@ -6,7 +6,9 @@ from typing import Any
 
 from shipper.parsers.base import ORIGINAL, Event, Parser
 
-_LINE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([PF])(?:[^ \n]*)(?: (.*))?$", re.S)
+_LINE = re.compile(
+    r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([PF])(?:[^ \n]*)(?: (.*))?$", re.S
+)
 
 
 class CriParser(Parser):

@@ -29,7 +29,8 @@ class GoLogParser(Parser):
         head = self._heads.get(key)
         if head is None:
             try:
-                head = self.clock.local_head(*(int(match[i]) for i in range(2, 8)))  # type: ignore[call-arg]
+                wall_time = (int(match[2]), int(match[3]), int(match[4]), int(match[5]), int(match[6]), int(match[7]))
+                head = self.clock.local_head(wall_time)
             except ValueError:
                 return None
             if len(self._heads) > 4096:

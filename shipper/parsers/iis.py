@@ -8,7 +8,11 @@ from schemas.severity import ERROR, INFO, WARN
 from shipper.parsers.base import ORIGINAL, Event, Parser
 
 # IIS's default selection, used until a #Fields directive is seen (e.g. when reading resumes mid-file).
-DEFAULT_FIELDS = ["date", "time", "s-ip", "cs-method", "cs-uri-stem", "cs-uri-query", "s-port", "cs-username", "c-ip", "cs(User-Agent)", "cs(Referer)", "sc-status", "sc-substatus", "sc-win32-status", "time-taken"]
+DEFAULT_FIELDS = (
+    "date", "time", "s-ip", "cs-method", "cs-uri-stem", "cs-uri-query", "s-port", "cs-username", "c-ip",
+    "cs(User-Agent)", "cs(Referer)", "sc-status", "sc-substatus", "sc-win32-status", "time-taken",
+)
+_PLUS_SPACED = frozenset(("cs(User-Agent)", "cs(Referer)"))
 _NAMES = {
     "s-ip": "server.address", "s-port": "server.port", "s-sitename": "iis.site", "s-computername": "host.hostname",
     "c-ip": "client.address", "cs-username": "user.name", "cs-method": "http.request.method",
@@ -46,14 +50,12 @@ class IisParser(Parser):
             elif name == "time":
                 time = value
             elif value != "-":
-                if name == "cs(User-Agent)" or name == "cs(Referer)":
-                    value = value.replace("+", " ")
                 if name in _INTEGERS:
                     if not value.isdigit():
                         return None
                     attributes[_NAMES[name]] = int(value)
                 else:
-                    attributes[_NAMES.get(name, "iis." + name)] = value
+                    attributes[_NAMES.get(name, "iis." + name)] = value.replace("+", " ") if name in _PLUS_SPACED else value
         if "http.response.status_code" in attributes:
             status = attributes["http.response.status_code"]
         timestamp = self._timestamp(date, time)

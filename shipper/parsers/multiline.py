@@ -27,7 +27,7 @@ class Group:
     flags: list[str] = field(default_factory=list)
 
     @classmethod
-    def start(cls, kind: GroupKind, parser: Parser | None, record: RawRecord, text: str, flags: list[str], now_ns: int,
+    def start(cls, kind: GroupKind, parser: Parser | None, record: RawRecord, text: str, *, flags: list[str], now_ns: int,
               first: Event | None = None) -> "Group":
         group = cls(kind, parser, record.offset, record.end, [text], len(record.data), now_ns, first, flags=list(flags))
         if first is not None and kind == "partial":

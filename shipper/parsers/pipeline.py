@@ -22,7 +22,7 @@ import orjson
 
 from shipper.config import InputSettings
 from shipper.parsers.auto import Prober
-from shipper.parsers.base import ORIGINAL, Event, ParseEnv, Parser
+from shipper.parsers.base import ORIGINAL, Event, ParseEnv, Parser, observed_event
 from shipper.parsers.clock import Clock
 from shipper.parsers.multiline import Group
 from shipper.records import EncodedEvent, RawRecord, StreamContext
@@ -55,7 +55,8 @@ class StreamParser:
         self._encoding = context.encoding
         self._stream = context.stream_id
         path = context.path
-        self._constant: dict[str, Any] = {**context.fields, "log.file.path": path, "log.file.name": path.replace("\\", "/").rsplit("/", 1)[-1]}
+        name = path.replace("\\", "/").rsplit("/", 1)[-1]
+        self._constant: dict[str, Any] = {**context.fields, "log.file.path": path, "log.file.name": name}
         self._input_json = _dumps(context.input_id)
         self._heads: dict[str, tuple[bytes, bytes]] = {}
         self._heads_observed = ""
@@ -113,7 +114,7 @@ class StreamParser:
                 value = (own_resource_head if "resource" in event else head) + _dumps(event)[1:]
                 append(_new_tuple(EncodedEvent, (offset, end, value)))
             except Exception as error:  # a parser bug must not lose the line
-                append(self._failure(text, offset, end, self._parser.name, _bug(error), []))
+                append(self._failure(text, offset, end, log_format=self._parser.name, reason=_bug(error), flags=[]))
         return out
 
     def flush(self, observed_ns: int, *, force: bool) -> list[EncodedEvent]:
@@ -142,7 +143,8 @@ class StreamParser:
         except Exception as error:  # a parser bug must not lose the line
             if self._pending is not None and self._pending.end == record.end:
                 return  # the line is already held and goes out with its group
-            out.append(self._failure(text, record.offset, record.end, self._parser.name, _bug(error), flags))
+            name = self._parser.name
+            out.append(self._failure(text, record.offset, record.end, log_format=name, reason=_bug(error), flags=flags))
 
     def _pattern_line(self, record: RawRecord, text: str, flags: list[str], out: list[EncodedEvent]) -> None:
         """Grouping by the input's multiline pattern: start mode (a match starts an event) or continue mode."""
@@ -155,7 +157,7 @@ class StreamParser:
                 pending.add(record, text, flags, self._observed_ns)
                 return
             self._emit_pending(out, cut=not starts)
-        self._pending = Group.start("pattern", None, record, text, flags, self._observed_ns)
+        self._pending = Group.start("pattern", None, record, text, flags=flags, now_ns=self._observed_ns)
 
     def _parser_line(self, record: RawRecord, text: str, flags: list[str], out: list[EncodedEvent]) -> None:
         """One line without an input pattern: the settled parser, its own continuation lines or partial records, probes."""
@@ -185,7 +187,8 @@ class StreamParser:
                         return
                     self._emit_pending(out, cut=True)
                     # the rest of a cut event: held as a headless group of the same format, flagged
-                    self._pending = Group.start("lines", parser, record, text, [*flags, "multiline_truncated"], self._observed_ns)
+                    cut_flags = [*flags, "multiline_truncated"]
+                    self._pending = Group.start("lines", parser, record, text, flags=cut_flags, now_ns=self._observed_ns)
                     return
                 self._emit_pending(out, cut=False)
                 parser, event = found
@@ -198,19 +201,21 @@ class StreamParser:
                 if found is None:
                     strict = self._prober.reject_reason(text)
                     if strict is not None:
-                        out.append(self._failure(text, record.offset, record.end, strict[0], strict[1], flags))
+                        name, reason = strict
+                        out.append(self._failure(text, record.offset, record.end, log_format=name, reason=reason, flags=flags))
                         return
                     found = (self._prober.parser("plain"), self._prober.parser("plain").parse(text) or {})
                 parser, event = found
                 if parser.name != "plain":
                     self._settle(parser)
             else:
-                out.append(self._failure(text, record.offset, record.end, parser.name, parser.reject_reason(text), flags))
+                reason = parser.reject_reason(text)
+                out.append(self._failure(text, record.offset, record.end, log_format=parser.name, reason=reason, flags=flags))
                 return
         if parser.joins_lines:
-            self._pending = Group.start("lines", parser, record, text, flags, self._observed_ns, first=event)
+            self._pending = Group.start("lines", parser, record, text, flags=flags, now_ns=self._observed_ns, first=event)
         elif parser.has_partials and parser.partial(event):
-            self._pending = Group.start("partial", parser, record, text, flags, self._observed_ns, first=event)
+            self._pending = Group.start("partial", parser, record, text, flags=flags, now_ns=self._observed_ns, first=event)
         else:
             out.append(self._encode(parser, event, record.offset, record.end, flags))
 
@@ -230,13 +235,14 @@ class StreamParser:
                 elif group.first is not None:
                     event = group.first if len(group.texts) == 1 else parser.parse_joined(text, group.first)
                 elif group.kind == "lines":
-                    event = {"timestamp": self.clock.observed, "severity_text": None, "severity_number": 0, "body": text, "attributes": {}}
+                    event = observed_event(self.clock, text, {}, unparsed=False)
             if parser is None or event is None:
                 parser = self._parser
                 event = parser.parse(text)
                 if event is None:
                     if not self._auto:
-                        out.append(self._failure(text, group.offset, group.end, parser.name, parser.reject_reason(text), flags))
+                        reason, name = parser.reject_reason(text), parser.name
+                        out.append(self._failure(text, group.offset, group.end, log_format=name, reason=reason, flags=flags))
                         return
                     found = self._prober.probe(text)
                     parser, event = found if found is not None else (self._prober.parser("plain"), {})
@@ -244,7 +250,8 @@ class StreamParser:
                         event = self._prober.parser("plain").parse(text) or {}
             out.append(self._encode(parser, event, group.offset, group.end, flags))
         except Exception as error:  # a parser bug must not lose the lines
-            out.append(self._failure(text, group.offset, group.end, self._parser.name, _bug(error), flags))
+            name = self._parser.name
+            out.append(self._failure(text, group.offset, group.end, log_format=name, reason=_bug(error), flags=flags))
 
     def _settle(self, parser: Parser) -> None:
         self._parser = parser
@@ -282,7 +289,7 @@ class StreamParser:
         head, own_resource_head = self._head(parser.name)
         return EncodedEvent(offset, end, (own_resource_head if "resource" in event else head) + _dumps(event)[1:])
 
-    def _failure(self, text: str, offset: int, end: int, log_format: str, reason: str, flags: list[str]) -> EncodedEvent:
+    def _failure(self, text: str, offset: int, end: int, *, log_format: str, reason: str, flags: list[str]) -> EncodedEvent:
         """The event for text no parser understood: the raw text as body and as original, with the reason."""
         observed = self.clock.observed
         event: Event = {

@@ -43,7 +43,7 @@ class PythonParser(Parser):
 
     def _first_line(self, text: str) -> Event | None:
         attributes: dict[str, Any] = {ORIGINAL: text}
-        for index, pattern in enumerate(_FORMATS):
+        for index, pattern in enumerate(_FORMATS):  # noqa: B007 - after the loop, index names the format that matched
             match = pattern.match(text)
             if match is not None:
                 break

@@ -57,11 +57,7 @@ class RegexParser(Parser):
     def _timestamp(self, text: str) -> tuple[str, bool] | None:
         if text in self._times:
             return self._times[text]
-        result: tuple[str, bool] | None
-        if not self.time_format:
-            result = self.clock.iso(text.strip())
-        else:
-            result = self._strptime(text)
+        result = self._strptime(text) if self.time_format else self.clock.iso(text.strip())
         if len(self._times) >= _CACHE_LIMIT:
             self._times.clear()
         self._times[text] = result
@@ -73,12 +69,12 @@ class RegexParser(Parser):
         except ValueError:
             return None
         fraction = f"{parsed.microsecond:06d}000"
-        fields = (parsed.year, parsed.month, parsed.day, parsed.hour, parsed.minute, parsed.second)
+        wall_time = (parsed.year, parsed.month, parsed.day, parsed.hour, parsed.minute, parsed.second)
         try:
             offset = parsed.utcoffset()
             if offset is None:
-                return f"{self.clock.local_head(*fields)}.{fraction}Z", True
-            return f"{self.clock.offset_head(*fields, int(offset.total_seconds()))}.{fraction}Z", False
+                return f"{self.clock.local_head(wall_time)}.{fraction}Z", True
+            return f"{self.clock.offset_head(wall_time, int(offset.total_seconds()))}.{fraction}Z", False
         except ValueError:
             return None
 

@@ -11,7 +11,9 @@ import re
 
 from shipper.parsers.base import ORIGINAL, Event
 
-_JAVA_EXCEPTION = re.compile(r"(?:Exception in thread \"[^\"]*\" )?((?:[A-Za-z_$][\w$]*\.)*[\w$]*(?:Exception|Error|Throwable)[\w$]*)(?::\s?(.*))?")
+_JAVA_EXCEPTION = re.compile(
+    r"(?:Exception in thread \"[^\"]*\" )?((?:[A-Za-z_$][\w$]*\.)*[\w$]*(?:Exception|Error|Throwable)[\w$]*)(?::\s?(.*))?"
+)
 _PYTHON_EXCEPTION = re.compile(r"([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)(?::\s?(.*))?")
 _JAVA_CONTINUATION = re.compile(
     r"\s|Caused by:|Suppressed:|\.\.\. \d+ (?:more|common frames omitted)|Exception in thread |"

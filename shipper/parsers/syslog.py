@@ -21,6 +21,7 @@ _RFC3164 = re.compile(
     r"|(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)) (.*)",
     re.S,
 )
+_HEADER_FIELDS = ("log.syslog.hostname", "log.syslog.appname", "log.syslog.procid", "log.syslog.msgid")
 _TAG = re.compile(r"([^\s:\[\]]{1,128})(?:\[([^\]\s]*)\])?: ?(.*)", re.S)
 
 
@@ -51,7 +52,7 @@ class SyslogParser(Parser):
             "log.syslog.severity.code": pri & 7,
             "log.syslog.version": int(match[2]),
         }
-        for index, key in ((4, "log.syslog.hostname"), (5, "log.syslog.appname"), (6, "log.syslog.procid"), (7, "log.syslog.msgid")):
+        for index, key in enumerate(_HEADER_FIELDS, start=4):
             if match[index] != "-":
                 attributes[key] = match[index]
         if match[8] != "-":
@@ -99,7 +100,8 @@ class SyslogParser(Parser):
             head = self._bsd_heads.get(key)
             if head is None:
                 try:
-                    head = clock.local_head(clock.year_for(month), month, int(match[3]), int(match[4]), int(match[5]), int(match[6]))
+                    wall_time = (clock.year_for(month), month, int(match[3]), int(match[4]), int(match[5]), int(match[6]))
+                    head = clock.local_head(wall_time)
                 except ValueError:
                     return None
                 if len(self._bsd_heads) > 4096:

@@ -107,7 +107,8 @@ def test_rfc3164_year_inference(observed_month: int, line_month: int, year: int)
 
 
 def test_zone_less_time_uses_the_input_zone_and_says_so() -> None:
-    events = parse_bytes(b"2024/01/15 12:00:00 winter\n2024/07/15 12:00:00 summer\n", make_settings("golog", {"timezone": "Europe/Berlin"}))
+    settings = make_settings("golog", {"timezone": "Europe/Berlin"})
+    events = parse_bytes(b"2024/01/15 12:00:00 winter\n2024/07/15 12:00:00 summer\n", settings)
     assert [e["timestamp"] for e in events] == ["2024-01-15T11:00:00.000000000Z", "2024-07-15T10:00:00.000000000Z"]
     assert {e["attributes"]["event.timezone"] for e in events} == {"Europe/Berlin"}
 

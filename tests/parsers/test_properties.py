@@ -15,10 +15,12 @@ from tests.parsers.support import OBSERVED_NS, make_parser, make_settings, raw_t
 # Lines that look almost like each format, so the parsers get past their first character.
 _SEEDS = [
     b'{"time":"2024-05-01T02:00:01Z","level":"info","msg":"x"}', b'{"log":"x","stream":"stdout","time":"2024-05-01T02:00:01Z"}',
-    b"time=2024-05-01T02:00:01Z level=info msg=\"x\"", b"<34>Oct 11 22:14:15 host su: x", b"<165>1 2003-10-11T22:14:15.003Z h a - - [a b=\"c\"] x",
+    b"time=2024-05-01T02:00:01Z level=info msg=\"x\"", b"<34>Oct 11 22:14:15 host su: x",
+    b"<165>1 2003-10-11T22:14:15.003Z h a - - [a b=\"c\"] x",
     b'127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 1 "-" "-"', b"[Sun Dec 04 04:47:44 2005] [notice] x",
     b"#Fields: date time c-ip", b"2024-05-01 02:00:01 10.0.0.1", b"2009/01/23 01:23:23.123123 d.go:23: x",
-    b"2024-05-01 02:00:01,123 - a - INFO - x", b"Traceback (most recent call last):", b"2024-05-01 02:00:01.123 ERROR [main] a.B - x",
+    b"2024-05-01 02:00:01,123 - a - INFO - x", b"Traceback (most recent call last):",
+    b"2024-05-01 02:00:01.123 ERROR [main] a.B - x",
     b"\tat a.B(B.java:1)", b"2019-05-07T18:57:50.904275087+00:00 stdout P x",
 ]
 _line = st.one_of(
@@ -35,7 +37,8 @@ _PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[Hea
 def _check(log_format: str, lines: list[bytes], encoding: str, extra: dict[str, Any]) -> None:
     overrides: dict[str, Any] = {"encoding": encoding, **extra}
     if log_format == "regex":
-        overrides["regex"] = {"pattern": r"^(?P<timestamp>\S+ \S+) (?P<level>\w+) (?P<message>.*)$", "timestamp_format": "%Y-%m-%d %H:%M:%S"}
+        pattern = r"^(?P<timestamp>\S+ \S+) (?P<level>\w+) (?P<message>.*)$"
+        overrides["regex"] = {"pattern": pattern, "timestamp_format": "%Y-%m-%d %H:%M:%S"}
     parser = make_parser(make_settings(log_format, overrides), encoding)
     records, offset = [], 0
     for data in lines:
