@@ -111,3 +111,35 @@ def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 60.0)
     finally:
         consumer.close()
     return messages
+
+
+class DedicatedBroker:
+    """A broker of one's own (separate data and ports) for tests that stop and restart it."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.env = {"LOGFERRY_KAFKA_RUN_DIR": str(run_dir)}
+        self.bootstrap = ""
+
+    def start(self) -> str:
+        line = local_kafka("start", env=self.env)
+        if not line.startswith("KAFKA_BOOTSTRAP_SERVERS="):
+            raise BrokerUnavailable(f"local-kafka start printed {line!r} instead of the bootstrap line")
+        self.bootstrap = line.split("=", 1)[1]
+        return self.bootstrap
+
+    def stop(self) -> None:
+        local_kafka("stop", env=self.env)
+
+    def reset(self) -> None:
+        local_kafka("reset", env=self.env)
+
+
+@contextmanager
+def dedicated_broker(run_dir: Path) -> Iterator[DedicatedBroker]:
+    """Start a dedicated broker in `run_dir`; stop it and delete its data afterwards."""
+    broker = DedicatedBroker(run_dir)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.reset()

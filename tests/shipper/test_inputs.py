@@ -1,0 +1,67 @@
+"""Files of every size and number ship: a 10-byte file, a 10 MiB line, 5,000 files in one glob, UTF-16."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.shipper.support import assert_exactly_once, lines, make_config, run_once, shipped, write_lines
+
+
+def test_a_ten_byte_file_ships(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
+    (tmp_path / "tiny.log").write_bytes(b"123456789\n")
+    config = make_config(tmp_path / "state", kafka_bootstrap, kafka_topic, [str(tmp_path / "*.log")])
+    assert run_once(config) == 0
+    [event] = shipped(kafka_bootstrap, kafka_topic)
+    assert event["body"] == "123456789"
+
+
+def test_a_ten_mib_line_is_truncated_and_flagged_and_the_rest_ships(
+    tmp_path: Path, kafka_bootstrap: str, kafka_topic: str
+) -> None:
+    path = tmp_path / "big.log"
+    before, after = lines("before", 100), lines("after", 100)
+    write_lines(path, before)
+    with open(path, "ab") as handle:
+        handle.write(b"x" * (10 * 1024 * 1024) + b"\n")
+    write_lines(path, after)
+    config = make_config(tmp_path / "state", kafka_bootstrap, kafka_topic, [str(tmp_path / "*.log")])
+    assert run_once(config) == 0
+    events = shipped(kafka_bootstrap, kafka_topic)
+    [big] = [e for e in events if e["body"].startswith("xxx")]
+    assert "truncated" in big["flags"]
+    assert 100_000 < len(big["body"]) <= 1_000_000, "cut to what the broker accepts"
+    assert_exactly_once([e for e in events if e is not big], before + after)
+
+
+@pytest.mark.slow
+def test_five_thousand_files_in_one_glob_all_ship(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
+    logs = tmp_path / "logs"
+    expected = []
+    for i in range(5000):
+        directory = logs / f"d{i % 50:02d}"
+        directory.mkdir(parents=True, exist_ok=True)
+        content = [f"file {i} line {j}" for j in range(2)]
+        write_lines(directory / f"f{i:04d}.log", content)
+        expected += content
+    config = make_config(
+        tmp_path / "state", kafka_bootstrap, kafka_topic, [str(logs / "**" / "*.log")], shipper={"max_open_files": 256}
+    )
+    assert run_once(config) == 0
+    assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), expected)
+    # A second pass finds everything checkpointed.
+    assert run_once(config) == 0
+    assert len(shipped(kafka_bootstrap, kafka_topic)) == 10_000
+
+
+@pytest.mark.parametrize(("encoding", "codec", "bom"), [("utf-16", "utf-16-le", b"\xff\xfe"), ("utf-16", "utf-16-be", b"\xfe\xff")])
+def test_utf16_files_ship_line_by_line(
+    tmp_path: Path, kafka_bootstrap: str, kafka_topic: str, encoding: str, codec: str, bom: bytes
+) -> None:
+    # U+0A0A and U+010A contain a 0x0A byte that must not split a line.
+    text = ["first \u0a0a line", "second \u010a line", "third"]
+    (tmp_path / "wide.log").write_bytes(bom + "\r\n".join(text).encode(codec) + "\r\n".encode(codec))
+    config = make_config(tmp_path / "state", kafka_bootstrap, kafka_topic, [str(tmp_path / "*.log")], encoding=encoding)
+    assert run_once(config) == 0
+    events = shipped(kafka_bootstrap, kafka_topic)
+    assert_exactly_once(events, text)
+    assert sorted(e["attributes"]["log.file.record_offset"] for e in events)[0] == 2, "offsets count the BOM"
