@@ -23,7 +23,9 @@ REPORT = ROOT / ".cache" / "wine-junit.xml"
 
 def main(pytest_args: list[str]) -> int:
     started = time.monotonic()
-    subprocess.run([str(HERE / "setup")], check=True)
+    if subprocess.run([str(HERE / "setup")]).returncode != 0:
+        print("wine-tests: FAILED: Wine or the Windows CPython could not be set up (see above)", file=sys.stderr)
+        return 1
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.unlink(missing_ok=True)
     with kafka_broker() as bootstrap:
