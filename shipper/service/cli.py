@@ -89,7 +89,11 @@ def install(name: str, config_path: str) -> int:
         spec.host_command_line(python, site_dirs, name, config_path),
         spec.preshutdown_timeout_ms(config.shipper.shutdown_timeout),
     )
-    windows.configure_service_recovery(name, spec.RESTART_DELAYS_MS, spec.RESET_FAILURES_AFTER_S)
+    try:
+        windows.configure_service_recovery(name, spec.RESTART_DELAYS_MS, spec.RESET_FAILURES_AFTER_S)
+    except BaseException:
+        windows.delete_service(name)  # no half-configured service without recovery actions
+        raise
     print(f"installed service {name!r} (automatic start, restarts on failure) with config {config_path}")
     print(f"start it with: python -m shipper service start --name {name}")
     return 0
