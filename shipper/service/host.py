@@ -45,8 +45,9 @@ def setup_service_logging(directory: str, level: str) -> None:
     root.setLevel(level.upper())
 
 
-def ship(config_path: str, stop_event: threading.Event) -> int:
-    """The service's body: the shipper on `config_path` until `stop_event` is set."""
+def ship(config_path: str, stop_event: threading.Event, logs: str = "") -> int:
+    """The service's body: the shipper on `config_path` until `stop_event` is set, logging into `logs`
+    (default %ProgramData%\\logferry\\logs)."""
     from logferry.errors import ConfigError
     from shipper.config import load_config
     from shipper.runner import run_shipper
@@ -56,7 +57,7 @@ def ship(config_path: str, stop_event: threading.Event) -> int:
     except ConfigError as error:
         log.error("The config is not valid.", extra={"config": config_path, "error": str(error)})
         return 2
-    setup_service_logging(log_dir(os.environ), config.shipper.log_level)
+    setup_service_logging(logs or log_dir(os.environ), config.shipper.log_level)
     log.info("The service starts the shipper.", extra={"config": config_path})
     return run_shipper(config, stop_event, once=False)
 

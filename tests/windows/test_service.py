@@ -36,6 +36,52 @@ def test_service_command_line_reaches_the_host_module_with_its_arguments(tmp_pat
     assert json.loads(report.read_text(encoding="utf-8")) == ["--name", "logferry", "--config", config]
 
 
+def test_service_body_ships_and_on_stop_flushes_reports_progress_and_checkpoints(
+    tmp_path: Path, kafka_bootstrap: str, kafka_topic: str
+) -> None:
+    # What SvcDoRun runs, without the SCM (which Wine does not provide): the stop control's path to the shipper.
+    import logging
+    import threading
+
+    from shipper.platform.stop import StopController
+    from shipper.service.host import ship
+    from shipper.service.supervise import supervise
+
+    log = tmp_path / "app.log"
+    written = lines("svc", 300)
+    log.write_bytes(("\ufeff" + "".join(line + "\r\n" for line in written)).encode("utf-16-le"))
+    config = make_config(tmp_path / "state", kafka_bootstrap, kafka_topic, [str(log)], encoding="utf-16")
+    config_file = tmp_path / "shipper.toml"
+    config_file.write_text(
+        f"[shipper]\nstate_dir = '{tmp_path / 'state'}'\nhost_id = 'test-host'\ncheckpoint_interval = 0.2\n"
+        f"[kafka]\nbootstrap_servers = '{kafka_bootstrap}'\ntopic = '{kafka_topic}'\nlinger_ms = 5\n"
+        f"[[inputs]]\nid = 'app'\npaths = ['{log}']\nencoding = 'utf-16'\n",
+        encoding="utf-8",
+    )
+    controller = StopController()
+    reports: list[int] = []
+    saved_handlers = logging.getLogger().handlers[:]
+
+    def stop_when_shipped() -> None:
+        wait_for_count(kafka_bootstrap, kafka_topic, len(written), timeout=90)
+        controller.request_stop()  # what SvcStop / SvcShutdown / preshutdown do
+
+    stopper = threading.Thread(target=stop_when_shipped, daemon=True)
+    stopper.start()
+    try:
+        code = supervise(
+            controller, lambda stop: ship(str(config_file), stop, str(tmp_path / "logs")), lambda: reports.append(1), 0.05
+        )
+    finally:
+        logging.getLogger().handlers[:] = saved_handlers
+    stopper.join(5)
+    assert code == 0
+    assert controller.stopped
+    assert checkpoint_path(config).is_file()
+    assert (tmp_path / "logs" / "shipper.log").stat().st_size > 0
+    assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), written)
+
+
 def service(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "shipper.service", *args], cwd=ROOT, capture_output=True, text=True, timeout=180)
 
