@@ -71,7 +71,7 @@ def fully_shipped(spec: WriterSpec, path: Path) -> bool:
             entry = json.loads(line)
         except ValueError:
             continue
-        if entry.get("path") == str(path) and entry.get("checkpoint") == size:
+        if entry.get("path") == str(path) and entry.get("offset") == size and entry.get("behind") == 0:
             return True
     return False
 
