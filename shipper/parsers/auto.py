@@ -6,9 +6,10 @@ only when the stream's settled format rejects a line, so a file in one format pa
 """
 
 from shipper.parsers.base import Event, ParseEnv, Parser
+from shipper.parsers.jsonlines import JsonParser
 from shipper.parsers.registry import PARSERS, parser_class
 
-_OBJECT = ("docker", "json")
+_OBJECT = ("json", "docker")  # json refuses docker-shaped records in auto mode, so each line is decoded once
 _DASHED_DATE = ("cri", "python", "java", "iis", "syslog", "golog", "logfmt")
 _SLASHED_DATE = ("golog",)
 _DIGITS = ("nginx", "java", "golog", "logfmt")
@@ -20,6 +21,9 @@ _OTHER = ("logfmt", "golog")
 def candidates(text: str) -> tuple[str, ...]:
     """The formats `text` could be in, most likely first."""
     first = text[:1]
+    if first == " " or first == "\t":
+        text = text.lstrip(" \t")
+        first = text[:1]
     if first == "{":
         return _OBJECT
     if first == "<":
@@ -46,20 +50,24 @@ class Prober:
     def __init__(self, env: ParseEnv) -> None:
         self.env = env
         self.parsers: dict[str, Parser] = {}
+        self._lists: dict[tuple[str, ...], list[Parser]] = {}
 
     def parser(self, name: str) -> Parser:
         """The stream's parser for format `name`, made on first use."""
         parser = self.parsers.get(name)
         if parser is None:
             parser = self.parsers[name] = parser_class(name)(self.env)
+            if isinstance(parser, JsonParser):
+                parser.defer_docker = True
         return parser
 
     def probe(self, text: str, skip: Parser | None = None) -> tuple[Parser, Event] | None:
         """The first candidate parser that accepts `text`, with its event; None when none does."""
-        for name in candidates(text):
-            if name not in PARSERS:
-                continue
-            parser = self.parser(name)
+        names = candidates(text)
+        parsers = self._lists.get(names)
+        if parsers is None:
+            parsers = self._lists[names] = [self.parser(name) for name in names if name in PARSERS]
+        for parser in parsers:
             if parser is skip:
                 continue
             event = parser.parse(text)

@@ -22,6 +22,8 @@ class GoLogParser(Parser):
         self._heads: dict[str, str] = {}
 
     def parse(self, text: str) -> Event | None:
+        if text.find("/", 0, 72) == -1:  # cheap refusal: the date must be within the first 72 characters
+            return None
         match = _LINE.match(text)
         if match is None:
             return None

@@ -13,6 +13,8 @@ class JsonParser(Parser):
     """A JSON object per line. Valid JSON that is not an object, and broken JSON, are rejected with a reason."""
 
     name = "json"
+    defer_docker = False
+    """Set by auto-probing, where json is tried before docker."""
 
     def parse(self, text: str) -> Event | None:
         if text[:1] != "{" and not text.lstrip().startswith("{"):
@@ -23,6 +25,8 @@ class JsonParser(Parser):
             return None
         if type(value) is not dict:
             return None
+        if self.defer_docker and "log" in value and "stream" in value and "time" in value:
+            return None  # auto: a docker json-file record, left for the docker parser
         return structured_event(self.env, value, text)
 
     def reject_reason(self, text: str) -> str:

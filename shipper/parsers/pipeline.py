@@ -29,6 +29,8 @@ from shipper.records import EncodedEvent, RawRecord, StreamContext
 
 _dumps = orjson.dumps
 _new_tuple = tuple.__new__  # EncodedEvent(...) goes through a Python-level __new__; this is the same tuple, cheaper
+# head (ending in the event_id's stream half) + the offset half + the event's own fields (its JSON minus the "{")
+_SPLICE = b'%b%016x",%b'
 _REASON_LIMIT = 512
 
 
@@ -69,6 +71,8 @@ class StreamParser:
         self._pending: Group | None = None
         self._observed_ns = 0
         self._grouping = False
+        self._settled_first = ""
+        """auto: the first character of the line the stream last settled on"""
         self._settle(self._parser)
 
     # -- the harvester's interface ---------------------------------------------------------------------
@@ -80,8 +84,9 @@ class StreamParser:
         out: list[EncodedEvent] = []
         append = out.append
         encoding = self._encoding
-        stream = self._stream
         constant = self._constant
+        auto = self._auto
+        settled_first = self._settled_first
         parse = self._parser.parse
         head, own_resource_head = self._head(self._parser.name)
         slow = self._grouping
@@ -100,18 +105,32 @@ class StreamParser:
                 slow = self._grouping
                 continue
             try:
-                event = parse(text)
+                # auto: a line whose first character differs from the settled format's last line is probed directly
+                event = parse(text) if not auto or text[:1] == settled_first else None
                 if event is None:
-                    self._slow_line(record, text, replaced, out)
+                    found = self._probe_single_line(text) if auto else None
+                    settled_first = self._settled_first
+                    if found is None:
+                        self._slow_line(record, text, replaced, out)
+                        parse = self._parser.parse
+                        head, own_resource_head = self._head(self._parser.name)
+                        slow = self._grouping
+                        continue
+                    line_parser, event = found
                     parse = self._parser.parse
                     head, own_resource_head = self._head(self._parser.name)
-                    slow = self._grouping
-                    continue
+                    if line_parser is not self._parser:  # plain: the stream stays settled
+                        line_head, line_own_resource_head = self._head(line_parser.name)
+                        attributes = event["attributes"]
+                        attributes.update(constant)
+                        attributes["log.file.record_offset"] = offset
+                        line_head = line_own_resource_head if "resource" in event else line_head
+                        append(_new_tuple(EncodedEvent, (offset, end, _SPLICE % (line_head, offset, _dumps(event)[1:]))))
+                        continue
                 attributes = event["attributes"]
                 attributes.update(constant)
                 attributes["log.file.record_offset"] = offset
-                event["event_id"] = f"{stream}{offset:016x}"
-                value = (own_resource_head if "resource" in event else head) + _dumps(event)[1:]
+                value = _SPLICE % (own_resource_head if "resource" in event else head, offset, _dumps(event)[1:])
                 append(_new_tuple(EncodedEvent, (offset, end, value)))
             except Exception as error:  # a parser bug must not lose the line
                 append(self._failure(text, offset, end, log_format=self._parser.name, reason=_bug(error), flags=[]))
@@ -253,6 +272,23 @@ class StreamParser:
             name = self._parser.name
             out.append(self._failure(text, group.offset, group.end, log_format=name, reason=_bug(error), flags=flags))
 
+    def _probe_single_line(self, text: str) -> tuple[Parser, Event] | None:
+        """auto, no line held: the parser and event for `text` when it needs no grouping (settling on it unless plain);
+        None to take the slow path."""
+        found = self._prober.probe(text)
+        if found is None:
+            if text[:1] == "{":
+                return None  # a broken JSON line: the slow path flags it
+            plain = self._prober.parser("plain")
+            event = plain.parse(text)
+            return None if event is None else (plain, event)
+        parser = found[0]
+        if parser.joins_lines or parser.has_partials:
+            return None
+        self._settle(parser)
+        self._settled_first = text[:1]
+        return found
+
     def _settle(self, parser: Parser) -> None:
         self._parser = parser
         # held lines (pattern, stack traces, partial records) take the slow path until emitted
@@ -269,11 +305,12 @@ class StreamParser:
             self._heads_observed = observed
         heads = self._heads.get(name)
         if heads is None:
-            own_resource = (
+            common = (
                 b'{"schema_version":1,"format":' + _dumps(name) + b',"input_id":' + self._input_json
                 + b',"parse_error":false,"observed_timestamp":"' + observed.encode() + b'",'
             )
-            heads = own_resource + b'"resource":' + _dumps(self.context.resource) + b",", own_resource
+            event_id = b'"event_id":"' + self._stream.encode()
+            heads = common + b'"resource":' + _dumps(self.context.resource) + b"," + event_id, common + event_id
             self._heads[name] = heads
         return heads
 
@@ -282,12 +319,11 @@ class StreamParser:
         attributes = event["attributes"]
         attributes.update(self._constant)
         attributes["log.file.record_offset"] = offset
-        event["event_id"] = f"{self._stream}{offset:016x}"
         if flags:
             existing = event.get("flags")
             event["flags"] = [*existing, *(f for f in flags if f not in existing)] if existing else list(flags)
         head, own_resource_head = self._head(parser.name)
-        return EncodedEvent(offset, end, (own_resource_head if "resource" in event else head) + _dumps(event)[1:])
+        return EncodedEvent(offset, end, _SPLICE % (own_resource_head if "resource" in event else head, offset, _dumps(event)[1:]))
 
     def _failure(self, text: str, offset: int, end: int, *, log_format: str, reason: str, flags: list[str]) -> EncodedEvent:
         """The event for text no parser understood: the raw text as body and as original, with the reason."""

@@ -36,7 +36,8 @@ class SyslogParser(Parser):
         self._bsd_month = (0, 0)
 
     def parse(self, text: str) -> Event | None:
-        if text[:1] == "<" and (match := _RFC5424.match(text)) is not None:
+        # RFC 5424 has a version after the PRI (`<34>1 `); checked before trying its long pattern
+        if text[:1] == "<" and text[text.find(">", 1, 5) + 1:][:1].isdigit() and (match := _RFC5424.match(text)) is not None:
             return self._rfc5424(match, text)
         match = _RFC3164.match(text)
         if match is None:
