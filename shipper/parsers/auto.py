@@ -21,7 +21,7 @@ _OTHER = ("logfmt", "golog")
 def candidates(text: str) -> tuple[str, ...]:
     """The formats `text` could be in, most likely first."""
     first = text[:1]
-    if first == " " or first == "\t":
+    if first in " \t" and first:
         text = text.lstrip(" \t")
         first = text[:1]
     if first == "{":

@@ -323,7 +323,8 @@ class StreamParser:
             existing = event.get("flags")
             event["flags"] = [*existing, *(f for f in flags if f not in existing)] if existing else list(flags)
         head, own_resource_head = self._head(parser.name)
-        return EncodedEvent(offset, end, _SPLICE % (own_resource_head if "resource" in event else head, offset, _dumps(event)[1:]))
+        head = own_resource_head if "resource" in event else head
+        return EncodedEvent(offset, end, _SPLICE % (head, offset, _dumps(event)[1:]))
 
     def _failure(self, text: str, offset: int, end: int, *, log_format: str, reason: str, flags: list[str]) -> EncodedEvent:
         """The event for text no parser understood: the raw text as body and as original, with the reason."""
