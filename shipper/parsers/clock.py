@@ -12,6 +12,7 @@ import os
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schemas.timefmt import format_ns
@@ -28,8 +29,10 @@ Wall = tuple[int, int, int, int, int, int]
 """year, month, day, hour, minute, second as written in a log line"""
 
 
+@cache
 def host_zone_name() -> str:
-    """The host's IANA zone: $TZ, the /etc/localtime link, /etc/timezone, else a fixed Etc/GMT offset."""
+    """The host's IANA zone: $TZ, the /etc/localtime link, /etc/timezone, else a fixed Etc/GMT offset.
+    Looked up once per process, so building a stream's parsers does no I/O after the first."""
     candidates = [os.environ.get("TZ", "").lstrip(":")]
     try:
         link = os.readlink("/etc/localtime")
