@@ -36,7 +36,10 @@ def mixed_line(i: int, rng: random.Random) -> str:
     if kind == 2:
         return f"2024/05/01 12:{i % 60:02d}:{i % 60:02d} worker {i % 17} finished job {i} in {i % 977}ms"
     if kind == 3:
-        return f"<34>May  1 12:{i % 60:02d}:{i % 60:02d} host-{i % 9} sshd[{1000 + i % 5000}]: Accepted publickey for user{i % 40}"
+        return (
+            f"<34>May  1 12:{i % 60:02d}:{i % 60:02d} host-{i % 9} sshd[{1000 + i % 5000}]: "
+            f"Accepted publickey for user{i % 40}"
+        )
     return f"plain text line number {i} with some words in it to look like a message"
 
 

@@ -77,6 +77,10 @@ class Files:
         self.waiting_paths: set[str] = set()
         self.lines_read = 0
         self.bytes_read = 0
+        # Counting events by format costs a scan per event, so only when metrics are served.
+        self.count_formats = bool(config.shipper.metrics_address)
+        self.events_by_format: dict[str, int] = {}
+        self.parse_failures = 0
 
     # -- discovery -------------------------------------------------------------------------------------------
 
@@ -267,9 +271,21 @@ class Files:
         assert stream is not None
         held = stream.parser.held_from()
         end = h.position if held is None else min(held, h.position)
+        if self.count_formats and events:
+            self._count(events)
         self.delivery.send(stream.tracker, stream.stream_id, events, end, h.marker_before(end))
         stream.position = h.position
         stream.size = h.size
+
+    def _count(self, events: list[EncodedEvent]) -> None:
+        counts = self.events_by_format
+        for event in events:
+            value = event.value
+            start = value.find(b'"format":"')
+            name = value[start + 10 : value.find(b'"', start + 10)].decode() if start >= 0 else "unknown"
+            counts[name] = counts.get(name, 0) + 1
+            if b'"parse_error":true' in value:
+                self.parse_failures += 1
 
     def _detach(self, follow: Follow) -> None:
         stream = follow.stream

@@ -23,6 +23,7 @@ from shipper.discovery.scanner import Scanner
 from shipper.errors import ShipperError
 from shipper.files import Files, Follow
 from shipper.harvest.harvester import Outcome, State
+from shipper.metrics import MetricsServer, Sample
 
 log = logging.getLogger("shipper.runner")
 
@@ -54,7 +55,14 @@ class Shipper:
         self.files = Files(config, self.host_id, checkpoints, self.delivery)
         self.scanner = Scanner(config.inputs)
         self.hints = Hints()
-        self.started = time.monotonic()
+        self.last_turn = time.monotonic()
+        self.metrics: MetricsServer | None = None
+        if self.settings.metrics_address:
+            try:
+                self.metrics = MetricsServer(self.settings.metrics_address, self.samples, lambda: self.last_turn)
+            except OSError as error:
+                self.lock.release()
+                raise ShipperError(f"cannot serve metrics on {self.settings.metrics_address}: {error.strerror}") from None
 
     def run(self) -> int:
         log.info(
@@ -63,6 +71,8 @@ class Shipper:
         )
         if not self.once:
             self.hints.start([p for i in self.config.inputs for p in i.paths])
+        if self.metrics is not None:
+            self.metrics.start()
         files = self.files
         now = time.monotonic()
         files.apply_scan(self.scanner.scan(), now)
@@ -71,7 +81,7 @@ class Shipper:
         next_flush = now + FLUSH_INTERVAL
         try:
             while not self.stop_event.is_set():
-                now = time.monotonic()
+                now = self.last_turn = time.monotonic()
                 if not self.once and (now >= next_rescan or self.hints.rescan.is_set()):
                     self.hints.rescan.clear()
                     files.apply_scan(self.scanner.scan(), now)
@@ -105,6 +115,8 @@ class Shipper:
             self._save()
             files.close_all()
             self.hints.stop()
+            if self.metrics is not None:
+                self.metrics.stop()
             self.lock.release()
         log.info(
             "The shipper stopped.",
@@ -131,14 +143,8 @@ class Shipper:
                 continue
             if h.state is not State.READING and now < h.next_poll:
                 continue
-            records, outcome = h.read_turn(budget)
-            stream = follow.stream
-            if records and stream is not None:
-                worked = True
-                files.lines_read += len(records)
-                files.bytes_read += records[-1].end - records[0].offset
-                files.send(follow, stream.parser.feed(records, time.time_ns()))
-                self.delivery.poll(0)
+            outcome, read_something = self._read_file(follow, budget)
+            worked = worked or read_something
             if outcome is Outcome.REPLACED:
                 if h.state is State.DRAINING:
                     files.close(follow)
@@ -150,8 +156,27 @@ class Shipper:
                     h.move(State.READING)
                 h.backoff = 0.0
             else:
-                self._at_end(follow, now, bool(records))
+                self._at_end(follow, now, read_something)
         return worked
+
+    def _read_file(self, follow: Follow, budget: int) -> tuple[Outcome, bool]:
+        """One turn of one file: chunk by chunk (so few records are alive at once) up to its budget."""
+        h = follow.harvester
+        chunk = self.settings.read_chunk_bytes
+        read_something = False
+        while True:
+            records, outcome = h.read_turn(min(chunk, budget))
+            stream = follow.stream
+            if records and stream is not None:
+                read_something = True
+                spanned = records[-1].end - records[0].offset
+                self.files.lines_read += len(records)
+                self.files.bytes_read += spanned
+                self.files.send(follow, stream.parser.feed(records, time.time_ns()))
+                self.delivery.poll(0)
+                budget -= spanned
+            if outcome is not Outcome.MORE or budget <= 0 or self.delivery.congested:
+                return outcome, read_something
 
     def _at_end(self, follow: Follow, now: float, read_something: bool) -> None:
         h = follow.harvester
@@ -189,6 +214,32 @@ class Shipper:
             h = follow.harvester
             if h.state in (State.IDLE, State.OPENING) and now - h.last_data >= limit:
                 self.files.close(follow)
+
+    def samples(self) -> list[Sample]:
+        """The metrics (read from the metrics thread; every value is a plain counter or a snapshot)."""
+        files, delivery = self.files, self.delivery
+        behind = []
+        for follow in list(files.follows):
+            stream = follow.stream
+            if stream is not None:
+                behind.append(({"path": follow.harvester.path}, float(max(0, follow.harvester.size - stream.tracker.offset))))
+        single = [
+            ("lines_read_total", "Lines read from files.", "counter", files.lines_read),
+            ("bytes_read_total", "Bytes read from files.", "counter", files.bytes_read),
+            ("parse_failures_total", "Events flagged parse_error.", "counter", files.parse_failures),
+            ("events_produced_total", "Events handed to Kafka.", "counter", delivery.events_produced),
+            ("inflight_records", "Events awaiting Kafka's acknowledgement.", "gauge", delivery.inflight.records),
+            ("inflight_bytes", "Bytes awaiting Kafka's acknowledgement.", "gauge", delivery.inflight.bytes),
+            ("delivery_errors_total", "Failed deliveries (each produced again).", "counter", delivery.delivery_errors),
+            ("truncated_total", "Events cut to fit the broker's size limit.", "counter", delivery.truncated),
+            ("open_files", "Files held open.", "gauge", len(files.follows)),
+        ]
+        by_format = [({"format": name}, float(count)) for name, count in sorted(files.events_by_format.items())]
+        return [
+            *(Sample(f"logferry_shipper_{name}", text, kind, [({}, float(value))]) for name, text, kind, value in single),
+            Sample("logferry_shipper_events_total", "Events produced, by format.", "counter", by_format),
+            Sample("logferry_shipper_bytes_behind", "Bytes of a file not yet acknowledged.", "gauge", behind),
+        ]
 
     def _save(self) -> None:
         if self.files.collect_checkpoints():

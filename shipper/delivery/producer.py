@@ -59,6 +59,8 @@ class Delivery:
             "queue.buffering.max.kbytes": max(16_384, 2 * self.max_inflight_bytes // 1024),
             "message.max.bytes": max(1_000_000, kafka.max_message_bytes + 65_536),
             "error_cb": self._on_error,
+            # librdkafka's own log lines go through our structured logs (served by poll()).
+            "logger": logging.getLogger("shipper.librdkafka"),
         }
         config.update(kafka.client_config())
         return config

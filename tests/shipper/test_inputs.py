@@ -53,14 +53,12 @@ def test_five_thousand_files_in_one_glob_all_ship(tmp_path: Path, kafka_bootstra
     assert len(shipped(kafka_bootstrap, kafka_topic)) == 10_000
 
 
-@pytest.mark.parametrize(("encoding", "codec", "bom"), [("utf-16", "utf-16-le", b"\xff\xfe"), ("utf-16", "utf-16-be", b"\xfe\xff")])
-def test_utf16_files_ship_line_by_line(
-    tmp_path: Path, kafka_bootstrap: str, kafka_topic: str, encoding: str, codec: str, bom: bytes
-) -> None:
+@pytest.mark.parametrize(("codec", "bom"), [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")])
+def test_utf16_files_ship_line_by_line(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str, codec: str, bom: bytes) -> None:
     # U+0A0A and U+010A contain a 0x0A byte that must not split a line.
     text = ["first \u0a0a line", "second \u010a line", "third"]
     (tmp_path / "wide.log").write_bytes(bom + "\r\n".join(text).encode(codec) + "\r\n".encode(codec))
-    config = make_config(tmp_path / "state", kafka_bootstrap, kafka_topic, [str(tmp_path / "*.log")], encoding=encoding)
+    config = make_config(tmp_path / "state", kafka_bootstrap, kafka_topic, [str(tmp_path / "*.log")], encoding="utf-16")
     assert run_once(config) == 0
     events = shipped(kafka_bootstrap, kafka_topic)
     assert_exactly_once(events, text)
