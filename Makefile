@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test lint unit demo clean-demo
+.PHONY: install test test-linux lint unit demo clean-demo
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,11 @@ lint: install
 	$(VENV)/bin/ruff check logferry shipper consumer schemas tests bench
 	$(VENV)/bin/mypy
 
+# Everything: lint, the Linux suite, then the Windows-marked tests under Wine.
 # Starts a real Kafka broker by itself (tests/support/kafka.py) unless KAFKA_BOOTSTRAP_SERVERS is set.
-test: lint
+test: lint test-linux test-windows
+
+test-linux: install
 	$(PY) -m pytest -q
 
 unit: install

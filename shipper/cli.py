@@ -1,4 +1,4 @@
-"""The shipper's command line: run, status, checkpoints, check-config.
+"""The shipper's command line: run, status, checkpoints, check-config, service (Windows).
 
 Exit codes: 0 done, 1 a runtime failure (one line on stderr), 2 bad configuration or usage (one line, no traceback).
 """
@@ -12,9 +12,12 @@ from logferry.errors import ConfigError
 from logferry.logs import setup_logging
 from shipper.config import ShipperConfig, load_config
 from shipper.errors import ShipperError, UsageError
+from shipper.service.cli import add_service_arguments, run_service_command
 
-# Extra subcommands (e.g. the Windows service) register here: name -> (add arguments, run).
-EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+# Subcommands that live in their own package: name -> (add arguments, run).
+EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
+    "service": (add_service_arguments, run_service_command),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "show":
             return admin.show_checkpoints(config, args.path, as_json=args.json)
         return admin.reset_checkpoints(config, args.path, to_start=args.to_start, to_end=args.to_end, offset=args.offset)
+    except ConfigError as error:
+        print(f"config error: {error}", file=sys.stderr)
+        return 2
     except ShipperError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
