@@ -26,6 +26,7 @@ from shipper.delivery.acks import AckTracker
 from shipper.delivery.producer import Delivery
 from shipper.discovery.scanner import Found
 from shipper.harvest.framing import Framer, resolve_encoding
+from shipper.harvest.gzipped import GzipHarvester, is_gzip_path
 from shipper.harvest.harvester import Harvester, State
 from shipper.identity import file_key, fingerprint_of, marker_of, read_marker
 from shipper.parsers.pipeline import StreamParser
@@ -144,8 +145,9 @@ class Files:
         while self.waiting and len(self.follows) < limit:
             item = self.waiting.popleft()
             self.waiting_paths.discard(item.path)
+            opener = GzipHarvester.open if is_gzip_path(item.path) else Harvester.open
             try:
-                h = Harvester.open(item.path, self.settings.read_chunk_bytes)
+                h = opener(item.path, self.settings.read_chunk_bytes)
             except FileNotFoundError:
                 continue
             except OSError as error:

@@ -254,4 +254,7 @@ def run_shipper(config: ShipperConfig, stop_event: threading.Event, once: bool =
         raise ShipperError(str(error)) from None
     except CheckpointError as error:
         raise ShipperError(f"the checkpoints cannot be read: {error}") from None
+    except OSError as error:
+        where = error.filename or config.shipper.state_dir
+        raise ShipperError(f"cannot use {where}: {error.strerror or error}") from None
     return shipper.run()

@@ -14,6 +14,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from logferry.errors import ConfigError
 from shipper.config import ShipperKafka
 from shipper.delivery.acks import AckTracker, DeliveryBatch, InFlight
 from shipper.delivery.oversize import shrink_event
@@ -43,7 +44,11 @@ class Delivery:
         self.bytes_produced = 0
         self.truncated = 0
         self._last_error_log: dict[int, float] = {}
-        self.producer = Producer(self.producer_config())
+        try:
+            self.producer = Producer(self.producer_config())
+        except KafkaException as error:
+            # librdkafka rejects a passed-through property: that is a configuration error.
+            raise ConfigError("kafka.librdkafka", str(error.args[0].str() if error.args else error)) from None
 
     def producer_config(self) -> dict[str, Any]:
         kafka = self.kafka

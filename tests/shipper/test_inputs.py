@@ -63,3 +63,16 @@ def test_utf16_files_ship_line_by_line(tmp_path: Path, kafka_bootstrap: str, kaf
     events = shipped(kafka_bootstrap, kafka_topic)
     assert_exactly_once(events, text)
     assert sorted(e["attributes"]["log.file.record_offset"] for e in events)[0] == 2, "offsets count the BOM"
+
+
+def test_gzip_rotated_files_matching_the_glob_ship_decompressed(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
+    import gzip
+
+    content = lines("compressed", 3000)
+    with gzip.open(tmp_path / "app.log.1.gz", "wt", encoding="utf-8") as handle:
+        handle.write("".join(line + "\n" for line in content))
+    (tmp_path / "broken.log.gz").write_bytes(gzip.compress(b"never\ncomplete\n")[:-12])  # still being written
+    config = make_config(tmp_path / "state", kafka_bootstrap, kafka_topic, [str(tmp_path / "*.gz")])
+    assert run_once(config) == 0
+    assert run_once(config) == 0
+    assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), content)
