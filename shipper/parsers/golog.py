@@ -27,29 +27,29 @@ class GoLogParser(Parser):
         match = _LINE.match(text)
         if match is None:
             return None
-        key = text[match.start(2):match.end(7)]
+        prefix, year, month, day, hour, minute, second, fraction, path, line, message = match.groups()
+        start = len(prefix)
+        key = text[start:start + 19]
         head = self._heads.get(key)
         if head is None:
             try:
-                wall_time = (int(match[2]), int(match[3]), int(match[4]), int(match[5]), int(match[6]), int(match[7]))
-                head = self.clock.local_head(wall_time)
+                head = self.clock.local_head((int(year), int(month), int(day), int(hour), int(minute), int(second)))
             except ValueError:
                 return None
             if len(self._heads) > 4096:
                 self._heads.clear()
             self._heads[key] = head
-        attributes: dict[str, Any] = {TIMEZONE: self.clock.zone_name, ORIGINAL: text}
-        prefix = match[1]
+        if path is None:
+            attributes: dict[str, Any] = {TIMEZONE: self.clock.zone_name, ORIGINAL: text}
+        else:
+            attributes = {TIMEZONE: self.clock.zone_name, ORIGINAL: text, "code.filepath": path, "code.lineno": int(line)}
         if prefix:
             attributes["log.prefix"] = prefix
-        if match[9] is not None:
-            attributes["code.filepath"] = match[9]
-            attributes["code.lineno"] = int(match[10])
         return {
-            "timestamp": f"{head}.{(match[8] or ''):0<9}Z",
+            "timestamp": head + "." + fraction.ljust(9, "0") + "Z" if fraction else head + ".000000000Z",
             "severity_text": None,
             "severity_number": 0,
-            "body": match[11],
+            "body": message,
             "attributes": attributes,
         }
 

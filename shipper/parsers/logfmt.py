@@ -7,7 +7,7 @@ from shipper.parsers.base import Event, Parser
 from shipper.parsers.structured import structured_event
 
 # key, then either ="quoted with escapes", =bare, or nothing (a bare key)
-_PAIR = re.compile(r'([^\s="]+)(?:=(?:"((?:[^"\\]|\\.)*)"|([^\s"]*)))?', re.S)
+_PAIR = re.compile(r'([^\s="]+)(?:=(?:"([^"\\]*(?:\\.[^"\\]*)*)"|([^\s"]*)))?', re.S)
 _START = re.compile(r'\s*[^\s="]+=')
 _ESCAPE = re.compile(r"\\(.)", re.S)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
