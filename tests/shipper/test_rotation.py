@@ -120,3 +120,39 @@ def test_truncation_ships_the_new_content_as_a_new_generation(tmp_path: Path, ka
     assert_exactly_once(events, old + new)
     streams = {e["event_id"][:16] for e in events}
     assert len(streams) == 2, "new content at old offsets gets new event ids"
+
+
+def test_a_file_renamed_to_a_name_the_glob_matches_is_not_read_twice(
+    tmp_path: Path, kafka_bootstrap: str, kafka_topic: str
+) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    active = logs / "app.log"
+    config = make_config(tmp_path / "state", kafka_bootstrap, kafka_topic, [str(logs / "app.log*")])
+    first, second, third = lines("first", 400), lines("second", 400), lines("third", 400)
+    with RunningShipper(config):
+        write_lines(active, first)
+        wait_for_count(kafka_bootstrap, kafka_topic, 400)
+        os.rename(active, logs / "app.log.1")
+        write_lines(logs / "app.log.1", second)  # the writer's old handle
+        write_lines(active, third)
+        wait_for_count(kafka_bootstrap, kafka_topic, 1200)
+        time.sleep(1.0)
+    assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), first + second + third)
+
+
+def test_a_file_closed_as_inactive_continues_when_it_grows(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
+    path = tmp_path / "app.log"
+    config = make_config(
+        tmp_path / "state", kafka_bootstrap, kafka_topic, [str(tmp_path / "*.log")], shipper={"close_inactive": 0.3}
+    )
+    first, second = lines("first", 100), lines("second", 100)
+    with RunningShipper(config) as shipper:
+        write_lines(path, first)
+        wait_for_count(kafka_bootstrap, kafka_topic, 100)
+        time.sleep(1.0)
+        assert shipper.thread.is_alive()
+        write_lines(path, second)
+        wait_for_count(kafka_bootstrap, kafka_topic, 200)
+        time.sleep(0.5)
+    assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), first + second)
