@@ -90,6 +90,7 @@ class Clock:
         self.observed = ""
         self.observed_year = 1970
         self.observed_month = 1
+        self.observed_month_key = 0
         self.observed_date = "1970-01-01"
         self._iso_cache: dict[str, str] = {}
         self.set_observed(time.time_ns())
@@ -106,6 +107,7 @@ class Clock:
         except (OverflowError, OSError, ValueError):
             local = datetime(1970, 1, 1)
         self.observed_year, self.observed_month = local.year, local.month
+        self.observed_month_key = local.year * 12 + local.month
         self.observed_date = f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
 
     def local_seconds(self, wall_time: Wall) -> int:

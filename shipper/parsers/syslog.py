@@ -25,6 +25,27 @@ _HEADER_FIELDS = ("log.syslog.hostname", "log.syslog.appname", "log.syslog.proci
 _TAG = re.compile(r"([^\s:\[\]]{1,128})(?:\[([^\]\s]*)\])?: ?(.*)", re.S)
 
 
+def _tag(message: str) -> tuple[str, str | None, str] | None:
+    """(app name, proc id, rest) for `tag[pid]: rest` or `tag: rest`, as `_TAG` would match, without the pattern."""
+    colon = message.find(":")
+    if colon <= 0:
+        return None
+    bracket = message.find("[", 0, colon)
+    if bracket == -1:
+        app, procid = message[:colon], None
+    else:
+        close = message.find("]", bracket)
+        if close == -1 or message[close + 1:close + 2] != ":":
+            return None
+        app, procid, colon = message[:bracket], message[bracket + 1:close], close + 1
+        if procid and procid.split() != [procid]:
+            return None
+    if not app or len(app) > 128 or "]" in app or app.split() != [app]:
+        return None
+    rest = message[colon + 1:]
+    return app, procid, rest[1:] if rest[:1] == " " else rest
+
+
 class SyslogParser(Parser):
     """RFC 5424 when the PRI is followed by a version, else RFC 3164."""
 
@@ -33,7 +54,7 @@ class SyslogParser(Parser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._bsd_heads: dict[str, str] = {}
-        self._bsd_month = (0, 0)
+        self._bsd_month = -1
 
     def parse(self, text: str) -> Event | None:
         # RFC 5424 has a version after the PRI (`<34>1 `); checked before trying its long pattern
@@ -88,37 +109,38 @@ class SyslogParser(Parser):
         return event
 
     def _rfc3164(self, match: re.Match[str], text: str) -> Event | None:
+        pri_text, month_name, day, hour, minute, second, fraction, iso_text, rest = match.groups()
         attributes: dict[str, Any] = {}
         clock = self.clock
-        if match[2] is not None:
-            month = MONTHS.get(match[2])
-            if month is None:
-                return None
-            if self._bsd_month != (clock.observed_year, clock.observed_month):
+        if month_name is not None:
+            if self._bsd_month != clock.observed_month_key:
                 self._bsd_heads.clear()  # year inference depends on the observed month
-                self._bsd_month = (clock.observed_year, clock.observed_month)
-            key = text[match.start(2):match.end(6)]
+                self._bsd_month = clock.observed_month_key
+            start = len(pri_text) + 2 if pri_text is not None else 0
+            key = text[start:start + 15]
             head = self._bsd_heads.get(key)
             if head is None:
+                month = MONTHS.get(month_name)
+                if month is None:
+                    return None
                 try:
-                    wall_time = (clock.year_for(month), month, int(match[3]), int(match[4]), int(match[5]), int(match[6]))
-                    head = clock.local_head(wall_time)
+                    head = clock.local_head((clock.year_for(month), month, int(day), int(hour), int(minute), int(second)))
                 except ValueError:
                     return None
                 if len(self._bsd_heads) > 4096:
                     self._bsd_heads.clear()
                 self._bsd_heads[key] = head
-            timestamp = f"{head}.{(match[7] or ''):0<9}Z"
+            timestamp = head + "." + fraction.ljust(9, "0") + "Z" if fraction else head + ".000000000Z"
             attributes[TIMEZONE] = clock.zone_name
         else:
-            stamp = clock.iso(match[8])
+            stamp = clock.iso(iso_text)
             if stamp is None:
                 return None
             timestamp = stamp[0]
             if stamp[1]:
                 attributes[TIMEZONE] = clock.zone_name
-        if match[1] is not None:
-            pri = int(match[1])
+        if pri_text is not None:
+            pri = int(pri_text)
             if pri > 191:
                 return None
             attributes["log.syslog.facility.code"] = pri >> 3
@@ -127,19 +149,17 @@ class SyslogParser(Parser):
             severity_number = severity_from_syslog(pri & 7)
         else:
             severity_text, severity_number = None, 0
-        rest = match[9]
         first, _, after = rest.partition(" ")
         if first.endswith(":") or "[" in first or not after:
             message = rest  # no hostname: local files written by syslog daemons often omit it
         else:
             attributes["log.syslog.hostname"] = first
             message = after
-        tag = _TAG.fullmatch(message)
+        tag = _tag(message)
         if tag is not None:
-            attributes["log.syslog.appname"] = tag[1]
-            if tag[2]:
-                attributes["log.syslog.procid"] = tag[2]
-            message = tag[3]
+            attributes["log.syslog.appname"], procid, message = tag
+            if procid:
+                attributes["log.syslog.procid"] = procid
         attributes[ORIGINAL] = text
         return {
             "timestamp": timestamp,

@@ -5,6 +5,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas.validate import schema_errors
 from shipper.parsers.base import Event, Parser
@@ -116,3 +118,14 @@ def test_zone_less_time_uses_the_input_zone_and_says_so() -> None:
 def test_observed_timestamp_is_always_set() -> None:
     events = parse_bytes(b"plain\n", make_settings("plain"))
     assert events[0]["observed_timestamp"] == "2024-05-01T02:00:05.123456789Z"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab[]: \t\u3000x1")), max_size=30))
+def test_syslog_tag_split_agrees_with_its_pattern(message: str) -> None:
+    from shipper.parsers.syslog import _TAG, _tag
+
+    match = _TAG.fullmatch(message)
+    expected = None if match is None else (match[1], match[2], match[3])
+    found = _tag(message)
+    assert (found and (found[0], found[1] or None, found[2])) == (expected and (expected[0], expected[1] or None, expected[2]))
