@@ -22,6 +22,7 @@ class Metrics:
         self.dead_letters = 0
         self.flush_failures = 0
         self.lag: dict[tuple[str, int], int] = {}
+        self.serving = False  # whether an endpoint shows these (then the worker keeps `lag` fresh)
         self._buckets = [0] * len(LATENCY_BUCKETS)
         self._latency_sum = 0.0
         self._latency_count = 0
@@ -78,6 +79,7 @@ def serve(metrics: Metrics, address: str) -> ThreadingHTTPServer:
             return None
 
     server = ThreadingHTTPServer((host.strip("[]"), int(port)), Handler)
+    metrics.serving = True
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     log.info("Serving metrics.", extra={"address": address})
     return server

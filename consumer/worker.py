@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 0.2  # seconds; also how fast a stop request is noticed
 JOIN_GRACE = 30.0  # seconds `--once` waits for a first assignment on top of the idle timeout
+LAG_INTERVAL = 1.0  # seconds between lag updates while the metrics endpoint serves
 
 
 def consumer_settings(config: ConsumerConfig) -> dict[str, Any]:
@@ -86,6 +87,7 @@ class Worker:
         self._stop = False
         self._last_activity = time.monotonic()
         self._client_errors: dict[int, float] = {}
+        self._lag_updated = 0.0
         # One flush at a time runs here while the main thread consumes the next batch.
         self._writer = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-writer")
         self._inflight: futures.Future[tuple[FlushResult, float]] | None = None
@@ -120,7 +122,7 @@ class Worker:
                     self._write()
             elif len(self._batch) and self._inflight is None and self._batch_due(now, got):
                 self._write()
-            if self._progress.due():
+            if self._progress.due() or (self._metrics.serving and now - self._lag_updated >= LAG_INTERVAL):
                 self._report()
             if once and self._inflight is None and not len(self._batch) and not self._sink.buffered():
                 idle = now - self._last_activity
@@ -349,8 +351,10 @@ class Worker:
             start = position.offset if position.offset >= 0 else max(low, 0)
             lag[(position.topic, position.partition)] = max(0, high - start)
         self._metrics.lag = lag
+        self._lag_updated = time.monotonic()
         metrics = self._metrics
-        self._progress.report(metrics.indexed + metrics.duplicates + metrics.dead_letters, sum(lag.values()))
+        if self._progress.due():
+            self._progress.report(metrics.indexed + metrics.duplicates + metrics.dead_letters, sum(lag.values()))
 
     def _shutdown(self) -> int:
         """Write what is left (up to shutdown_timeout), commit, leave the group. 0 when nothing was left behind."""

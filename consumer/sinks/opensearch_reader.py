@@ -2,8 +2,11 @@
 
 from typing import Any
 
+from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
+from opensearchpy.exceptions import TransportError
+
 from consumer.config import SinkSettings
-from consumer.sinks.base import IndexReader, SearchQuery
+from consumer.sinks.base import IndexReader, SearchQuery, SinkError
 from consumer.sinks.opensearch import make_client
 from consumer.sinks.opensearch_schema import deadletters_index, from_document
 
@@ -35,13 +38,19 @@ class OpenSearchReader(IndexReader):
             "sort": [{"timestamp": {"order": "desc"}}, {"event_id": {"order": "desc"}}],
             "size": query.limit,
         }
-        response = self._client.search(index=self._events, body=body, params={"ignore_unavailable": "true"})
+        try:
+            response = self._client.search(index=self._events, body=body, params={"ignore_unavailable": "true"})
+        except (TransportError, OpenSearchConnectionError) as error:
+            raise SinkError(f"searching OpenSearch failed: {error}", retriable=True) from error
         return [from_document(hit["_source"]) for hit in response["hits"]["hits"]]
 
     def totals(self) -> tuple[int, int]:
         counts = []
         for index in (self._events, self._dead):
-            response = self._client.count(index=index, params={"ignore_unavailable": "true", "allow_no_indices": "true"})
+            try:
+                response = self._client.count(index=index, params={"ignore_unavailable": "true", "allow_no_indices": "true"})
+            except (TransportError, OpenSearchConnectionError) as error:
+                raise SinkError(f"counting in OpenSearch failed: {error}", retriable=True) from error
             counts.append(int(response["count"]))
         return counts[0], counts[1]
 

@@ -51,6 +51,9 @@ def test_full_disk_pauses_then_everything_is_indexed_once_space_returns(
         wait_for(lambda: _count(db_path) == 3200, 60, "every event indexed after the disk recovered")
         wait_for(lambda: metric(port, "logferry_consumer_indexed_total") == 3200, 10, "the metric to follow")
         assert metric(port, "logferry_consumer_dead_letters_total") == 0
+        wait_for(lambda: sum(metric(port, f'logferry_consumer_lag{{topic="{kafka_topic}",partition="{p}"}}')
+                             for p in range(3)) == 0, 10, "the lag to reach 0")
+        assert metric(port, "logferry_consumer_batch_seconds_count") >= 2
     finally:
         worker.terminate()
         assert worker.wait(60) == 0

@@ -220,3 +220,37 @@ def _status(config: Path) -> dict[str, Any]:
     result = run_consumer("status", "--config", str(config), "--json")
     assert result.returncode == 0, result.stderr
     return orjson.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_replay_to_datetime_and_by_duration_move_to_the_first_record_at_that_time(
+    kafka_bootstrap: str, kafka_topic: str, sqlite_consumer_config: Path
+) -> None:
+    produce(kafka_bootstrap, kafka_topic, make_events(30))  # one file: one partition
+    time.sleep(1.5)
+    between = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z"
+    time.sleep(1.5)
+    produce(kafka_bootstrap, kafka_topic, make_events(20, start=30))
+    assert run_consumer("run", "--config", str(sqlite_consumer_config), "--once", "--idle-timeout", "2").returncode == 0
+
+    to_time = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-datetime", between)
+    assert to_time.returncode == 0, to_time.stderr
+    assert "20 records will be read again" in to_time.stdout
+    assert {p["stored_offset"] for p in _status(sqlite_consumer_config)["partitions"] if p["log_end_offset"]} == {30}
+
+    by_duration = run_consumer("replay", "--config", str(sqlite_consumer_config), "--by-duration", "P1D")
+    assert by_duration.returncode == 0, by_duration.stderr
+    assert {p["stored_offset"] for p in _status(sqlite_consumer_config)["partitions"] if p["log_end_offset"]} == {0}
+
+    to_offset = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-offset", "45", "--topic", kafka_topic)
+    assert to_offset.returncode == 0, to_offset.stderr
+    partitions = _status(sqlite_consumer_config)["partitions"]
+    # Clamped to each partition's end, as kafka-consumer-groups does: 45 where 50 records are, 0 where none.
+    assert sorted((p["log_end_offset"], p["stored_offset"], p["committed_offset"]) for p in partitions) == [
+        (0, 0, 0), (0, 0, 0), (50, 45, 45)
+    ]
+
+
+def test_replay_of_an_unknown_topic_is_refused_in_one_line(sqlite_consumer_config: Path) -> None:
+    result = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-earliest", "--topic", "other")
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("replay failed: topic 'other' is not one of the configured topics")
