@@ -199,7 +199,7 @@ class Files:
         stream = Stream(
             key=key, stream_identity=identity, generation=start.generation, stream_id=stream_id, fingerprint=fingerprint,
             input=follow.input, path=h.path, encoding=encoding, parser=StreamParser(follow.input, context),
-            tracker=tracker, position=max(start.offset, bom), size=h.size,
+            tracker=tracker, position=max(start.offset, bom), size=h.size, bom=bom,
         )
         self.streams[key] = stream
         log.info(
@@ -212,7 +212,7 @@ class Files:
     def _attach(self, follow: Follow, stream: Stream, position: int) -> None:
         follow.stream = stream
         self.attached[stream.key] = follow
-        follow.harvester.start(position, Framer(stream.encoding, self.settings.max_line_bytes))
+        follow.harvester.start(position, Framer(stream.encoding, self.settings.max_line_bytes), stream.bom)
 
     def _adopt_copy(self, follow: Follow, key: str, fingerprint: str, now: float, once: bool) -> bool:
         """Continue a truncated file's stream in its rotated copy; or wait a little when this looks like one."""

@@ -30,6 +30,8 @@ class Stream:
     position: int
     """Where reading continues."""
     size: int = 0
+    bom: int = 0
+    """Length of the byte order mark at offset 0."""
     retired: bool = False
     """Its file's content was replaced; it only finishes delivering and never writes a checkpoint again."""
 

@@ -15,7 +15,6 @@ catches content replaced in place (copytruncate) even when the file regrew past 
 import enum
 import os
 import time
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from shipper import platform
@@ -49,13 +48,6 @@ class Outcome(enum.Enum):
     REPLACED = "replaced"  # the content was truncated or replaced in place
 
 
-@dataclass
-class _LongLine:
-    start: int  # offset of the line
-    prefix: bytes  # its first max_line_bytes, the part that is shipped
-    scan: int  # where the search for its end continues
-
-
 class Harvester:
     """Reads one open file from a position, turn by turn."""
 
@@ -72,7 +64,8 @@ class Harvester:
         self.position = 0
         self.tail = b""  # the (at most MARKER_BYTES) bytes just before `position`
         self.framer: Framer | None = None
-        self.long_line: _LongLine | None = None
+        # Inside a line longer than max_line_bytes whose cut beginning was already emitted: skip to its end.
+        self.skipping = False
         now = time.monotonic()
         self.last_data = now  # monotonic time of the last byte read
         self.next_poll = now
@@ -99,12 +92,17 @@ class Harvester:
         """The first-line fingerprint, None while the first line is still incomplete."""
         return fingerprint_of(self.head())
 
-    def start(self, position: int, framer: Framer) -> None:
-        """Begin reading at `position` (a line start) with `framer`."""
+    def start(self, position: int, framer: Framer, bom: int = 0) -> None:
+        """Begin reading at `position` with `framer`.
+
+        A position that is not a line start can only be a checkpoint inside an over-long line whose cut
+        beginning was shipped: the rest of that line is skipped, never shipped as a line of its own.
+        """
         self.framer = framer
         self.position = position
-        self.long_line = None
         self.tail = self._bytes_before(position)
+        newline = framer.newline
+        self.skipping = position > bom and self.tail[-len(newline) :] != newline
         self.move(State.READING)
 
     def reopen(self) -> None:
@@ -112,7 +110,7 @@ class Harvester:
         self.move(State.OPENING)
         self.framer = None
         self.position = 0
-        self.long_line = None
+        self.skipping = False
         self.tail = b""
 
     def bytes_before(self, offset: int) -> bytes:
@@ -143,13 +141,14 @@ class Harvester:
         size = self.stat_size()
         if size < self.position:
             return [], Outcome.REPLACED
-        if size == self.position and self.long_line is None:
+        if size == self.position:
             return [], Outcome.EOF
         records: list[RawRecord] = []
         chunk = self.read_chunk_bytes - self.read_chunk_bytes % 2 or 2
         while budget > 0:
-            if self.long_line is not None:
-                outcome = self._scan_long_line(records, min(chunk, budget), framer)
+            if self.skipping:
+                want = min(chunk, budget)
+                outcome = self._skip_long_line(max(2, want - want % 2), framer)
                 if outcome is not Outcome.MORE:
                     return records, outcome
                 budget -= chunk
@@ -202,24 +201,27 @@ class Harvester:
             return Outcome.MORE
         if len(data) < window:
             return Outcome.EOF  # a partial line that may still fit once complete
-        self.long_line = _LongLine(self.position, data[: framer.max_line], self.position + len(data) - len(data) % 2)
+        # Over-long: ship its beginning now (even if its end never comes), then skip the rest.
+        taken = framer.max_line
+        records.append(RawRecord(self.position, self.position + taken, data[:taken], True))
+        self._advance(data, taken)
+        self.skipping = True
         return Outcome.MORE
 
-    def _scan_long_line(self, records: list[RawRecord], want: int, framer: Framer) -> Outcome:
-        long_line = self.long_line
-        assert long_line is not None
-        self.handle.seek(long_line.scan)
-        data = self.handle.read(want) or b""
+    def _skip_long_line(self, want: int, framer: Framer) -> Outcome:
+        self.handle.seek(self.position - len(self.tail))
+        data = self.handle.read(want + len(self.tail)) or b""
+        if not data.startswith(self.tail):
+            return Outcome.REPLACED
+        data = data[len(self.tail) :]
         index = framer.find_newline(data)
         if index < 0:
-            long_line.scan += len(data) - len(data) % 2
+            usable = len(data) - len(data) % 2 if framer.wide else len(data)
+            if usable:
+                self._advance(data, usable)
             return Outcome.MORE if len(data) == want else Outcome.EOF
-        end = long_line.scan + index + len(framer.newline)
-        records.append(RawRecord(long_line.start, end, long_line.prefix, True))
-        self.long_line = None
-        self.position = end
-        self.tail = self._bytes_before(end)
-        self.last_data = time.monotonic()
+        self._advance(data, index + len(framer.newline))
+        self.skipping = False
         return Outcome.MORE
 
     def close(self) -> None:
