@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from schemas.severity import ERROR, INFO, WARN
-from shipper.parsers.base import Event, Parser
+from shipper.parsers.base import Event, Parser, timestamp_unparsed
 from shipper.parsers.clock import MONTHS
 
 _QUOTED = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
@@ -97,7 +97,7 @@ class AccessLogParser(Parser):
             try:
                 head = self._head(stamp)
             except (ValueError, KeyError):
-                return None
+                head = ""  # an impossible date: observed time, flagged
             if len(self._heads) > 4096:
                 self._heads.clear()
             self._heads[stamp] = head
@@ -129,13 +129,14 @@ class AccessLogParser(Parser):
             attributes["user_agent.original"] = agent
         if rest:
             self._extra(rest, attributes)
-        return {
+        event = {
             "timestamp": head,
             "severity_text": None,
             "severity_number": ERROR if number >= 500 else WARN if number >= 400 else INFO,
             "body": text,
             "attributes": attributes,
         }
+        return event if head else timestamp_unparsed(event, self.clock)
 
     def _head(self, stamp: str) -> str:
         # 10/Oct/2000:13:55:36 -0700 (no fraction; a missing zone means the input's zone)

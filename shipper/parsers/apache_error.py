@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from schemas.severity import severity_from_text
-from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser, timestamp_unparsed
 from shipper.parsers.clock import MONTHS
 
 _LINE = re.compile(
@@ -38,7 +38,7 @@ class ApacheErrorParser(Parser):
             try:
                 head = self.clock.local_head((int(match[7]), month, int(match[2]), int(match[3]), int(match[4]), int(match[5])))
             except ValueError:
-                return None
+                head = ""  # an impossible date: observed time, flagged
             if len(self._heads) > 4096:
                 self._heads.clear()
             self._heads[key] = head
@@ -52,14 +52,15 @@ class ApacheErrorParser(Parser):
         if match[12]:
             client = match[12]
             attributes["client.address"] = client.rsplit(":", 1)[0] if client.count(":") == 1 else client
-        level = match[9]
-        return {
+        level = match[9][:64]
+        event = {
             "timestamp": f"{head}.{(match[6] or ''):0<9}Z",
             "severity_text": level,
             "severity_number": severity_from_text(level),
             "body": match[13],
             "attributes": attributes,
         }
+        return event if head else timestamp_unparsed(event, self.clock)
 
     def reject_reason(self, text: str) -> str:
         return "the line is not an Apache error log line ([date] [level] message)"

@@ -77,6 +77,9 @@ class Prober:
 
     def reject_reason(self, text: str) -> tuple[str, str] | None:
         """(format, reason) for a line that claims a format by its shape but breaks it (`{` but not JSON); else None."""
-        if text[:1] == "{":
-            return "json", self.parser("json").reject_reason(text)
+        if text.lstrip(" \t")[:1] == "{":
+            json_parser = self.parser("json")
+            if json_parser.parse(text) is None and JsonParser.is_object(text):
+                return "docker", self.parser("docker").reject_reason(text)  # deferred to docker, which refused it
+            return "json", json_parser.reject_reason(text)
         return None

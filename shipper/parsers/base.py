@@ -85,6 +85,15 @@ def observed_event(clock: Clock, body: Any, attributes: dict[str, Any], *, unpar
     return event
 
 
+def timestamp_unparsed(event: Event, clock: Clock) -> Event:
+    """`event` re-timed at the observed time and flagged: its line had a timestamp that names no real time
+    (February 30, hour 25); the line keeps its format and fields."""
+    event["timestamp"] = clock.observed
+    event["attributes"].pop(TIMEZONE, None)
+    add_flag(event, "timestamp_unparsed")
+    return event
+
+
 def add_flag(event: Event, flag: str) -> None:
     """Add `flag` to the event's flags once."""
     flags = event.get("flags")

@@ -4,7 +4,7 @@
 import re
 from typing import Any
 
-from shipper.parsers.base import ORIGINAL, Event, Parser
+from shipper.parsers.base import ORIGINAL, Event, Parser, timestamp_unparsed
 
 _LINE = re.compile(
     r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([PF])(?:[^ \n]*)(?: (.*))?$", re.S
@@ -24,11 +24,9 @@ class CriParser(Parser):
         stamp = self.clock.iso_fast(match[1])
         if stamp is None:
             parsed = self.clock.iso(match[1])
-            if parsed is None:
-                return None
-            stamp = parsed[0]
+            stamp = "" if parsed is None else parsed[0]  # "": an impossible date, observed time, flagged
         attributes: dict[str, Any] = {"log.iostream": match[2], ORIGINAL: text}
-        return {
+        event = {
             "timestamp": stamp,
             "severity_text": None,
             "severity_number": 0,
@@ -36,6 +34,7 @@ class CriParser(Parser):
             "attributes": attributes,
             "_partial": match[3] == "P",
         }
+        return event if stamp else timestamp_unparsed(event, self.clock)
 
     def partial(self, event: Event) -> bool:
         return bool(event.pop("_partial", False))

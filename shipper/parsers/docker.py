@@ -5,7 +5,7 @@ from typing import Any
 
 import orjson
 
-from shipper.parsers.base import ORIGINAL, Event, Parser
+from shipper.parsers.base import ORIGINAL, Event, Parser, timestamp_unparsed
 
 _loads = orjson.loads
 
@@ -29,10 +29,9 @@ class DockerParser(Parser):
         stamp = self.clock.iso_fast(value["time"])
         if stamp is None:
             parsed = self.clock.iso(value["time"])
-            if parsed is None:
-                return None
-            stamp = parsed[0]
-        del value["time"]
+            stamp = "" if parsed is None else parsed[0]  # "": not a time, observed time, flagged
+        if stamp:
+            del value["time"]
         complete = log.endswith("\n")
         attributes: dict[str, Any] = {}
         stream = value.pop("stream", None)
@@ -43,7 +42,7 @@ class DockerParser(Parser):
         for key, item in value.items():  # attrs (labels, env) when the driver was told to add them
             attributes["docker." + key] = item
         attributes[ORIGINAL] = text
-        return {
+        event = {
             "timestamp": stamp,
             "severity_text": None,
             "severity_number": 0,
@@ -51,6 +50,7 @@ class DockerParser(Parser):
             "attributes": attributes,
             "_partial": not complete,
         }
+        return event if stamp else timestamp_unparsed(event, self.clock)
 
     def partial(self, event: Event) -> bool:
         return bool(event.pop("_partial", False))
@@ -63,4 +63,10 @@ class DockerParser(Parser):
         return first
 
     def reject_reason(self, text: str) -> str:
+        try:
+            value = _loads(text)
+        except orjson.JSONDecodeError as error:
+            return f"invalid JSON: {error}"
+        if type(value) is dict and type(value.get("log")) is str and type(value.get("time")) is str:
+            return f"the docker record's time {value['time'][:64]!r} is not an RFC 3339 timestamp"
         return "the line is not a docker json-file record ({\"log\": ..., \"stream\": ..., \"time\": ...})"

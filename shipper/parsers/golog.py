@@ -7,7 +7,7 @@ Local time unless the program set LUTC, so the input's zone applies. The file pr
 import re
 from typing import Any
 
-from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser, timestamp_unparsed
 
 _LINE = re.compile(r"(.{0,64}?)(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))? (?:(\S+\.go):(\d+): )?(.*)", re.S)
 
@@ -35,7 +35,7 @@ class GoLogParser(Parser):
             try:
                 head = self.clock.local_head((int(year), int(month), int(day), int(hour), int(minute), int(second)))
             except ValueError:
-                return None
+                head = ""  # an impossible date: observed time, flagged
             if len(self._heads) > 4096:
                 self._heads.clear()
             self._heads[key] = head
@@ -45,13 +45,14 @@ class GoLogParser(Parser):
             attributes = {TIMEZONE: self.clock.zone_name, ORIGINAL: text, "code.filepath": path, "code.lineno": int(line)}
         if prefix:
             attributes["log.prefix"] = prefix
-        return {
+        event = {
             "timestamp": head + "." + fraction.ljust(9, "0") + "Z" if fraction else head + ".000000000Z",
             "severity_text": None,
             "severity_number": 0,
             "body": message,
             "attributes": attributes,
         }
+        return event if head else timestamp_unparsed(event, self.clock)
 
     def reject_reason(self, text: str) -> str:
         return "the line is not a Go log line (yyyy/mm/dd hh:mm:ss message)"

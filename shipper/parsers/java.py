@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from schemas.severity import severity_from_text
-from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser, timestamp_unparsed
 from shipper.parsers.stacktrace import attach, java_continues
 
 _LINE = re.compile(
@@ -42,9 +42,7 @@ class JavaParser(Parser):
         head = self._heads.get(key)
         if head is None:
             stamp = self.clock.iso(key)
-            if stamp is None:
-                return None
-            head = stamp[0][:19]
+            head = "" if stamp is None else stamp[0][:19]  # "": an impossible date, observed time, flagged
             if len(self._heads) > 4096:
                 self._heads.clear()
             self._heads[key] = head
@@ -65,6 +63,8 @@ class JavaParser(Parser):
             "body": match[11],
             "attributes": attributes,
         }
+        if not head:
+            timestamp_unparsed(event, self.clock)
         if "\n" in text:
             return attach(event, text)
         return event

@@ -29,6 +29,14 @@ class JsonParser(Parser):
             return None  # auto: a docker json-file record, left for the docker parser
         return structured_event(self.env, value, text)
 
+    @staticmethod
+    def is_object(text: str) -> bool:
+        """Whether `text` is a JSON object."""
+        try:
+            return type(_loads(text)) is dict
+        except _JSONDecodeError:
+            return False
+
     def reject_reason(self, text: str) -> str:
         try:
             value = _loads(text)

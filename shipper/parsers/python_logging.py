@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from schemas.severity import severity_from_text
-from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser, timestamp_unparsed
 from shipper.parsers.stacktrace import attach, python_continues
 
 _LEVEL = r"(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET|Level \d+)"
@@ -65,21 +65,20 @@ class PythonParser(Parser):
         head = self._heads.get(key)
         if head is None:
             stamp = self.clock.iso(key)
-            if stamp is None:
-                return None
-            head = stamp[0][:19]
+            head = "" if stamp is None else stamp[0][:19]  # "": an impossible date, observed time, flagged
             if len(self._heads) > 4096:
                 self._heads.clear()
             self._heads[key] = head
         attributes[TIMEZONE] = self.clock.zone_name
         attributes["log.logger"] = logger
-        return {
+        event = {
             "timestamp": f"{head}.{(match[2] or ''):0<9}Z",
             "severity_text": level,
             "severity_number": severity_from_text(level) if not level.startswith("Level") else 0,
             "body": match[5],
             "attributes": attributes,
         }
+        return event if head else timestamp_unparsed(event, self.clock)
 
     def continues(self, text: str) -> bool:
         return python_continues(text)

@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from schemas.severity import SYSLOG_WORDS, severity_from_syslog
-from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser, timestamp_unparsed
 from shipper.parsers.clock import MONTHS
 
 _RFC5424 = re.compile(
@@ -112,21 +112,24 @@ class SyslogParser(Parser):
         pri_text, month_name, day, hour, minute, second, fraction, iso_text, rest = match.groups()
         attributes: dict[str, Any] = {}
         clock = self.clock
+        head = ""
         if month_name is not None:
             if self._bsd_month != clock.observed_month_key:
                 self._bsd_heads.clear()  # year inference depends on the observed month
                 self._bsd_month = clock.observed_month_key
             start = len(pri_text) + 2 if pri_text is not None else 0
             key = text[start:start + 15]
-            head = self._bsd_heads.get(key)
-            if head is None:
+            cached = self._bsd_heads.get(key)
+            if cached is not None:
+                head = cached
+            else:
                 month = MONTHS.get(month_name)
                 if month is None:
                     return None
                 try:
                     head = clock.local_head((clock.year_for(month), month, int(day), int(hour), int(minute), int(second)))
                 except ValueError:
-                    return None
+                    head = ""  # an impossible date (Feb 30): observed time, flagged
                 if len(self._bsd_heads) > 4096:
                     self._bsd_heads.clear()
                 self._bsd_heads[key] = head
@@ -161,13 +164,14 @@ class SyslogParser(Parser):
             if procid:
                 attributes["log.syslog.procid"] = procid
         attributes[ORIGINAL] = text
-        return {
+        event = {
             "timestamp": timestamp,
             "severity_text": severity_text,
             "severity_number": severity_number,
             "body": message,
             "attributes": attributes,
         }
+        return event if month_name is None or head else timestamp_unparsed(event, clock)
 
     def reject_reason(self, text: str) -> str:
         return "the line is neither RFC 5424 nor RFC 3164 syslog"
