@@ -103,6 +103,7 @@ class SinkSettings:
     ca_certs: str = setting("", "opensearch: CA certificate file (PEM) for https; empty for the system store.")
     request_timeout: float = setting(60.0, "opensearch: seconds one bulk request may take.")
     retry_attempts: int = setting(5, "opensearch: attempts of one bulk (429, 5xx, connection errors) before the batch waits.")
+    bulk_concurrency: int = setting(2, "opensearch: bulk requests a batch is split into and sent at once.")
 
     def check(self, where: str) -> None:
         from consumer.sinks.registry import SINKS
@@ -118,6 +119,8 @@ class SinkSettings:
                 raise ConfigError(f"{where}.index_prefix", "must be lower-case letters, digits, '_', '.' or '-'")
             if self.retry_attempts < 1:
                 raise ConfigError(f"{where}.retry_attempts", "must be at least 1")
+            if not 1 <= self.bulk_concurrency <= 16:
+                raise ConfigError(f"{where}.bulk_concurrency", "must be from 1 to 16")
             if self.request_timeout <= 0:
                 raise ConfigError(f"{where}.request_timeout", "must be greater than 0")
 

@@ -16,6 +16,7 @@ import base64
 import logging
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +73,8 @@ def make_client(settings: SinkSettings) -> OpenSearch:
 
     user, password = os.environ.get(settings.username_env), os.environ.get(settings.password_env)
     register_secret(password)
-    options: dict[str, Any] = {"timeout": settings.request_timeout, "max_retries": 0, "retry_on_timeout": False}
+    options: dict[str, Any] = {"timeout": settings.request_timeout, "max_retries": 0, "retry_on_timeout": False,
+                               "pool_maxsize": max(4, settings.bulk_concurrency * 2)}
     if user and password is not None:
         options["http_auth"] = (user, password)
     if settings.url.startswith("https://"):
@@ -95,6 +97,7 @@ class OpenSearchSink(Sink):
         self._items: list[Item] = []
         self._dead: list[DeadLetter] = []
         self._next_offsets: dict[TopicPartitionKey, int] = {}
+        self._pool = ThreadPoolExecutor(max_workers=settings.bulk_concurrency, thread_name_prefix="bulk")
 
     def setup(self) -> None:
         def attempt() -> None:
@@ -169,15 +172,25 @@ class OpenSearchSink(Sink):
         dead letters; when this raises, the items still failing are what stays buffered."""
         written = [0, 0]  # created, overwritten
 
+        def send(chunk: list[Item]) -> dict[str, Any] | BaseException:
+            try:
+                response: dict[str, Any] = self._client.bulk(
+                    body=b"".join(i.lines for i in chunk), params={"filter_path": FILTER_PATH}
+                )
+                return response
+            except (TransportError, OpenSearchConnectionError) as error:
+                return error
+
         def attempt() -> None:
             still: list[Item] = []
-            chunks = list(_chunks(self._items))
-            for number, chunk in enumerate(chunks):
-                try:
-                    response = self._client.bulk(body=b"".join(i.lines for i in chunk), params={"filter_path": FILTER_PATH})
-                except BaseException:
-                    self._items = still + [item for rest in chunks[number:] for item in rest]
-                    raise
+            failure: BaseException | None = None
+            chunks = list(_chunks(self._items, BULK_MAX_BYTES // self._settings.bulk_concurrency))
+            # Concurrent requests let the node index on every core; one bulk runs on one write thread per shard.
+            for chunk, response in zip(chunks, self._pool.map(send, chunks), strict=True):
+                if isinstance(response, BaseException):
+                    still.extend(chunk)
+                    failure = failure or response
+                    continue
                 for item, outcome in zip(chunk, response["items"], strict=True):
                     status, result, error = _outcome(outcome)
                     if status < 300:
@@ -187,6 +200,8 @@ class OpenSearchSink(Sink):
                     else:
                         self._dead.append(_rejected(item, status, error))
             self._items = still
+            if failure is not None:
+                raise failure
             if still:
                 raise TransientFailure(f"{len(still)} items were refused for now (429 or 5xx)")
 
@@ -217,14 +232,15 @@ class OpenSearchSink(Sink):
             raise SinkError(f"OpenSearch refused dead letters: {response['items'][:1]}", retriable=True)
 
     def close(self) -> None:
+        self._pool.shutdown(wait=True)
         self._client.close()
 
 
-def _chunks(items: list[Item]) -> Iterable[list[Item]]:
+def _chunks(items: list[Item], max_bytes: int) -> Iterable[list[Item]]:
     chunk: list[Item] = []
     size = 0
     for item in items:
-        if chunk and size + len(item.lines) > BULK_MAX_BYTES:
+        if chunk and size + len(item.lines) > max_bytes:
             yield chunk
             chunk, size = [], 0
         chunk.append(item)
