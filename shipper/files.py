@@ -311,6 +311,26 @@ class Files:
         self.follows.remove(follow)
         h.close()
 
+    def failed(self, follow: Follow, error: OSError) -> None:
+        """Reading the file failed: close it without touching its stream, which continues when it is opened again."""
+        h = follow.harvester
+        log.warning("Reading a file failed; it is tried again when it changes.", extra={"path": h.path, "error": str(error)})
+        self._detach(follow)
+        if self.by_path.get(h.path) is follow:
+            del self.by_path[h.path]
+            try:
+                st = os.stat(h.path)
+                self.seen[h.path] = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            except OSError:
+                pass
+        if self.by_dev_ino.get(h.dev_ino) is follow:
+            del self.by_dev_ino[h.dev_ino]
+        self.follows.remove(follow)
+        try:
+            h.close()
+        except OSError:
+            pass
+
     def close_all(self) -> None:
         """At shutdown: close every handle without flushing parsers (held records are read again next start)."""
         for follow in list(self.follows):

@@ -137,13 +137,17 @@ class Shipper:
             h = follow.harvester
             if h.state is State.CLOSED:
                 continue
-            if h.state is State.OPENING:
-                if now >= h.next_poll:
-                    files.identify(follow, now, self.once)
+            if h.state is not State.OPENING and h.state is not State.READING and now < h.next_poll:
                 continue
-            if h.state is not State.READING and now < h.next_poll:
+            try:
+                if h.state is State.OPENING:
+                    if now >= h.next_poll:
+                        files.identify(follow, now, self.once)
+                    continue
+                outcome, read_something = self._read_file(follow, budget)
+            except OSError as error:  # e.g. EIO, or permissions changed under us
+                files.failed(follow, error)
                 continue
-            outcome, read_something = self._read_file(follow, budget)
             worked = worked or read_something
             if outcome is Outcome.REPLACED:
                 if h.state is State.DRAINING:
