@@ -8,8 +8,10 @@ serialises. `parse` returns None when the text is not in its format: the pipelin
 formats (auto) or emits a flagged parse-error event (declared format). Parsers do no I/O.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+import orjson
 
 from shipper.config import InputSettings
 from shipper.parsers.clock import Clock
@@ -26,6 +28,8 @@ class ParseEnv:
     clock: Clock
     settings: InputSettings
     resource: dict[str, Any]
+    service_resources: dict[str, orjson.Fragment] = field(default_factory=dict)
+    """The stream's resource with another service.name (from a record's `service` key), pre-serialised."""
 
 
 class Parser:

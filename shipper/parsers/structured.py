@@ -10,7 +10,9 @@ out once per layout (`_plan`) and cached; a record then costs a few pops.
 
 from typing import Any
 
-from schemas.severity import LEVEL_WORDS, severity_from_text
+import orjson
+
+from schemas.severity import severity_from_text
 from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv
 
 _ROLE_KEYS: dict[str, tuple[str, ...]] = {
@@ -28,6 +30,9 @@ _ERROR_PARTS = {"message": "exception.message", "msg": "exception.message", "typ
                 "kind": "exception.type", "name": "exception.type", "stack": "exception.stacktrace",
                 "stacktrace": "exception.stacktrace", "stack_trace": "exception.stacktrace"}
 _PLAN_LIMIT = 1024
+_CACHE_LIMIT = 1024
+# level text as written -> severity number (lower-case "info" misses the table's exact lookup every time)
+_levels: dict[str, int] = {}
 
 # (time key, level key, message key, other (key, role) pairs) for one key layout
 Plan = tuple[str | None, str | None, str | None, tuple[tuple[str, str], ...]]
@@ -75,8 +80,13 @@ def structured_event(env: ParseEnv, fields: dict[str, Any], text: str) -> Event:
         value = fields[level_key]
         if type(value) is str:
             event["severity_text"] = value[:64]
-            number = LEVEL_WORDS.get(value)
-            event["severity_number"] = severity_from_text(value) if number is None else number
+            number = _levels.get(value)
+            if number is None:
+                number = severity_from_text(value)
+                if len(_levels) >= _CACHE_LIMIT:
+                    _levels.clear()
+                _levels[value] = number
+            event["severity_number"] = number
             del fields[level_key]
         elif type(value) is int:
             event["severity_text"] = str(value)  # numeric scales differ (pino, Python): kept as written, number unknown
@@ -120,7 +130,13 @@ def _others(env: ParseEnv, fields: dict[str, Any], others: tuple[tuple[str, str]
         elif role == "service":
             if not isinstance(value, str) or not value:
                 continue
-            event["resource"] = {**env.resource, "service.name": value}
+            resources = env.service_resources
+            resource = resources.get(value)
+            if resource is None:
+                if len(resources) >= _CACHE_LIMIT:
+                    resources.clear()
+                resource = resources[value] = orjson.Fragment(orjson.dumps({**env.resource, "service.name": value}))
+            event["resource"] = resource
         elif role == "error":
             if isinstance(value, dict):
                 for part, target in _ERROR_PARTS.items():
