@@ -76,3 +76,17 @@ def test_gzip_rotated_files_matching_the_glob_ship_decompressed(tmp_path: Path, 
     assert run_once(config) == 0
     assert run_once(config) == 0
     assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), content)
+
+
+def test_files_older_than_ignore_older_are_skipped(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
+    import os
+    import time
+
+    write_lines(tmp_path / "old.log", ["from last year"])
+    os.utime(tmp_path / "old.log", (time.time() - 86_400 * 365, time.time() - 86_400 * 365))
+    write_lines(tmp_path / "new.log", ["from today"])
+    config = make_config(
+        tmp_path / "state", kafka_bootstrap, kafka_topic, [str(tmp_path / "*.log")], shipper={"ignore_older": 86_400.0}
+    )
+    assert run_once(config) == 0
+    assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), ["from today"])
