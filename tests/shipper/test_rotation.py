@@ -6,6 +6,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.shipper.support import (
     RunningShipper,
     assert_exactly_once,
@@ -42,6 +44,7 @@ def test_follows_rename_rotation(tmp_path: Path, kafka_bootstrap: str, kafka_top
     assert by_body[after[0]]["event_id"][:16] != by_body[before[0]]["event_id"][:16]
 
 
+@pytest.mark.slow
 def test_copytruncate_with_writer_still_appending(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
