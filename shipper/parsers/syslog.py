@@ -18,7 +18,8 @@ _SD_PARAM = re.compile(r"([^\s=\]\"]+)=\"([^\"\\]*(?:\\.[^\"\\]*)*)\"", re.S)
 _SD_ESCAPE = re.compile(r"\\([\"\\\]])")
 _RFC3164 = re.compile(
     r"(?:<(\d{1,3})>)?(?:([A-Z][a-z]{2}) ([ \d]?\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?"
-    r"|(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)) (.*)",
+    # rsyslog's RFC 3339 variant always has the T and a zone; "date time text" alone is not taken for syslog
+    r"|(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d))) (.*)",
     re.S,
 )
 _HEADER_FIELDS = ("log.syslog.hostname", "log.syslog.appname", "log.syslog.procid", "log.syslog.msgid")
