@@ -70,7 +70,12 @@ def run_consumer(config: Path, idle: float) -> tuple[float, int, dict[str, objec
     with open(log_path, "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "consumer", "run", "--config", str(config), "--once",
                                     "--idle-timeout", str(idle)], stderr=log, cwd=ROOT)
-        _, status, usage = os.wait4(process.pid, 0)
+        # VmHWM belongs to the process image after exec; rusage's maxrss would include this (large) parent's.
+        peak_kib = 0
+        while process.poll() is None:
+            peak_kib = max(peak_kib, _vm_hwm_kib(process.pid))
+            time.sleep(0.1)
+        status = process.returncode
     if status != 0:
         raise RuntimeError(f"the consumer failed; see {log_path}")
     records = [orjson.loads(line) for line in log_path.read_bytes().splitlines() if line.startswith(b"{")]
@@ -83,7 +88,17 @@ def run_consumer(config: Path, idle: float) -> tuple[float, int, dict[str, objec
         return time.mktime(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) + float(stamp[19:-1] or 0)
 
     busy = seconds(idle_record) - seconds(assigned) - idle
-    return busy, usage.ru_maxrss, stopped
+    return busy, peak_kib, stopped
+
+
+def _vm_hwm_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
 
 
 def write_config(directory: Path, bootstrap: str, topic: str, sink: str, opensearch_url: str) -> Path:
