@@ -84,3 +84,29 @@ def test_shutdown_by_sigterm_persists_checkpoints(tmp_path: Path, kafka_bootstra
     assert run_once(config) == 0
     time.sleep(0.2)
     assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), sent)
+
+
+def test_a_multiline_event_held_at_shutdown_ships_once_after_restart(
+    tmp_path: Path, kafka_bootstrap: str, kafka_topic: str
+) -> None:
+    from shipper.config import parse_config
+    from tests.shipper.support import FAST, RunningShipper
+
+    path = tmp_path / "app.log"
+    config = parse_config({
+        "shipper": {"state_dir": str(tmp_path / "state"), "host_id": "test-host", **FAST},
+        "kafka": {"bootstrap_servers": kafka_bootstrap, "topic": kafka_topic, "linger_ms": 5},
+        "inputs": [{
+            "id": "app", "paths": [str(path)], "format": "plain",
+            "multiline": {"mode": "start", "pattern": r"^\d{4}-", "flush_timeout": 600.0},
+        }],
+    })
+    path.write_text("2024-01-01 first\n  continued\n2024-01-02 second\n  also continued\n")
+    with RunningShipper(config):
+        wait_for_count(kafka_bootstrap, kafka_topic, 1)  # the second event is held: another line may continue it
+        time.sleep(0.5)
+    checkpoint = orjson.loads((tmp_path / "state" / "checkpoints.json").read_bytes())["checkpoints"][0]
+    assert checkpoint["offset"] == len("2024-01-01 first\n  continued\n"), "never past the held record"
+    assert run_once(config) == 0
+    events = shipped(kafka_bootstrap, kafka_topic)
+    assert sorted(e["body"] for e in events) == ["2024-01-01 first\n  continued", "2024-01-02 second\n  also continued"]
