@@ -9,8 +9,8 @@ Contract with the harvester (shipper.harvest):
 - Never raises on bad input: a line nobody understands becomes an event with the raw line as body and
   parse_error set.
 
-Speed: the stream settles on the format of the last line that matched, so a line costs one parse, not
-a trial of every format. What is the same for every event of the stream (schema version, format,
+Speed: in auto mode the stream settles, per leading character of a line, on the format that last matched
+such a line, so a line costs one parse, not a trial of every format, even when formats interleave. What is the same for every event of the stream (schema version, format,
 input id, resource, file attributes) is serialised once and spliced in front of the per-event JSON.
 """
 
@@ -31,6 +31,7 @@ _dumps = orjson.dumps
 _new_tuple = tuple.__new__  # EncodedEvent(...) goes through a Python-level __new__; this is the same tuple, cheaper
 # head (ending in the event_id's stream half) + the offset half + the event's own fields (its JSON minus the "{")
 _SPLICE = b'%b%016x",%b'
+_ROUTE_LIMIT = 64
 _REASON_LIMIT = 512
 
 
@@ -71,8 +72,8 @@ class StreamParser:
         self._pending: Group | None = None
         self._observed_ns = 0
         self._grouping = False
-        self._settled_first = ""
-        """auto: the first character of the line the stream last settled on"""
+        self._routes: dict[str, Parser] = {}
+        """auto: the parser that last read a line starting with each character (plain excepted)"""
         self._settle(self._parser)
 
     # -- the harvester's interface ---------------------------------------------------------------------
@@ -86,7 +87,8 @@ class StreamParser:
         encoding = self._encoding
         constant = self._constant
         auto = self._auto
-        settled_first = self._settled_first
+        # auto: the settled parser per leading character, with this batch's heads (so interleaved formats each settle)
+        routes = {first: (parser.parse, *self._head(parser.name)) for first, parser in self._routes.items()}
         parse = self._parser.parse
         head, own_resource_head = self._head(self._parser.name)
         slow = self._grouping
@@ -105,33 +107,37 @@ class StreamParser:
                 slow = self._grouping
                 continue
             try:
-                # auto: a line whose first character differs from the settled format's last line is probed directly
-                event = parse(text) if not auto or text[:1] == settled_first else None
-                if event is None:
-                    found = self._probe_single_line(text) if auto else None
-                    settled_first = self._settled_first
-                    if found is None:
+                if auto:
+                    route = routes.get(text[:1])
+                    event = None
+                    if route is not None:
+                        route_parse, line_head, line_own_resource_head = route
+                        event = route_parse(text)
+                    if event is None:
+                        found = self._probe_single_line(text)
+                        if found is None:
+                            self._slow_line(record, text, replaced, out)
+                            slow = self._grouping
+                            continue
+                        line_parser, event = found
+                        line_heads = self._head(line_parser.name)
+                        if line_parser.name != "plain":  # plain never settles: one odd line must not hide a format
+                            if len(routes) >= _ROUTE_LIMIT:
+                                routes.clear()
+                            routes[text[:1]] = (line_parser.parse, *line_heads)
+                        line_head, line_own_resource_head = line_heads
+                else:
+                    event = parse(text)
+                    if event is None:
                         self._slow_line(record, text, replaced, out)
-                        parse = self._parser.parse
-                        head, own_resource_head = self._head(self._parser.name)
                         slow = self._grouping
                         continue
-                    line_parser, event = found
-                    parse = self._parser.parse
-                    head, own_resource_head = self._head(self._parser.name)
-                    if line_parser is not self._parser:  # plain: the stream stays settled
-                        line_head, line_own_resource_head = self._head(line_parser.name)
-                        attributes = event["attributes"]
-                        attributes.update(constant)
-                        attributes["log.file.record_offset"] = offset
-                        line_head = line_own_resource_head if "resource" in event else line_head
-                        append(_new_tuple(EncodedEvent, (offset, end, _SPLICE % (line_head, offset, _dumps(event)[1:]))))
-                        continue
+                    line_head, line_own_resource_head = head, own_resource_head
                 attributes = event["attributes"]
                 attributes.update(constant)
                 attributes["log.file.record_offset"] = offset
-                value = _SPLICE % (own_resource_head if "resource" in event else head, offset, _dumps(event)[1:])
-                append(_new_tuple(EncodedEvent, (offset, end, value)))
+                line_head = line_own_resource_head if "resource" in event else line_head
+                append(_new_tuple(EncodedEvent, (offset, end, _SPLICE % (line_head, offset, _dumps(event)[1:]))))
             except Exception as error:  # a parser bug must not lose the line
                 append(self._failure(text, offset, end, log_format=self._parser.name, reason=_bug(error), flags=[]))
         return out
@@ -286,7 +292,9 @@ class StreamParser:
         if parser.joins_lines or parser.has_partials:
             return None
         self._settle(parser)
-        self._settled_first = text[:1]
+        if len(self._routes) >= _ROUTE_LIMIT:
+            self._routes.clear()
+        self._routes[text[:1]] = parser
         return found
 
     def _settle(self, parser: Parser) -> None:
