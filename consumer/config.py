@@ -29,7 +29,9 @@ class ConsumerSettings:
     batch_max_bytes: int = setting(32 * 1_048_576, "Most record bytes held in one batch; more pauses consumption.")
     batch_max_wait: float = setting(0.5, "Most seconds an event waits in a partly filled batch before it is written.")
     max_record_bytes: int = setting(1_048_576, "Larger records go to the dead letters instead of the index.")
-    deadletter_raw_bytes: int = setting(1_048_576, "Most raw bytes of a record kept in a dead letter (the rest is cut).")
+    deadletter_raw_bytes: int = setting(
+        900_000, "Most raw bytes of a record kept in a dead letter (the rest is cut); below the broker's message.max.bytes."
+    )
     retry_initial: float = setting(0.5, "Seconds before the first retry of a failed write; doubles each time, with jitter.")
     retry_max: float = setting(30.0, "Most seconds between retries of a failed write.")
     shutdown_timeout: float = setting(30.0, "Seconds a stopping consumer keeps trying to write its last batch.")

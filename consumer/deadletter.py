@@ -10,6 +10,7 @@ twice; the headers identify duplicates.
 """
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
@@ -21,6 +22,8 @@ from consumer.records import DeadLetter
 from consumer.sinks.base import SinkError
 
 log = logging.getLogger(__name__)
+
+SMALL_RAW = 65_536  # raw bytes kept when the broker refuses a dead letter as too large
 
 
 class DeadLetterPublisher:
@@ -72,40 +75,63 @@ class DeadLetterPublisher:
             return
         producer = self._client()
         failures: list[str] = []
+        too_large: list[DeadLetter] = []
 
-        def delivered(error: Any, _message: Any) -> None:
-            if error is not None:
-                failures.append(str(error))
+        def delivered_for(letter: DeadLetter) -> Any:
+            def delivered(error: Any, _message: Any) -> None:
+                if error is None:
+                    return
+                if error.code() == KafkaError.MSG_SIZE_TOO_LARGE and len(letter.raw) > SMALL_RAW:
+                    too_large.append(letter)
+                else:
+                    failures.append(str(error))
+            return delivered
 
         for letter in letters:
-            headers: list[tuple[str, str | bytes | None]] = [
-                ("logferry.source.topic", letter.topic.encode()),
-                ("logferry.source.partition", str(letter.partition).encode()),
-                ("logferry.source.offset", str(letter.offset).encode()),
-                ("logferry.error", letter.error.encode()),
-                ("logferry.size", str(letter.size).encode()),
-            ]
-            while True:
-                try:
-                    producer.produce(
-                        self._kafka.deadletter_topic(letter.topic), value=letter.raw, key=letter.key,
-                        headers=headers, on_delivery=delivered,
-                    )
-                    break
-                except BufferError:
-                    producer.poll(0.1)
-                except KafkaException as error:
-                    raise SinkError(f"cannot publish a dead letter: {error}", retriable=True) from error
+            self._produce(producer, letter, delivered_for(letter))
             log.warning(
                 "Record sent to the dead letters.",
                 extra={"topic": letter.topic, "partition": letter.partition, "offset": letter.offset, "error": letter.error},
             )
         remaining = producer.flush(self._timeout)
+        # The broker takes smaller messages than this topic's records: keep the start of the bytes rather than stall.
+        for letter in too_large:
+            cut = _cut(letter)
+            self._produce(producer, cut, delivered_for(cut))
+        if too_large:
+            remaining = producer.flush(self._timeout)
         if remaining or failures:
             reason = failures[0] if failures else f"{remaining} not acknowledged within {self._timeout} s"
             raise SinkError(f"publishing dead letters failed: {reason}", retriable=True)
+
+    def _produce(self, producer: Producer, letter: DeadLetter, on_delivery: Any) -> None:
+        headers: list[tuple[str, str | bytes | None]] = [
+            ("logferry.source.topic", letter.topic.encode()),
+            ("logferry.source.partition", str(letter.partition).encode()),
+            ("logferry.source.offset", str(letter.offset).encode()),
+            ("logferry.error", letter.error.encode()),
+            ("logferry.size", str(letter.size).encode()),
+        ]
+        while True:
+            try:
+                producer.produce(
+                    self._kafka.deadletter_topic(letter.topic), value=letter.raw, key=letter.key,
+                    headers=headers, on_delivery=on_delivery,
+                )
+                return
+            except BufferError:
+                producer.poll(0.1)
+            except KafkaException as error:
+                if error.args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE and len(letter.raw) > SMALL_RAW:
+                    letter = _cut(letter)
+                    continue
+                raise SinkError(f"cannot publish a dead letter: {error}", retriable=True) from error
 
     def close(self) -> None:
         if self._producer is not None:
             self._producer.flush(self._timeout)
             self._producer = None
+
+
+def _cut(letter: DeadLetter) -> DeadLetter:
+    return replace(letter, raw=letter.raw[:SMALL_RAW], error=letter.error + " (raw bytes cut to fit the dead-letter topic)")

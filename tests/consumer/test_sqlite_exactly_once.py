@@ -254,3 +254,21 @@ def test_replay_of_an_unknown_topic_is_refused_in_one_line(sqlite_consumer_confi
     result = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-earliest", "--topic", "other")
     assert result.returncode == 1
     assert result.stderr.strip().startswith("replay failed: topic 'other' is not one of the configured topics")
+
+
+def test_an_oversize_record_is_dead_lettered_with_its_size_and_the_rest_indexed(
+    kafka_bootstrap: str, kafka_topic: str, db_path: Path
+) -> None:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    config = sqlite_config(db_path, kafka_bootstrap, kafka_topic, "oversize",
+                           extra="max_record_bytes = 2000\ndeadletter_raw_bytes = 1000")
+    events = make_events(5)
+    huge = make_events(1, start=5, body="x" * 5000)
+    produce(kafka_bootstrap, kafka_topic, events[:2] + huge + events[2:])
+    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+    assert result.returncode == 0, result.stderr
+    assert_exactly(db_path, events)
+    with sqlite3.connect(db_path) as db:
+        ((offset, error, size, raw),) = db.execute("SELECT offset, error, size, length(raw) FROM dead_letters").fetchall()
+    assert (offset, raw) == (2, 1000) and size > 5000
+    assert f"the record is {size} bytes, more than max_record_bytes 2000" in error
