@@ -17,7 +17,7 @@ import os
 import socket
 import time
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from shipper import platform
 from shipper.checkpoint import Checkpoint
@@ -35,6 +35,8 @@ from shipper.streams import Stream, decide_start, stream_id_for
 
 log = logging.getLogger("shipper.files")
 
+SLOT_TURN = 1.0  # seconds a busy file keeps its slot while other files wait for one
+
 
 @dataclass
 class Follow:
@@ -44,6 +46,7 @@ class Follow:
     input: InputSettings
     stream: Stream | None = None
     defer_until: float = 0.0
+    opened_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -134,14 +137,26 @@ class Files:
     def open_waiting(self, once: bool) -> None:
         """Open queued files while slots are free, closing idle files when others wait."""
         limit = self.settings.max_open_files
-        if self.waiting and len(self.follows) + len(self.waiting) > limit:
-            idle = [
-                f for f in self.follows
-                if f.harvester.state is State.IDLE and f.stream and f.stream.parser.held_from() is None
-            ]
-            idle.sort(key=lambda f: f.harvester.last_data)
-            for follow in idle[: len(self.follows) + len(self.waiting) - limit]:
+        excess = len(self.follows) + len(self.waiting) - limit
+        if self.waiting and excess > 0:
+            # Make room: idle files first (least recently active), then, so that busy files cannot keep
+            # waiting ones out for ever, files that have had a turn for a while. A closed file's stream
+            # stays live and continues where it stopped when the file is opened again.
+            now = time.monotonic()
+            quiet = [f for f in self.follows if f.stream is not None and f.stream.parser.held_from() is None]
+            idle = sorted((f for f in quiet if f.harvester.state is State.IDLE), key=lambda f: f.harvester.last_data)
+            busy = sorted(
+                (f for f in quiet if f.harvester.state is State.READING and now - f.opened_at >= SLOT_TURN),
+                key=lambda f: f.opened_at,
+            )
+            for follow in idle[:excess]:
                 self.close(follow)
+            for follow in busy[: max(0, excess - len(idle))]:
+                h = follow.harvester
+                again = Found(h.path, follow.input, os.fstat(h.fd))
+                self.close(follow, remember=False)
+                self.waiting.append(again)
+                self.waiting_paths.add(again.path)
         while self.waiting and len(self.follows) < limit:
             item = self.waiting.popleft()
             self.waiting_paths.discard(item.path)
@@ -295,15 +310,19 @@ class Files:
             del self.attached[stream.key]
         follow.stream = None
 
-    def close(self, follow: Follow) -> None:
-        """Close the handle; a stream's held events are emitted first (its file is done for now)."""
+    def close(self, follow: Follow, *, remember: bool = True) -> None:
+        """Close the handle; a stream's held events are emitted first (its file is done for now).
+
+        `remember`: the file was read to its end, so it is opened again only once it changes; without it the
+        next rescan queues it again (it was closed with data left to read).
+        """
         h = follow.harvester
         if follow.stream is not None and h.state is not State.OPENING:
             self.send(follow, follow.stream.parser.flush(time.time_ns(), force=True))
         self._detach(follow)
         if self.by_path.get(h.path) is follow:
             del self.by_path[h.path]
-            if h.state is not State.DRAINING:
+            if remember and h.state is not State.DRAINING:
                 st = os.fstat(h.fd)
                 self.seen[h.path] = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
         if self.by_dev_ino.get(h.dev_ino) is follow:

@@ -90,3 +90,35 @@ def test_files_older_than_ignore_older_are_skipped(tmp_path: Path, kafka_bootstr
     )
     assert run_once(config) == 0
     assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), ["from today"])
+
+
+@pytest.mark.slow
+def test_busy_files_share_few_open_slots_without_loss(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
+    import threading
+    import time
+
+    from tests.shipper.support import RunningShipper, wait_for_count
+
+    config = make_config(
+        tmp_path / "state", kafka_bootstrap, kafka_topic, [str(tmp_path / "*.log")], shipper={"max_open_files": 2}
+    )
+    written: list[str] = []
+    lock = threading.Lock()
+
+    def writer(n: int) -> None:
+        for batch in range(30):
+            chunk = [f"file {n} batch {batch} line {i}" for i in range(50)]
+            write_lines(tmp_path / f"busy-{n}.log", chunk)
+            with lock:
+                written.extend(chunk)
+            time.sleep(0.1)
+
+    with RunningShipper(config):
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wait_for_count(kafka_bootstrap, kafka_topic, len(written), timeout=60)
+        time.sleep(0.5)
+    assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), written)
