@@ -17,7 +17,7 @@ from logferry.hostid import host_id as resolve_host_id
 from shipper.checkpoint.lock import StateLock, StateLocked
 from shipper.checkpoint.store import CheckpointError, JsonFileStore
 from shipper.config import ShipperConfig
-from shipper.delivery.producer import Delivery
+from shipper.delivery.producer import Delivery, Stopping
 from shipper.discovery.hints import Hints
 from shipper.discovery.scanner import Scanner
 from shipper.errors import ShipperError
@@ -48,7 +48,7 @@ class Shipper:
             self.store = JsonFileStore(checkpoint_path(config))
             checkpoints = self.store.load()
             self.host_id = resolve_host_id(self.settings.host_id or None, state_dir)
-            self.delivery = Delivery(config.kafka, self.settings.max_inflight_bytes)
+            self.delivery = Delivery(config.kafka, self.settings.max_inflight_bytes, stop_event.is_set)
         except BaseException:
             self.lock.release()
             raise
@@ -74,33 +74,11 @@ class Shipper:
         if self.metrics is not None:
             self.metrics.start()
         files = self.files
-        now = time.monotonic()
-        files.apply_scan(self.scanner.scan(), now)
-        next_rescan = now + self.settings.rescan_interval
-        next_checkpoint = now + self.settings.checkpoint_interval
-        next_flush = now + FLUSH_INTERVAL
         try:
-            while not self.stop_event.is_set():
-                now = self.last_turn = time.monotonic()
-                if not self.once and (now >= next_rescan or self.hints.rescan.is_set()):
-                    self.hints.rescan.clear()
-                    files.apply_scan(self.scanner.scan(), now)
-                    next_rescan = now + self.settings.rescan_interval
-                self._apply_hints()
-                files.open_waiting(self.once)
-                worked = self._read_round(now)
-                self.delivery.poll(0)
-                if now >= next_flush:
-                    self._flush_parsers()
-                    self._close_inactive(now)
-                    next_flush = now + FLUSH_INTERVAL
-                if now >= next_checkpoint:
-                    self._save()
-                    next_checkpoint = now + self.settings.checkpoint_interval
-                if self.once and not files.follows and not files.waiting:
-                    break
-                if not worked:
-                    self.delivery.poll(0.05)
+            try:
+                self._loop()
+            except Stopping:
+                pass  # stopped while the producer's queue was full
             if self.once and not self.stop_event.is_set():
                 log.info("Everything present was read; waiting for Kafka to acknowledge it.")
                 self.delivery.flush(None, self.stop_event.is_set)
@@ -123,6 +101,36 @@ class Shipper:
             extra={"events": self.delivery.events_produced, "lines": files.lines_read, "bytes": files.bytes_read},
         )
         return 0
+
+    def _loop(self) -> None:
+        """Turn until stopped (or, with `once`, until every file present was read to its end)."""
+        files = self.files
+        now = time.monotonic()
+        files.apply_scan(self.scanner.scan(), now)
+        next_rescan = now + self.settings.rescan_interval
+        next_checkpoint = now + self.settings.checkpoint_interval
+        next_flush = now + FLUSH_INTERVAL
+        while not self.stop_event.is_set():
+            now = self.last_turn = time.monotonic()
+            if not self.once and (now >= next_rescan or self.hints.rescan.is_set()):
+                self.hints.rescan.clear()
+                files.apply_scan(self.scanner.scan(), now)
+                next_rescan = now + self.settings.rescan_interval
+            self._apply_hints()
+            files.open_waiting(self.once)
+            worked = self._read_round(now)
+            self.delivery.poll(0)
+            if now >= next_flush:
+                self._flush_parsers()
+                self._close_inactive(now)
+                next_flush = now + FLUSH_INTERVAL
+            if now >= next_checkpoint:
+                self._save()
+                next_checkpoint = now + self.settings.checkpoint_interval
+            if self.once and not files.follows and not files.waiting:
+                return
+            if not worked:
+                self.delivery.poll(0.05)
 
     # -- one round -------------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
@@ -28,14 +28,19 @@ OVERHEAD_BYTES = 512
 _TOO_LARGE = {KafkaError.MSG_SIZE_TOO_LARGE, getattr(KafkaError, "RECORD_LIST_TOO_LARGE", -1)}
 
 
+class Stopping(Exception):
+    """A stop was requested while waiting for room in the producer's queue; the event was not produced."""
+
+
 class Delivery:
     """The Kafka producer with acknowledgement tracking."""
 
-    def __init__(self, kafka: ShipperKafka, max_inflight_bytes: int) -> None:
+    def __init__(self, kafka: ShipperKafka, max_inflight_bytes: int, should_stop: Callable[[], bool] = lambda: False) -> None:
         self.kafka = kafka
         self.topic = kafka.topic
         self.limit = kafka.max_message_bytes - OVERHEAD_BYTES
         self.max_inflight_bytes = max_inflight_bytes
+        self.should_stop = should_stop
         self.inflight = InFlight()
         self.retries: list[tuple[DeliveryBatch, bytes, bytes, Any]] = []
         self.fatal = False
@@ -100,6 +105,9 @@ class Delivery:
 
     def _produce_when_room(self, batch: DeliveryBatch, key: bytes, value: bytes, headers: Any) -> None:
         while True:
+            if self.should_stop():
+                # The batch stays incomplete, so the checkpoint stays before this event: it is read again.
+                raise Stopping
             self.producer.poll(0.05)
             try:
                 self.producer.produce(self.topic, value, key, headers=headers, on_delivery=batch)
