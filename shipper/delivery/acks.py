@@ -90,11 +90,6 @@ class AckTracker:
             self.changed = True
 
     @property
-    def unacknowledged(self) -> int:
-        """Events produced and not acknowledged yet."""
-        return sum(b.size - b.acked for b in self.pending)
-
-    @property
     def settled(self) -> bool:
         """Every batch acknowledged."""
         return not self.pending

@@ -186,6 +186,3 @@ class Delivery:
         if now - self._last_error_log.get(code, -1e9) >= 10.0:
             self._last_error_log[code] = now
             log.warning(message, extra={"error": str(error), "code": code})
-
-    def close(self, timeout: float) -> None:
-        self.producer.flush(timeout)
