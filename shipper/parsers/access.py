@@ -81,6 +81,8 @@ class AccessLogParser(Parser):
     def parse(self, text: str) -> Event | None:
         fields = _split(text)
         if fields is None:
+            if " [" not in text:  # cheap refusal: every access line has " [time]"
+                return None
             match = _LINE.match(text)
             if match is None:
                 return None

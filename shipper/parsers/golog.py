@@ -22,7 +22,11 @@ class GoLogParser(Parser):
         self._heads: dict[str, str] = {}
 
     def parse(self, text: str) -> Event | None:
-        if text.find("/", 0, 72) == -1:  # cheap refusal: the date must be within the first 72 characters
+        # cheap refusal: a `dddd/dd/` date must start within the first 68 characters
+        slash = text.find("/", 4, 73)
+        while slash != -1 and not (text[slash + 3:slash + 4] == "/" and text[slash - 4:slash].isdigit()):
+            slash = text.find("/", slash + 1, 73)
+        if slash == -1:
             return None
         match = _LINE.match(text)
         if match is None:

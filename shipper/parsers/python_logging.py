@@ -42,6 +42,9 @@ class PythonParser(Parser):
         return event
 
     def _first_line(self, text: str) -> Event | None:
+        first = text[:1]
+        if not (first.isdigit() or first == "[" or first.isupper()):  # cheap refusal: a date, "[date]" or a LEVEL
+            return None
         attributes: dict[str, Any] = {ORIGINAL: text}
         for index, pattern in enumerate(_FORMATS):  # noqa: B007 - after the loop, index names the format that matched
             match = pattern.match(text)
