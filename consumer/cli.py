@@ -131,6 +131,19 @@ def run(config: ConsumerConfig, *, once: bool, idle_timeout: float) -> int:
 
     if idle_timeout <= 0:
         raise ValueError("--idle-timeout must be greater than 0")
+    worker: Worker | None = None
+    stop_requested = False
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stop_requested
+        log.info("Stop requested; finishing the batch.", extra={"signal": signal.Signals(signum).name})
+        stop_requested = True
+        if worker is not None:
+            worker.stop()
+
+    # Before anything slow: a stop during start-up is a clean exit, not a kill.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     metrics = Metrics()
     server = serve(metrics, config.consumer.metrics_address) if config.consumer.metrics_address else None
     publisher = DeadLetterPublisher(config.kafka, config.consumer.deadletter_raw_bytes)
@@ -139,13 +152,8 @@ def run(config: ConsumerConfig, *, once: bool, idle_timeout: float) -> int:
         sink.setup()
         publisher.ensure_topics()
         worker = Worker(config, sink, metrics, Progress(config.consumer.progress))
-
-        def stop(signum: int, _frame: FrameType | None) -> None:
-            log.info("Stop requested; finishing the batch.", extra={"signal": signal.Signals(signum).name})
-            worker.stop()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        if stop_requested:
+            return 0
         return worker.run(once=once, idle_timeout=idle_timeout)
     finally:
         sink.close()

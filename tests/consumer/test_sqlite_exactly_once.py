@@ -183,6 +183,7 @@ def test_two_workers_one_leaving_and_rejoining_mid_stream_lose_and_duplicate_not
                 second = start_consumer("run", "--config", str(config), log=tmp_path / "w2.log")
             time.sleep(0.5)
         wait_for(lambda: _count(db_path) >= len(produced), 90, "every event indexed")
+        wait_for(lambda: (tmp_path / "w2.log").read_text().count("Partitions assigned") >= 2, 60, "the second worker back")
     finally:
         for worker in (first, second):
             worker.send_signal(signal.SIGTERM)
