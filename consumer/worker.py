@@ -59,6 +59,8 @@ def consumer_settings(config: ConsumerConfig) -> dict[str, Any]:
         "max.poll.interval.ms": kafka.max_poll_interval_ms,
         # Bounded prefetch: at most this many KiB wait in the client's queue, whatever the backlog.
         "queued.max.messages.kbytes": 32_768,
+        # A topic created after the worker started (the shipper's first event) is noticed within seconds, not minutes.
+        "topic.metadata.refresh.interval.ms": 10_000,
         "logger": logging.getLogger("librdkafka"),
     }
     if kafka.group_instance_id:
