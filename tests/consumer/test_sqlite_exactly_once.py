@@ -273,3 +273,29 @@ def test_an_oversize_record_is_dead_lettered_with_its_size_and_the_rest_indexed(
         ((offset, error, size, raw),) = db.execute("SELECT offset, error, size, length(raw) FROM dead_letters").fetchall()
     assert (offset, raw) == (2, 1000) and size > 5000
     assert f"the record is {size} bytes, more than max_record_bytes 2000" in error
+
+
+def test_a_topic_created_after_the_worker_started_is_indexed(
+    kafka_bootstrap: str, db_path: Path, tmp_path: Path
+) -> None:
+    import uuid
+
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
+
+    topic = f"late-{uuid.uuid4().hex[:10]}"
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    config = sqlite_config(db_path, kafka_bootstrap, topic, f"late-{topic}")
+    worker = start_consumer("run", "--config", str(config), log=tmp_path / "worker.log")
+    events = make_events(20)
+    try:
+        time.sleep(3)
+        admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+        admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(timeout=30)
+        time.sleep(1)
+        produce(kafka_bootstrap, topic, events)
+        wait_for(lambda: _count(db_path) == len(events), 60, "the late topic indexed")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0
+    assert_exactly(db_path, events)
