@@ -28,10 +28,10 @@ from shipper.discovery.scanner import Found
 from shipper.harvest.framing import Framer, resolve_encoding
 from shipper.harvest.gzipped import GzipHarvester, is_gzip_path
 from shipper.harvest.harvester import Harvester, State
-from shipper.identity import file_key, fingerprint_of, marker_of, read_marker
+from shipper.identity import file_key, fingerprint_of, fingerprint_of_key, marker_of, read_marker
 from shipper.parsers.pipeline import StreamParser
 from shipper.records import EncodedEvent, StreamContext
-from shipper.streams import Stream, decide_start, stream_id_for
+from shipper.streams import Start, Stream, decide_start, stream_id_for
 
 log = logging.getLogger("shipper.files")
 
@@ -67,6 +67,9 @@ class Files:
         self.host_id = host_id
         self.host_name = config.shipper.host_name or socket.gethostname()
         self.checkpoints = checkpoints
+        self.keys_by_fingerprint: dict[str, list[str]] = {}
+        for entry_key in checkpoints:
+            self.keys_by_fingerprint.setdefault(fingerprint_of_key(entry_key), []).append(entry_key)
         self.checkpoints_dirty = False
         self.delivery = delivery
         self.follows: list[Follow] = []
@@ -196,14 +199,26 @@ class Files:
                 return
             self._attach(follow, stream, stream.position)
             return
-        adopted = self._adopt_copy(follow, key, fingerprint, now, once)
-        if adopted or h.state is not State.OPENING:
-            return
         checkpoint = self.checkpoints.get(key)
-        start = decide_start(checkpoint, h.stat_size(), lambda offset: read_marker(h.handle, offset))
+        inherited: Checkpoint | None = None
+        if checkpoint is None:
+            if self._adopt_copy(follow, key, fingerprint, now, once) or h.state is not State.OPENING:
+                return
+            inherited, deferred = self._copy_of_checkpoint(follow, key, fingerprint, now, once)
+            if deferred:
+                return
+        if inherited is not None:
+            start = Start(inherited.generation, inherited.offset, "copy of " + inherited.path)
+        else:
+            start = decide_start(checkpoint, h.stat_size(), lambda offset: read_marker(h.handle, offset))
         encoding, bom = resolve_encoding(follow.input.encoding, head)
         resumed = checkpoint is not None and start.reason == "resumed"
-        identity = checkpoint.stream_identity if resumed and checkpoint is not None else key
+        if inherited is not None:
+            identity = inherited.stream_identity
+        elif resumed and checkpoint is not None:
+            identity = checkpoint.stream_identity
+        else:
+            identity = key
         stream_id = stream_id_for(self.host_id, identity, start.generation)
         resource: dict[str, object] = {"host.name": self.host_name, "host.id": self.host_id}
         if follow.input.service_name:
@@ -261,6 +276,54 @@ class Files:
                 return True
         return False
 
+    def _copy_of_checkpoint(
+        self, follow: Follow, key: str, fingerprint: str, now: float, once: bool
+    ) -> tuple[Checkpoint | None, bool]:
+        """(the checkpoint this new file continues, whether to wait before deciding).
+
+        A new file with a known stream's first line and that stream's bytes just before its checkpoint is a copy
+        of it (logrotate's copytruncate copy, also when the truncation happened while the shipper was down). Once
+        the original no longer holds those bytes, the copy continues that stream from the checkpoint: lines it
+        sends again keep their event ids. While the original still holds them, wait a moment for the truncation;
+        after that the file is taken for a copy made on purpose and shipped as its own stream.
+        """
+        h = follow.harvester
+        size = h.stat_size()
+        for other_key in self.keys_by_fingerprint.get(fingerprint, ()):
+            entry = self.checkpoints.get(other_key)
+            if other_key == key or entry is None or entry.offset == 0 or size < entry.offset:
+                continue
+            if marker_of(h.bytes_before(entry.offset)) != entry.marker:
+                continue
+            if not self._still_holds(entry):
+                log.info("A copy of a truncated file continues its stream.", extra={"path": h.path, "from": entry.path})
+                return entry, False
+            if not once and not follow.defer_until:
+                follow.defer_until = now + 2 * self.settings.rescan_interval + 1.0
+                h.next_poll = now + 0.2
+                return None, True
+        return None, False
+
+    def _still_holds(self, entry: Checkpoint) -> bool:
+        """Whether the file `entry` was made from still has the bytes before its checkpoint."""
+        if entry.replaced:
+            return False
+        if entry.key in self.attached:
+            return True  # open and not seen truncated (yet)
+        try:
+            with platform.open_for_reading(entry.path) as handle:
+                if platform.file_identity(handle.fileno()) != entry.key.rsplit("/fp:", 1)[0]:
+                    return False
+                return read_marker(handle, entry.offset) == entry.marker
+        except OSError:
+            return False
+
+    def set_checkpoint(self, entry: Checkpoint) -> None:
+        self.checkpoints[entry.key] = entry
+        keys = self.keys_by_fingerprint.setdefault(fingerprint_of_key(entry.key), [])
+        if entry.key not in keys:
+            keys.append(entry.key)
+
     def replaced(self, follow: Follow, now: float) -> None:
         """The open file's content was truncated or replaced: finish its stream, identify the file again."""
         h = follow.harvester
@@ -272,7 +335,7 @@ class Files:
         del self.streams[stream.key]
         stream.retired = True
         self.retired.append(stream)
-        self.checkpoints[stream.key] = replace(stream.checkpoint(), replaced=True)
+        self.set_checkpoint(replace(stream.checkpoint(), replaced=True))
         self.checkpoints_dirty = True
         wait = max(self.settings.rotate_wait, 2 * self.settings.rescan_interval + 1.0)
         self.parked.append(Parked(stream, h.position, h.tail, now + wait))
@@ -368,7 +431,7 @@ class Files:
         for key, stream in list(self.streams.items()):
             if stream.tracker.changed:
                 stream.tracker.changed = False
-                self.checkpoints[key] = stream.checkpoint()
+                self.set_checkpoint(stream.checkpoint())
                 changed = True
             if key not in self.attached and stream.tracker.settled:
                 del self.streams[key]

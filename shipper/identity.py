@@ -31,6 +31,11 @@ def file_key(os_identity: str, fingerprint: str) -> str:
     return f"{os_identity}/fp:{fingerprint}" if os_identity else f"fp:{fingerprint}"
 
 
+def fingerprint_of_key(key: str) -> str:
+    """The fingerprint part of a checkpoint key."""
+    return key.rsplit("fp:", 1)[-1]
+
+
 def marker_of(before: bytes) -> str:
     """The offset marker for the bytes just before an offset (at most MARKER_BYTES of them)."""
     return blake2b(before[-MARKER_BYTES:], digest_size=8).hexdigest()

@@ -159,3 +159,26 @@ def test_a_file_closed_as_inactive_continues_when_it_grows(tmp_path: Path, kafka
         wait_for_count(kafka_bootstrap, kafka_topic, 200)
         time.sleep(0.5)
     assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), first + second)
+
+
+def test_copytruncate_while_the_shipper_is_down_ships_the_copy_from_the_checkpoint(
+    tmp_path: Path, kafka_bootstrap: str, kafka_topic: str
+) -> None:
+    from tests.shipper.support import run_once
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    active = logs / "app.log"
+    config = make_config(tmp_path / "state", kafka_bootstrap, kafka_topic, [str(logs / "app.log*")])
+    shipped_before, unshipped, after = lines("shipped", 300), lines("written while down", 200), lines("after", 100)
+    write_lines(active, shipped_before)
+    assert run_once(config) == 0
+    write_lines(active, unshipped)
+    shutil.copyfile(active, logs / "app.log.1")
+    os.truncate(active, 0)
+    write_lines(active, after)
+    assert run_once(config) == 0
+    events = shipped(kafka_bootstrap, kafka_topic)
+    assert_exactly_once(events, shipped_before + unshipped + after)
+    by_body = {e["body"]: e for e in events}
+    assert by_body[unshipped[0]]["event_id"][:16] == by_body[shipped_before[0]]["event_id"][:16]
