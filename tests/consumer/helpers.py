@@ -66,13 +66,13 @@ def _produce(producer: Producer, topic: str, key: bytes, value: bytes, delivered
             producer.poll(0.1)
 
 
-def sqlite_config(path: Path, bootstrap: str, topic: str, group: str, *, extra: str = "") -> Path:
+def sqlite_config(path: Path, bootstrap: str, topic: str, group: str, *, extra: str = "", kafka_extra: str = "") -> Path:
     """A consumer config file for the SQLite sink at `path`.parent/<name>.toml."""
     config = path.parent / f"consumer-{group}.toml"
     config.write_text(
         f'[consumer]\nlog_format = "json"\nprogress = "off"\nbatch_max_wait = 0.2\n{extra}\n'
         f'[kafka]\nbootstrap_servers = "{bootstrap}"\ntopics = ["{topic}"]\ngroup_id = "{group}"\nsession_timeout_ms = 6000\n'
-        f'[sink]\ntype = "sqlite"\npath = "{path}"\n'
+        f'{kafka_extra}\n[sink]\ntype = "sqlite"\npath = "{path}"\n'
     )
     return config
 

@@ -299,3 +299,21 @@ def test_a_topic_created_after_the_worker_started_is_indexed(
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(60) == 0
     assert_exactly(db_path, events)
+
+
+def test_a_static_member_restarted_resumes_where_it_stopped_and_indexes_only_what_is_new(
+    kafka_bootstrap: str, kafka_topic: str, db_path: Path, tmp_path: Path
+) -> None:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    config = sqlite_config(db_path, kafka_bootstrap, kafka_topic, f"static-{kafka_topic}",
+                           kafka_extra='group_instance_id = "indexer-1"')
+    events = files_of_events(200, files=3)
+    produce(kafka_bootstrap, kafka_topic, events[:300])
+    first = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+    assert first.returncode == 0, first.stderr
+    produce(kafka_bootstrap, kafka_topic, events[300:])
+    second = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+    assert second.returncode == 0, second.stderr
+    assert_exactly(db_path, events)
+    stopped = next(orjson.loads(line) for line in second.stderr.splitlines() if '"Stopped."' in line)
+    assert (stopped["indexed"], stopped["duplicates_skipped"]) == (300, 0)
