@@ -48,3 +48,10 @@ def test_progress_as_log_lines(caplog: pytest.LogCaptureFixture) -> None:
         assert progress.due()
         progress.report(1500, 500)
     assert [(r.msg, r.events_done, r.events_left) for r in caplog.records] == [("Progress.", 1500, 500)]  # type: ignore[attr-defined]
+
+
+def test_progress_as_a_bar_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = Progress("bar", interval=0)
+    progress.report(1500, 500)
+    progress.finish()
+    assert capsys.readouterr().err == "\r[######################........] 1,500 events done, 500 left \n"
