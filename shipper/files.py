@@ -47,6 +47,8 @@ class Follow:
     stream: Stream | None = None
     defer_until: float = 0.0
     opened_at: float = field(default_factory=time.monotonic)
+    size_at_open: int = 0
+    """The size when opened: what `run --once` ships at most."""
 
 
 @dataclass
@@ -174,7 +176,7 @@ class Files:
             if h.dev_ino in self.by_dev_ino:
                 h.close()
                 continue
-            follow = Follow(h, item.input)
+            follow = Follow(h, item.input, size_at_open=h.stat_size())
             self.follows.append(follow)
             self.by_path[item.path] = follow
             self.by_dev_ino[h.dev_ino] = follow

@@ -163,7 +163,7 @@ class Shipper:
                 else:
                     files.replaced(follow, now)
                 worked = True
-            elif outcome is Outcome.MORE:
+            elif outcome is Outcome.MORE and not (self.once and h.position >= follow.size_at_open):
                 if h.state is State.IDLE:
                     h.move(State.READING)
                 h.backoff = 0.0
@@ -193,6 +193,8 @@ class Shipper:
     def _at_end(self, follow: Follow, now: float, read_something: bool) -> None:
         h = follow.harvester
         if self.once:
+            # Everything that was there when the file was opened is read: a file still growing does not
+            # keep a backfill running.
             self.files.close(follow)
             return
         if h.state is State.READING:
