@@ -84,6 +84,7 @@ class Files:
         self.seen: dict[str, tuple[int, int, int, int]] = {}  # closed files: path -> (dev, ino, size, mtime_ns)
         self.waiting: deque[Found] = deque()
         self.waiting_paths: set[str] = set()
+        self.unreadable: set[str] = set()
         self.lines_read = 0
         self.bytes_read = 0
         # Counting events by format costs a scan per event, so only when metrics are served.
@@ -168,15 +169,21 @@ class Files:
             opener = GzipHarvester.open if is_gzip_path(item.path) else Harvester.open
             try:
                 h = opener(item.path, self.settings.read_chunk_bytes)
+                size = h.stat_size()
             except FileNotFoundError:
                 continue
             except OSError as error:
-                log.warning("Cannot open a file; it will be tried again.", extra={"path": item.path, "error": str(error)})
+                if item.path not in self.unreadable:  # tried again at every rescan; said once
+                    self.unreadable.add(item.path)
+                    log.warning(
+                        "Cannot open a file; it is tried again at every rescan.", extra={"path": item.path, "error": str(error)}
+                    )
                 continue
+            self.unreadable.discard(item.path)
             if h.dev_ino in self.by_dev_ino:
                 h.close()
                 continue
-            follow = Follow(h, item.input, size_at_open=h.stat_size())
+            follow = Follow(h, item.input, size_at_open=size)
             self.follows.append(follow)
             self.by_path[item.path] = follow
             self.by_dev_ino[h.dev_ino] = follow
