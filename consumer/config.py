@@ -103,8 +103,9 @@ class SinkSettings:
     username_env: str = setting("LOGFERRY_OPENSEARCH_USERNAME", "opensearch: environment variable with the user name.")
     password_env: str = setting("LOGFERRY_OPENSEARCH_PASSWORD", "opensearch: environment variable with the password.")
     ca_certs: str = setting("", "opensearch: CA certificate file (PEM) for https; empty for the system store.")
-    request_timeout: float = setting(60.0, "opensearch: seconds one bulk request may take.")
-    retry_attempts: int = setting(5, "opensearch: attempts of one bulk (429, 5xx, connection errors) before the batch waits.")
+    # Attempts x timeout bounds how long a rebalance may wait for a write in flight: keep it well under max.poll.interval.
+    request_timeout: float = setting(30.0, "opensearch: seconds one bulk request may take.")
+    retry_attempts: int = setting(3, "opensearch: attempts of one bulk (429, 5xx, connection errors) before the batch waits.")
     bulk_concurrency: int = setting(2, "opensearch: bulk requests a batch is split into and sent at once.")
 
     def check(self, where: str) -> None:
