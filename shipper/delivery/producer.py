@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from logferry.errors import ConfigError
@@ -44,6 +45,9 @@ class Delivery:
         self.inflight = InFlight()
         self.retries: list[tuple[DeliveryBatch, bytes, bytes, Any]] = []
         self.fatal = False
+        # Batches must fit the broker's limit too; halved (and the producer rebuilt) if the broker says otherwise.
+        self.batch_size = min(1_000_000, kafka.max_message_bytes)
+        self.rebuild = False
         self.delivery_errors = 0
         self.events_produced = 0
         self.bytes_produced = 0
@@ -63,7 +67,7 @@ class Delivery:
             "compression.type": kafka.compression,
             "linger.ms": kafka.linger_ms,
             "message.timeout.ms": 0,
-            "batch.size": 1_000_000,
+            "batch.size": self.batch_size,
             "batch.num.messages": 10_000,
             "queue.buffering.max.messages": 2_000_000,
             "queue.buffering.max.kbytes": max(16_384, 2 * self.max_inflight_bytes // 1024),
@@ -149,20 +153,30 @@ class Delivery:
         code = error.code()
         value = message.value() or b""
         if code in _TOO_LARGE:
-            value = shrink_event(value, max(1024, min(self.limit, len(value) // 2)))
-            self.truncated += 1
+            if len(value) > self.batch_size // 4:
+                value = shrink_event(value, max(1024, min(self.limit, len(value) // 2)))
+                self.truncated += 1
+            elif not self.rebuild and self.batch_size > 16_384:
+                # A small event in a batch the broker found too large: smaller batches, not a cut event.
+                self.batch_size = max(16_384, self.batch_size // 2)
+                self.rebuild = True
         if error.fatal():
             self.fatal = True
-        self.retries.append((batch, message.key() or b"", value, message.headers()))
+        # A delivery report does not always carry the headers; the event id is in the event itself.
+        headers = message.headers() or _headers_of(value)
+        self.retries.append((batch, message.key() or b"", value, headers))
         self._log_error("A delivery failed; the event will be produced again.", error)
 
     def _resend(self) -> None:
-        if self.fatal:
-            log.error("The Kafka producer hit a fatal error; replacing it and producing its messages again.")
+        if self.fatal or self.rebuild:
+            log.warning(
+                "Replacing the Kafka producer and producing its messages again.",
+                extra={"fatal_error": self.fatal, "batch_size": self.batch_size},
+            )
             self.producer.purge(in_queue=True, in_flight=True, blocking=True)
-            self.producer.poll(0)  # the purged messages come back through failed()
+            self.producer.flush(10)  # the purged messages come back through failed()
             self.producer = Producer(self.producer_config())
-            self.fatal = False
+            self.fatal = self.rebuild = False
         retries, self.retries = self.retries, []
         for batch, key, value, headers in retries:
             try:
@@ -186,3 +200,11 @@ class Delivery:
         if now - self._last_error_log.get(code, -1e9) >= 10.0:
             self._last_error_log[code] = now
             log.warning(message, extra={"error": str(error), "code": code})
+
+
+def _headers_of(value: bytes) -> list[tuple[str, str | bytes | None]]:
+    try:
+        event_id = orjson.loads(value).get("event_id", "")
+    except (orjson.JSONDecodeError, AttributeError):
+        event_id = ""
+    return [SCHEMA_HEADER, ("event_id", str(event_id).encode())]

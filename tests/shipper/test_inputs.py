@@ -122,3 +122,31 @@ def test_busy_files_share_few_open_slots_without_loss(tmp_path: Path, kafka_boot
         wait_for_count(kafka_bootstrap, kafka_topic, len(written), timeout=60)
         time.sleep(0.5)
     assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), written)
+
+
+def test_a_topic_with_a_smaller_size_limit_gets_every_line_big_ones_cut(tmp_path: Path, kafka_bootstrap: str) -> None:
+    import base64
+    import os
+    import uuid
+
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    topic = f"small-{uuid.uuid4().hex[:12]}"
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    admin.create_topics([NewTopic(topic, 1, 1, config={"max.message.bytes": "40000"})])[topic].result(30)
+    small = lines("small", 3000)
+    path = tmp_path / "app.log"
+    write_lines(path, small[:1500])
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("big " + base64.b64encode(os.urandom(75_000)).decode() + "\n")  # incompressible
+    write_lines(path, small[1500:])
+    # The shipper believes the broker takes 200 kB: the broker's refusals must teach it otherwise.
+    config = make_config(
+        tmp_path / "state", kafka_bootstrap, topic, [str(path)], kafka={"max_message_bytes": 200_000}
+    )
+    assert run_once(config) == 0
+    events = shipped(kafka_bootstrap, topic)
+    [big] = [e for e in events if e["body"].startswith("big ")]
+    assert big["flags"] == ["truncated"]
+    assert_exactly_once([e for e in events if e is not big], small)
+    assert all("flags" not in e for e in events if e is not big), "small events are never cut"
