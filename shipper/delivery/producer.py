@@ -91,17 +91,18 @@ class Delivery:
         limit = self.limit
         key = stream_id.encode()
         nbytes = 0
-        for event in events:
-            value = event.value
-            if len(value) > limit:
+        for offset, _, value in events:  # unpacking is cheaper than NamedTuple attribute access
+            size = len(value)
+            if size > limit:
                 value = shrink_event(value, limit)
+                size = len(value)
                 self.truncated += 1
-            headers: list[tuple[str, str | bytes | None]] = [SCHEMA_HEADER, ("event_id", b"%s%016x" % (key, event.offset))]
+            headers: list[tuple[str, str | bytes | None]] = [SCHEMA_HEADER, ("event_id", b"%s%016x" % (key, offset))]
             try:
                 produce(topic, value, key, headers=headers, on_delivery=batch)
             except BufferError:
                 self._produce_when_room(batch, key, value, headers)
-            nbytes += len(value)
+            nbytes += size
         batch.nbytes = nbytes
         self.inflight.bytes += nbytes
         self.events_produced += len(events)
