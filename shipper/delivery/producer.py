@@ -91,7 +91,8 @@ class Delivery:
         limit = self.limit
         key = stream_id.encode()
         nbytes = 0
-        for offset, _, value in events:  # unpacking is cheaper than NamedTuple attribute access
+        for offset, _, encoded in events:  # unpacking is cheaper than NamedTuple attribute access
+            value = encoded
             size = len(value)
             if size > limit:
                 value = shrink_event(value, limit)

@@ -146,7 +146,14 @@ def test_a_topic_with_a_smaller_size_limit_gets_every_line_big_ones_cut(tmp_path
     )
     assert run_once(config) == 0
     events = shipped(kafka_bootstrap, topic)
-    [big] = [e for e in events if e["body"].startswith("big ")]
-    assert big["flags"] == ["truncated"]
-    assert_exactly_once([e for e in events if e is not big], small)
-    assert all("flags" not in e for e in events if e is not big), "small events are never cut"
+    bigs = [e for e in events if e["body"].startswith("big ")]
+    assert bigs and all(e["flags"] == ["truncated"] for e in bigs)
+    # Rebuilding the producer may send an event Kafka already had again, under the same event id (the
+    # consumer keeps one); a line under two different ids would be a real duplicate.
+    ids_by_body: dict[str, set[str]] = {}
+    for event in events:
+        ids_by_body.setdefault(event["body"], set()).add(event["event_id"])
+    assert all(len(ids) == 1 for ids in ids_by_body.values())
+    assert len({e["event_id"] for e in bigs}) == 1
+    assert {body for body in ids_by_body if not body.startswith("big ")} == set(small)
+    assert all("flags" not in e for e in events if e not in bigs), "small events are never cut"
