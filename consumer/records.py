@@ -68,7 +68,7 @@ class Batch:
                 kept.sources.append(source)
         kept.dead_letters = [d for d in self.dead_letters if (d.topic, d.partition) not in gone]
         kept.next_offsets = {tp: o for tp, o in self.next_offsets.items() if tp not in gone}
-        kept.size_bytes = self.size_bytes
+        kept.size_bytes = self.size_bytes  # an upper bound: only used to decide when a batch is full
         kept.consumed = len(kept.items) + len(kept.dead_letters)
         return kept
 
