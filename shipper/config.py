@@ -129,6 +129,9 @@ class ShipperSettings:
     rotate_wait: float = setting(5.0, "Seconds a renamed or deleted file stays open after its last byte was read.")
     max_inflight_bytes: int = setting(16_777_216, "Reading pauses while this many bytes await Kafka's acknowledgement.")
     shutdown_timeout: float = setting(30.0, "Seconds to wait for acknowledgements when stopping.")
+    checkpoint_retention: float = setting(
+        2_592_000.0, "Seconds a checkpoint of a file no longer found on disk is kept (30 days); 0 keeps them for ever."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = setting("info", "Level of the shipper's own logs.")
     log_format: Literal["auto", "json", "text"] = setting("auto", "Own logs as JSON lines, text, or text on a terminal.")
     metrics_address: str = setting("", "host:port for the Prometheus /metrics and /health endpoints; empty for off.")
@@ -137,6 +140,8 @@ class ShipperSettings:
         for name in ("read_chunk_bytes", "file_budget_bytes", "max_line_bytes", "max_open_files", "max_inflight_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{where}.{name}", "must be at least 1")
+        if self.checkpoint_retention < 0:
+            raise ConfigError(f"{where}.checkpoint_retention", "must be 0 or more")
         for name in ("rescan_interval", "checkpoint_interval", "close_inactive", "rotate_wait", "shutdown_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{where}.{name}", "must be greater than 0")

@@ -433,6 +433,36 @@ class Files:
 
     # -- checkpoints -----------------------------------------------------------------------------------------
 
+    def prune_checkpoints(self, retention: float) -> int:
+        """Forget checkpoints unchanged for `retention` seconds whose file is no longer where it was.
+
+        Kept while the file exists: its checkpoint is what stops it from being shipped again.
+        """
+        if retention <= 0:
+            return 0
+        cutoff = time.time() - retention
+        live = set(self.streams)
+        gone = []
+        for key, entry in self.checkpoints.items():
+            if entry.updated >= cutoff or key in live:
+                continue
+            try:
+                with platform.open_for_reading(entry.path) as handle:
+                    if platform.file_identity(handle.fileno()) == key.rsplit("/fp:", 1)[0]:
+                        continue
+            except OSError:
+                pass
+            gone.append(key)
+        for key in gone:
+            del self.checkpoints[key]
+            keys = self.keys_by_fingerprint.get(fingerprint_of_key(key), [])
+            if key in keys:
+                keys.remove(key)
+        if gone:
+            self.checkpoints_dirty = True
+            log.info("Forgot the checkpoints of files gone for longer than the retention.", extra={"count": len(gone)})
+        return len(gone)
+
     def collect_checkpoints(self) -> bool:
         """Move acknowledged positions into the checkpoints; forget settled streams without a handle."""
         changed = self.checkpoints_dirty

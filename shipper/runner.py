@@ -29,6 +29,7 @@ log = logging.getLogger("shipper.runner")
 
 FLUSH_INTERVAL = 0.25  # seconds between multiline flush checks and idle closes
 MAX_BACKOFF = 1.0  # most seconds between polls of an idle file
+PRUNE_INTERVAL = 3600.0  # seconds between looks for checkpoints of files long gone
 
 
 def checkpoint_path(config: ShipperConfig) -> Path:
@@ -110,6 +111,7 @@ class Shipper:
         next_rescan = now + self.settings.rescan_interval
         next_checkpoint = now + self.settings.checkpoint_interval
         next_flush = now + FLUSH_INTERVAL
+        next_prune = now
         while not self.stop_event.is_set():
             now = self.last_turn = time.monotonic()
             if not self.once and (now >= next_rescan or self.hints.rescan.is_set()):
@@ -127,6 +129,9 @@ class Shipper:
             if now >= next_checkpoint:
                 self._save()
                 next_checkpoint = now + self.settings.checkpoint_interval
+            if now >= next_prune:
+                files.prune_checkpoints(self.settings.checkpoint_retention)
+                next_prune = now + PRUNE_INTERVAL
             if self.once and not files.follows and not files.waiting:
                 return
             if not worked:

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -110,3 +111,23 @@ def test_a_multiline_event_held_at_shutdown_ships_once_after_restart(
     assert run_once(config) == 0
     events = shipped(kafka_bootstrap, kafka_topic)
     assert sorted(e["body"] for e in events) == ["2024-01-01 first\n  continued", "2024-01-02 second\n  also continued"]
+
+
+def test_checkpoints_of_files_long_gone_are_forgotten_and_present_ones_kept(
+    tmp_path: Path, kafka_bootstrap: str, kafka_topic: str
+) -> None:
+    from shipper.checkpoint.store import JsonFileStore
+
+    write_lines(tmp_path / "kept.log", ["kept"])
+    write_lines(tmp_path / "gone.log", ["gone"])
+    config = make_config(
+        tmp_path / "state", kafka_bootstrap, kafka_topic, [str(tmp_path / "*.log")], shipper={"checkpoint_retention": 60.0}
+    )
+    assert run_once(config) == 0
+    store = JsonFileStore(tmp_path / "state" / "checkpoints.json")
+    aged = {key: replace(entry, updated=entry.updated - 3600) for key, entry in store.load().items()}
+    store.save(aged.values())
+    (tmp_path / "gone.log").unlink()
+    assert run_once(config) == 0
+    assert [entry.path for entry in store.load().values()] == [str(tmp_path / "kept.log")]
+    assert topic_size(kafka_bootstrap, kafka_topic) == 2, "the kept file was not shipped again"
