@@ -31,7 +31,7 @@ def test_broker_restart_mid_stream_loses_and_duplicates_nothing(own_broker: tupl
     topic = new_topic(bootstrap)
     db = tmp_path / "index" / "logs.db"
     db.parent.mkdir()
-    config = sqlite_config(db, bootstrap, topic, "outage")
+    config = sqlite_config(db, bootstrap, topic, f"outage-{topic}")
     first = [e for n in range(3) for e in make_events(300, file=f"dev:1/ino:{n}")]
     second = [e for n in range(3) for e in make_events(300, file=f"dev:1/ino:{n}", start=300)]
     produce(bootstrap, topic, first)

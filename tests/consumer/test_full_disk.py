@@ -34,7 +34,8 @@ def test_full_disk_pauses_then_everything_is_indexed_once_space_returns(
 ) -> None:
     port = free_port()
     db_path.parent.mkdir(parents=True)
-    config = sqlite_config(db_path, kafka_bootstrap, kafka_topic, "fulldisk", extra=f'metrics_address = "127.0.0.1:{port}"')
+    config = sqlite_config(db_path, kafka_bootstrap, kafka_topic, f"fulldisk-{kafka_topic}",
+                           extra=f'metrics_address = "127.0.0.1:{port}"')
     first, second = make_events(200), make_events(3000, start=200)
     produce(kafka_bootstrap, kafka_topic, first)
     worker = start_consumer("run", "--config", str(config), log=tmp_path / "worker.log")

@@ -49,7 +49,7 @@ def test_worker_killed_mid_batch_then_restarted_indexes_every_event_once(
     events = files_of_events(10_000)
     produce(kafka_bootstrap, kafka_topic, events)
     # Small batches so that a kill lands between many transactions, not after the last one.
-    config = sqlite_config(db_path, kafka_bootstrap, kafka_topic, "kill9", extra="batch_max_events = 500")
+    config = sqlite_config(db_path, kafka_bootstrap, kafka_topic, f"kill9-{kafka_topic}", extra="batch_max_events = 500")
     for kill in range(2):
         worker = start_consumer("run", "--config", str(config), log=tmp_path / "worker.log")
         floor = (kill + 1) * 2_000
@@ -261,7 +261,7 @@ def test_an_oversize_record_is_dead_lettered_with_its_size_and_the_rest_indexed(
     kafka_bootstrap: str, kafka_topic: str, db_path: Path
 ) -> None:
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    config = sqlite_config(db_path, kafka_bootstrap, kafka_topic, "oversize",
+    config = sqlite_config(db_path, kafka_bootstrap, kafka_topic, f"oversize-{kafka_topic}",
                            extra="max_record_bytes = 2000\ndeadletter_raw_bytes = 1000")
     events = make_events(5)
     huge = make_events(1, start=5, body="x" * 5000)
