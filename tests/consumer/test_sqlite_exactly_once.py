@@ -148,7 +148,7 @@ def test_poison_message_in_the_middle_of_a_partition_is_dead_lettered_and_the_re
     status = _status(sqlite_consumer_config)
     assert status["dead_letters"] == 2 and status["total_lag"] == 0
 
-    reader = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": "dlq-reader", "auto.offset.reset": "earliest"})
+    reader = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": f"dlq-{kafka_topic}", "auto.offset.reset": "earliest"})
     reader.subscribe([kafka_topic + ".deadletter"])
     seen: list[object] = []
     deadline = time.monotonic() + 30
