@@ -1,26 +1,44 @@
-"""Search over the SQLite index through the CLI: text, level, service, host and time range pick the right events."""
+"""Search over either sink through the CLI: text, level, service, host and time range pick the right events."""
 
+import uuid
 from pathlib import Path
 
 import orjson
 import pytest
 
-from tests.consumer.helpers import make_events, produce, run_consumer
+from tests.consumer.helpers import make_events, opensearch_config, produce, run_consumer, sqlite_config
+from tests.support.kafka import new_topic
 
 pytestmark = pytest.mark.kafka
 
 
-@pytest.fixture
-def indexed(kafka_bootstrap: str, kafka_topic: str, sqlite_consumer_config: Path) -> Path:
-    """120 events: api/web-1 (0-39 cycling levels), billing/web-2 ERROR (a disk message), worker/web-1 INFO."""
+@pytest.fixture(scope="module", params=["sqlite", "opensearch"])
+def indexed(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """120 events in either sink: api/web-1 (0-39 cycling levels), billing/web-2 ERROR (a disk message), worker/web-1 INFO.
+    Indexed once per sink; the tests only read."""
+    kafka_topic = new_topic(kafka_bootstrap)
+    group_id = f"search-{uuid.uuid4().hex[:8]}"
+    tmp_path = tmp_path_factory.mktemp(request.param)
+    if request.param == "sqlite":
+        (tmp_path / "index").mkdir()
+        config = sqlite_config(tmp_path / "index" / "logs.db", kafka_bootstrap, kafka_topic, group_id)
+    else:
+        url = request.getfixturevalue("opensearch_url")
+        config = opensearch_config(tmp_path, url, kafka_bootstrap, kafka_topic, group=group_id, prefix=f"s{group_id}")
     events = make_events(40, file="dev:1/ino:1", service="api", host="web-1")
     events += make_events(40, file="dev:1/ino:2", service="billing", host="web-2", level=("ERROR", 17),
                           body="disk-full while writing invoice", start=40)
     events += make_events(40, file="dev:1/ino:3", service="worker", host="web-1", level=("INFO", 9), start=80)
     produce(kafka_bootstrap, kafka_topic, events)
-    result = run_consumer("run", "--config", str(sqlite_consumer_config), "--once", "--idle-timeout", "2")
+    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
     assert result.returncode == 0, result.stderr
-    return sqlite_consumer_config
+    if request.param == "opensearch":
+        from opensearchpy import OpenSearch
+
+        client = OpenSearch(hosts=[url])
+        client.indices.refresh(index=f"s{group_id}-events-*")
+        client.close()
+    return config
 
 
 def search(config: Path, *args: str) -> list[dict[str, object]]:
