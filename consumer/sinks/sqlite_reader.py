@@ -19,31 +19,48 @@ class SqliteReader(IndexReader):
         self._connection = connect(path, create=False)
 
     def search(self, query: SearchQuery) -> list[dict[str, Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if query.text.strip():
-            clauses.append("e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
-            params.append(fts_query(query.text))
-        if query.since is not None:
-            clauses.append("e.timestamp >= ?")
-            params.append(query.since)
-        if query.until is not None:
-            clauses.append("e.timestamp < ?")
-            params.append(query.until)
-        if query.min_severity is not None:
-            clauses.append("e.severity >= ?")
-            params.append(query.min_severity)
-        if query.service is not None:
-            clauses.append("e.service = ?")
-            params.append(query.service)
-        if query.host is not None:
-            clauses.append("e.host = ?")
-            params.append(query.host)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"SELECT e.event FROM events e {where} ORDER BY e.timestamp DESC, e.id DESC LIMIT ?"
-        params.append(query.limit)
-        rows = self._connection.execute(sql, params).fetchall()
-        return [orjson.loads(row[0]) for row in rows]
+        where, params = _filters(query)
+        if not query.text.strip():
+            sql = f"SELECT event FROM events {where} ORDER BY timestamp DESC, id DESC LIMIT ?"
+            return [orjson.loads(row[0]) for row in self._connection.execute(sql, [*params, query.limit])]
+        match = fts_query(query.text)
+        ids = self._newest_matches(match, where, params, query.limit)
+        if ids is None:
+            # Few matches among many rows: let FTS5 list them all, then order by time.
+            sql = (f"SELECT id FROM events {where}{' AND' if where else 'WHERE'} "
+                   "id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?) ORDER BY timestamp DESC, id DESC LIMIT ?")
+            ids = [row[0] for row in self._connection.execute(sql, [*params, match, query.limit])]
+        return [self._event(i) for i in ids]
+
+    def _newest_matches(self, match: str, where: str, params: list[Any], limit: int) -> list[int] | None:
+        """The ids of the `limit` newest matching rows, found by walking the rows newest first in growing windows and
+        asking FTS5 only about each window's id range; None when the matches are too sparse for that to pay.
+
+        Exact: each window is the next rows in (timestamp, id) order, and every one of them is checked."""
+        window = max(4 * limit, 2_000)
+        seen = 0
+        found: list[int] = []
+        while window <= SPARSE_LIMIT:
+            rows = self._connection.execute(
+                f"SELECT id FROM events {where} ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?", [*params, window, seen]
+            ).fetchall()
+            if not rows:
+                return found
+            ids = [row[0] for row in rows]
+            matching = {row[0] for row in self._connection.execute(
+                "SELECT rowid FROM events_fts WHERE events_fts MATCH ? AND rowid BETWEEN ? AND ?", (match, min(ids), max(ids))
+            )}
+            found.extend(i for i in ids if i in matching)
+            if len(found) >= limit or len(rows) < window:
+                return found[:limit]
+            seen += len(rows)
+            window *= 4
+        return None
+
+    def _event(self, row_id: int) -> dict[str, Any]:
+        (event,) = self._connection.execute("SELECT event FROM events WHERE id = ?", (row_id,)).fetchone()
+        value: dict[str, Any] = orjson.loads(event)
+        return value
 
     def totals(self) -> tuple[int, int]:
         (events,) = self._connection.execute("SELECT count(*) FROM events").fetchone()
@@ -66,3 +83,20 @@ class SqliteReader(IndexReader):
 
     def close(self) -> None:
         self._connection.close()
+
+
+SPARSE_LIMIT = 200_000  # rows walked newest first before a search falls back to listing every match
+
+
+def _filters(query: SearchQuery) -> tuple[str, list[Any]]:
+    """The WHERE clause (or "") and parameters of the field and time filters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for clause, value in (
+        ("timestamp >= ?", query.since), ("timestamp < ?", query.until), ("severity >= ?", query.min_severity),
+        ("service = ?", query.service), ("host = ?", query.host),
+    ):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
