@@ -98,3 +98,34 @@ def test_an_unwritable_location_is_a_clear_non_retriable_error(tmp_path: Path) -
         sink.setup()
     assert not failure.value.retriable
     assert "cannot open the SQLite database" in str(failure.value)
+
+
+def test_search_is_newest_first_and_exact_even_when_arrival_order_is_not_time_order(tmp_path: Path) -> None:
+    import random
+
+    from consumer.sinks.base import SearchQuery
+    from consumer.sinks.sqlite_reader import SqliteReader
+    from schemas.timefmt import format_ns
+
+    rng = random.Random(5)
+    db = tmp_path / "logs.db"
+    sink = SqliteSink(str(db), no_dead_letters)
+    sink.setup()
+    sink.stored_offsets([("logs", 0)])
+    words = ("alpha", "beta", "gamma")
+    events = make_events(30_000, body="x")
+    for number, event in enumerate(events):
+        # Common, rare and absent words; times jumbled against arrival order by up to a minute.
+        event["body"] = f"{words[number % 3]} {'rare' if number % 7919 == 0 else ''} n{number}"
+        event["timestamp"] = format_ns(1_767_225_600 * 10**9 + number * 10**6 + rng.randrange(60 * 10**9))
+    for start in range(0, len(events), 5_000):
+        sink.add(batch_of(sink, events[start:start + 5_000], first=start))
+        sink.flush()
+    sink.close()
+    reader = SqliteReader(str(db))
+    for text, limit in (("alpha", 20), ("beta", 3000), ("rare", 10), ("gamma n29999", 5), ("absent", 10)):
+        got = [e["event_id"] for e in reader.search(SearchQuery(text=text, limit=limit))]
+        wanted = [e for e in events if set(text.split()) <= set(str(e["body"]).split())]
+        wanted.sort(key=lambda e: (e["timestamp"], int(str(e["event_id"])[16:], 16)), reverse=True)
+        assert got == [e["event_id"] for e in wanted[:limit]], text
+    reader.close()
