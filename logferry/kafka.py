@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from logferry.config import setting
 from logferry.errors import ConfigError
-from logferry.logs import register_secret
+from logferry.logs import redact, register_secret
 
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})$")
 _SECRET_WORDS = ("password", "secret", "key.pem", "token")
@@ -78,3 +78,29 @@ class KafkaConnection:
 def redacted(config: dict[str, Any]) -> dict[str, Any]:
     """A copy of librdkafka `config` fit for printing: secret-looking values replaced by ***."""
     return {k: ("***" if any(w in k for w in _SECRET_WORDS) else v) for k, v in config.items()}
+
+
+# librdkafka error codes that no retry can cure: the credentials or the permissions are wrong.
+_REFUSALS = {
+    -169: "authentication failed",  # _AUTHENTICATION (SASL handshake refused, bad password)
+    58: "authentication failed",  # SASL_AUTHENTICATION_FAILED
+    29: "not authorized to use the topic",  # TOPIC_AUTHORIZATION_FAILED
+    30: "not authorized to use the consumer group",  # GROUP_AUTHORIZATION_FAILED
+    31: "not authorized on the cluster",  # CLUSTER_AUTHORIZATION_FAILED
+}
+
+
+def refusal(error: Any) -> str | None:
+    """A sentence when `error` (a confluent_kafka KafkaError) means Kafka refuses us for good, else None.
+
+    Such errors are not retriable: the client would retry for ever while nothing changes, so callers stop
+    with this sentence instead. The message never contains the password (librdkafka does not print it).
+    """
+    try:
+        code = error.code()
+    except AttributeError:
+        return None
+    reason = _REFUSALS.get(code)
+    if reason is None:
+        return None
+    return f"Kafka refused the connection: {reason} ({redact(error.str())})"

@@ -69,6 +69,7 @@ class RegexSettings:
 
     pattern: str = setting("", "Regular expression with named groups: timestamp, level, message; others become attributes.")
     timestamp_format: str = setting("", "strptime format of the timestamp group; empty to accept RFC 3339 / ISO 8601.")
+    timeout_ms: float = setting(100.0, "Most milliseconds the pattern may run on one line; a longer run flags the line.")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +110,7 @@ class InputSettings:
             compiled = _compile(self.regex.pattern, f"{where}.regex.pattern")
             if not compiled.groupindex:
                 raise ConfigError(f"{where}.regex.pattern", "has no named groups such as (?P<message>...)")
+            check_user_regex(self.regex, f"{where}.regex")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,6 +220,28 @@ def check_listen_address(value: str, key: str) -> None:
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(key, f"{value!r} is not a host:port address with a port from 1 to 65535")
+
+
+_STRPTIME_DIRECTIVES = set("aAwdbBmyYHIpMSfzZjUWcxXGuV%")
+
+
+def check_user_regex(settings: RegexSettings, key: str) -> None:
+    """ConfigError for a pattern with a catastrophic-backtracking shape, a bad timeout or timestamp format."""
+    from shipper.parsers.regex_safety import catastrophic_shape, compile_user_pattern
+
+    shape = catastrophic_shape(settings.pattern)
+    if shape:
+        raise ConfigError(f"{key}.pattern", f"can take exponential time: {shape}; make the inner repeat atomic (?>...)")
+    try:
+        compile_user_pattern(settings.pattern)
+    except Exception as error:  # the regex module raises its own error type
+        raise ConfigError(f"{key}.pattern", f"invalid regular expression: {error}") from None
+    if not 0 < settings.timeout_ms <= 10_000:
+        raise ConfigError(f"{key}.timeout_ms", "must be greater than 0 and at most 10000")
+    directives = re.findall(r"%(.)", settings.timestamp_format)
+    unknown = [d for d in directives if d not in _STRPTIME_DIRECTIVES]
+    if unknown or (settings.timestamp_format.endswith("%") and not settings.timestamp_format.endswith("%%")):
+        raise ConfigError(f"{key}.timestamp_format", f"{settings.timestamp_format!r} is not a strptime format")
 
 
 def _compile(pattern: str, key: str) -> re.Pattern[str]:

@@ -3,12 +3,12 @@ fill the schema fields; every other named group becomes an attribute. `timestamp
 format (`%f` for fractions, `%z` for a zone); empty accepts ISO 8601 / RFC 3339. The pattern is compiled
 and checked when the config is validated (shipper.config)."""
 
-import re
 from datetime import datetime
 from typing import Any
 
 from schemas.severity import severity_from_text
 from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser
+from shipper.parsers.regex_safety import compile_user_pattern
 
 _CACHE_LIMIT = 4096
 
@@ -21,14 +21,22 @@ class RegexParser(Parser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         settings = self.env.settings.regex
-        self.pattern = re.compile(settings.pattern or r"(?P<message>.*)", re.S)
+        # The regex module, not re: it can stop a match that runs too long (see regex_safety).
+        self.pattern = compile_user_pattern(settings.pattern or r"(?P<message>.*)")
+        self.timeout = settings.timeout_ms / 1000.0
+        self.timed_out = False
         self.time_format = settings.timestamp_format
         self._times: dict[str, tuple[str, bool] | None] = {}
         self._others = [name for name in self.pattern.groupindex if name not in ("timestamp", "level", "message")]
 
     def parse(self, text: str) -> Event | None:
-        match = self.pattern.search(text)
+        try:
+            match = self.pattern.search(text, timeout=self.timeout)
+        except TimeoutError:
+            self.timed_out = True
+            return None
         if match is None:
+            self.timed_out = False
             return None
         groups = match.groupdict()
         attributes: dict[str, Any] = {name: groups[name] for name in self._others if groups[name] is not None}
@@ -79,4 +87,6 @@ class RegexParser(Parser):
             return None
 
     def reject_reason(self, text: str) -> str:
+        if self.timed_out:
+            return f"the user pattern ran longer than {self.timeout * 1000:g} ms on this line and was stopped"
         return "the line does not match the input's regex pattern"
