@@ -75,9 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config error: {error}", file=sys.stderr)
         return 2
     setup_logging(config.consumer.log_level, config.consumer.log_format)
-    # The HTTP client libraries log every request at info; ours say what matters.
+    # The HTTP client libraries log every request, and every failed one with a traceback; our own lines say what
+    # failed and what happens next.
     for noisy in ("opensearch", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     try:
         return dispatch(args, config)
     except ConfigError as error:
