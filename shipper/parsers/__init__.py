@@ -22,3 +22,9 @@ Choices where the brief was silent (the golden files in tests/golden/ show each 
   directive lines are events of their own with `iis.directive`.
 - parse errors keep the raw text both as body and as log.record.original.
 """
+
+from pathlib import Path as _Path
+
+from shipper.parsers._mypyc import use_sources_if_stale as _use_sources_if_stale
+
+_use_sources_if_stale(__name__, _Path(__file__).resolve().parent)

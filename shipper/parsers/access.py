@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from schemas.severity import ERROR, INFO, WARN
-from shipper.parsers.base import Event, Parser, timestamp_unparsed
+from shipper.parsers.base import Event, ParseEnv, Parser, timestamp_unparsed
 from shipper.parsers.clock import MONTHS
 
 _QUOTED = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
@@ -74,8 +74,8 @@ class AccessLogParser(Parser):
 
     name = "nginx"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, env: ParseEnv) -> None:
+        super().__init__(env)
         self._heads: dict[str, str] = {}
 
     def parse(self, text: str) -> Event | None:

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from schemas.severity import severity_from_text
-from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser, timestamp_unparsed
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, timestamp_unparsed
 from shipper.parsers.clock import MONTHS
 
 _LINE = re.compile(
@@ -21,8 +21,8 @@ class ApacheErrorParser(Parser):
 
     name = "apache_error"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, env: ParseEnv) -> None:
+        super().__init__(env)
         self._heads: dict[str, str] = {}
 
     def parse(self, text: str) -> Event | None:

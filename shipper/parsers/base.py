@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import orjson
 
 from shipper.config import InputSettings
+from shipper.parsers._mypyc import mypyc_attr
 from shipper.parsers.clock import Clock
 
 Event = dict[str, Any]
@@ -32,6 +33,7 @@ class ParseEnv:
     """The stream's resource with another service.name (from a record's `service` key), pre-serialised."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Parser:
     """One log format. Instances are per stream, so they may keep per-stream state (IIS #Fields)."""
 

@@ -7,7 +7,7 @@ Local time unless the program set LUTC, so the input's zone applies. The file pr
 import re
 from typing import Any
 
-from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser, timestamp_unparsed
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, timestamp_unparsed
 
 _LINE = re.compile(r"(.{0,64}?)(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))? (?:(\S+\.go):(\d+): )?(.*)", re.S)
 
@@ -17,8 +17,8 @@ class GoLogParser(Parser):
 
     name = "golog"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, env: ParseEnv) -> None:
+        super().__init__(env)
         self._heads: dict[str, str] = {}
 
     def parse(self, text: str) -> Event | None:

@@ -5,7 +5,7 @@ and `-` for an empty value. Directive lines (`#Software`, `#Date`, ...) become e
 from typing import Any
 
 from schemas.severity import ERROR, INFO, WARN
-from shipper.parsers.base import ORIGINAL, Event, Parser
+from shipper.parsers.base import ORIGINAL, Event, ParseEnv, Parser
 
 # IIS's default selection, used until a #Fields directive is seen (e.g. when reading resumes mid-file).
 DEFAULT_FIELDS = (
@@ -30,8 +30,8 @@ class IisParser(Parser):
 
     name = "iis"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, env: ParseEnv) -> None:
+        super().__init__(env)
         self.fields: list[str] = list(DEFAULT_FIELDS)
         self._heads: dict[str, str] = {}
 

@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from schemas.severity import severity_from_text
-from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser, timestamp_unparsed
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, timestamp_unparsed
 from shipper.parsers.stacktrace import attach, python_continues
 
 _LEVEL = r"(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET|Level \d+)"
@@ -31,8 +31,8 @@ class PythonParser(Parser):
     name = "python"
     joins_lines = True
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, env: ParseEnv) -> None:
+        super().__init__(env)
         self._heads: dict[str, str] = {}
 
     def parse(self, text: str) -> Event | None:

@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from schemas.severity import SYSLOG_WORDS, severity_from_syslog
-from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser, timestamp_unparsed
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, timestamp_unparsed
 from shipper.parsers.clock import MONTHS
 
 _RFC5424 = re.compile(
@@ -52,8 +52,8 @@ class SyslogParser(Parser):
 
     name = "syslog"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, env: ParseEnv) -> None:
+        super().__init__(env)
         self._bsd_heads: dict[str, str] = {}
         self._bsd_month = -1
 
