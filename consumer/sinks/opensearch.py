@@ -24,7 +24,7 @@ import orjson
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import TransportError
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from consumer.config import ConsumerConfig, SinkSettings
 from consumer.records import Batch, DeadLetter, TopicPartitionKey
@@ -110,7 +110,7 @@ class OpenSearchSink(Sink):
 
         try:
             for trial in Retrying(stop=stop_after_attempt(8), wait=wait_exponential_jitter(initial=0.5, max=8),
-                                  retry=retry_if_exception(transient), reraise=True):
+                                  retry=retry_if_exception(transient), reraise=True, before_sleep=_log_setup_retry):
                 with trial:
                     attempt()
         except (TransportError, OpenSearchConnectionError) as error:
@@ -234,6 +234,11 @@ class OpenSearchSink(Sink):
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self._client.close()
+
+
+def _log_setup_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    log.warning("OpenSearch cannot be reached yet; retrying.", extra={"attempt": state.attempt_number, "error": str(error)})
 
 
 def _chunks(items: list[Item], max_bytes: int) -> Iterable[list[Item]]:
