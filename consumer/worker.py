@@ -36,6 +36,8 @@ from consumer.metrics import Metrics
 from consumer.progress import Progress
 from consumer.records import Batch, TopicPartitionKey, decode_into
 from consumer.sinks.base import FlushResult, Sink, SinkError
+from logferry.errors import LogferryError
+from logferry.kafka import refusal
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,7 @@ class Worker:
         self._failures = 0
         self._retry_at = 0.0
         self._stop = False
+        self._refused: str | None = None
         self._last_activity = time.monotonic()
         self._client_errors: dict[int, float] = {}
         self._lag_updated = 0.0
@@ -108,7 +111,8 @@ class Worker:
         """Consume until stopped (or, with `once`, until no record came for `idle_timeout` s); the exit code."""
         started = time.monotonic()
         self._last_activity = started
-        self._consumer = Consumer(consumer_settings(self._config))
+        # error_cb: connection-level errors (such as refused credentials) never arrive as consumed messages.
+        self._consumer = Consumer({**consumer_settings(self._config), "error_cb": self._client_error})
         self._consumer.subscribe(
             list(self._config.kafka.topics), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
@@ -131,7 +135,10 @@ class Worker:
                 if idle >= idle_timeout and (self._ever_assigned or now - started >= idle_timeout + JOIN_GRACE):
                     log.info("No new record for the idle timeout; stopping.", extra={"idle_timeout": idle_timeout})
                     break
-        return self._shutdown()
+        code = self._shutdown()
+        if self._refused is not None:
+            raise LogferryError(self._refused)
+        return code
 
     def _poll(self) -> int:
         """One consume() call; returns how many records it brought. Pauses while the sink fails, or while the batch is
@@ -333,6 +340,13 @@ class Worker:
         self._last_activity = time.monotonic()
 
     def _client_error(self, error: Any) -> None:
+        reason = refusal(error)
+        if reason is not None and self._refused is None:
+            # Bad credentials or permissions: retrying cannot help, so the worker stops with this reason.
+            self._refused = reason
+            self._stop = True
+            log.error("Kafka refused the connection; the worker stops.", extra={"reason": reason})
+            return
         code = error.code()
         now = time.monotonic()
         if now - self._client_errors.get(code, -1e9) >= 30.0:

@@ -49,7 +49,7 @@ class Shipper:
             self.store = JsonFileStore(checkpoint_path(config))
             checkpoints = self.store.load()
             self.host_id = resolve_host_id(self.settings.host_id or None, state_dir)
-            self.delivery = Delivery(config.kafka, self.settings.max_inflight_bytes, stop_event.is_set)
+            self.delivery = Delivery(config.kafka, self.settings.max_inflight_bytes, self._stopping)
         except BaseException:
             self.lock.release()
             raise
@@ -64,6 +64,10 @@ class Shipper:
             except OSError as error:
                 self.lock.release()
                 raise ShipperError(f"cannot serve metrics on {self.settings.metrics_address}: {error.strerror}") from None
+
+    def _stopping(self) -> bool:
+        """Asked to stop, or Kafka refused us for good (bad credentials or permissions)."""
+        return self.stop_event.is_set() or self.delivery.refused is not None
 
     def run(self) -> int:
         log.info(
@@ -80,10 +84,10 @@ class Shipper:
                 self._loop()
             except Stopping:
                 pass  # stopped while the producer's queue was full
-            if self.once and not self.stop_event.is_set():
+            if self.once and not self._stopping():
                 log.info("Everything present was read; waiting for Kafka to acknowledge it.")
-                self.delivery.flush(None, self.stop_event.is_set)
-            if not self.delivery.settled:
+                self.delivery.flush(None, self._stopping)
+            if not self.delivery.settled and self.delivery.refused is None:
                 self.delivery.flush(self.settings.shutdown_timeout)
             if not self.delivery.settled:
                 log.warning(
@@ -101,6 +105,8 @@ class Shipper:
             "The shipper stopped.",
             extra={"events": self.delivery.events_produced, "lines": files.lines_read, "bytes": files.bytes_read},
         )
+        if self.delivery.refused is not None:
+            raise ShipperError(self.delivery.refused)
         return 0
 
     def _loop(self) -> None:
@@ -112,7 +118,7 @@ class Shipper:
         next_checkpoint = now + self.settings.checkpoint_interval
         next_flush = now + FLUSH_INTERVAL
         next_prune = now
-        while not self.stop_event.is_set():
+        while not self._stopping():
             now = self.last_turn = time.monotonic()
             if not self.once and (now >= next_rescan or self.hints.rescan.is_set()):
                 self.hints.rescan.clear()

@@ -16,6 +16,7 @@ import orjson
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from logferry.errors import ConfigError
+from logferry.kafka import refusal
 from shipper.config import ShipperKafka
 from shipper.delivery.acks import AckTracker, DeliveryBatch, InFlight
 from shipper.delivery.oversize import shrink_event
@@ -45,6 +46,8 @@ class Delivery:
         self.inflight = InFlight()
         self.retries: list[tuple[DeliveryBatch, bytes, bytes, Any]] = []
         self.fatal = False
+        self.refused: str | None = None
+        """Set when Kafka refuses our credentials or permissions: retrying cannot help, so the shipper stops."""
         # Batches must fit the broker's limit too; halved (and the producer rebuilt) if the broker says otherwise.
         self.batch_size = min(1_000_000, kafka.max_message_bytes)
         self.rebuild = False
@@ -192,6 +195,10 @@ class Delivery:
                 self.retries.append((batch, key, small, headers))
 
     def _on_error(self, error: Any) -> None:
+        reason = refusal(error)
+        if reason is not None and self.refused is None:
+            self.refused = reason
+            log.error("Kafka refused the connection; the shipper stops.", extra={"reason": reason})
         if error.fatal():
             self.fatal = True
         self._log_error("Kafka reports an error; events wait in the producer until it recovers.", error)
