@@ -24,6 +24,7 @@ import orjson
 
 from schemas.timefmt import format_ns, parse_rfc3339_ns
 from shipper.config import InputSettings, MultilineSettings
+from shipper.parsers import pipeline
 from shipper.parsers.pipeline import StreamParser
 from shipper.records import RawRecord, StreamContext
 
@@ -237,9 +238,10 @@ def main() -> None:
     if args.profile:
         lines = _mixed(n, interleaved=True) if args.profile == "mixed" else make(args.profile, n)
         seconds, count = run(lines, "auto")
-        print(f"{args.profile}: {count / seconds:,.0f} lines/s")
+        print(f"{args.profile}: {count / seconds:,.0f} lines/s (parsers: {_build()})")
         return
     print(f"parse throughput, one core, {n:,} lines per run, best of {args.repeats}, batches of 1,000, serialisation included")
+    print(f"  parsers: {_build()}")
     for name in args.format.split(","):
         lines = make(name, n)
         declared, _ = best_of(lines, name, args.repeats)
@@ -258,6 +260,13 @@ def main() -> None:
             f"  mixed {'+'.join(MIXED)} {shape}, auto: {n / seconds:,.0f} lines/s ({count:,} events); "
             f"straightforward baseline on the same lines: {n / base:,.0f} lines/s, ratio {base / seconds:.2f}x"
         )
+
+
+def _build() -> str:
+    """Whether the parsers run compiled (setup.py builds them with mypyc) or as plain Python, and from where."""
+    where = Path(pipeline.__file__ or "?")
+    kind = "compiled (mypyc)" if where.suffix != ".py" else "plain Python"
+    return f"{kind}, {where.parent}"
 
 
 def _mixed(n: int, *, interleaved: bool) -> list[bytes]:
