@@ -6,6 +6,7 @@ arguments (one line, no traceback).
 
 import argparse
 import logging
+import os
 import signal
 import sqlite3
 import sys
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # the index holds the logs themselves: owner only
     args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config)

@@ -4,6 +4,7 @@ Exit codes: 0 done, 1 a runtime failure (one line on stderr), 2 bad configuratio
 """
 
 import argparse
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # checkpoints, locks and the host id may reveal what is logged: owner only
     try:
         return _main(argv)
     except BrokenPipeError:  # `status | head`: the reader went away; not an error of ours
