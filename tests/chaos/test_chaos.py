@@ -9,11 +9,14 @@ from tests.chaos.harness import Chaos, ChaosPlan
 
 
 @pytest.mark.slow
-def test_pipeline_under_kills_broker_restarts_and_full_disk_loses_and_doubles_nothing(tmp_path: Path) -> None:
+def test_pipeline_under_kills_broker_restarts_and_full_disk_loses_and_doubles_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     seed = int(os.environ["LOGFERRY_CHAOS_SEED"]) if "LOGFERRY_CHAOS_SEED" in os.environ else None
     plan = ChaosPlan() if seed is None else ChaosPlan(seed=seed)
     summary = Chaos(tmp_path / "chaos", plan).run()
-    print(summary.render())
+    with capsys.disabled():  # the summary belongs in the CI log, pass or fail
+        print("\n" + summary.render())
     assert summary.lines_written == plan.writers * int(plan.seconds * plan.rate)
     assert summary.shipper_kills == plan.shipper_kills and summary.consumer_kills == plan.consumer_kills
     assert summary.broker_restarts == plan.broker_restarts

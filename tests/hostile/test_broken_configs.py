@@ -39,6 +39,17 @@ def test_shipper_rejects_broken_config_with_one_clear_line(config: Path) -> None
     assert expected(config) in lines[0]
 
 
+@pytest.mark.parametrize("config", cases("consumer"), ids=lambda p: p.stem)
+def test_consumer_rejects_broken_config_with_one_clear_line(config: Path) -> None:
+    result = check_config("consumer", config)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert lines[0].startswith("config error: ")
+    assert expected(config) in lines[0]
+
+
 def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
     result = check_config("shipper", tmp_path / "absent.toml")
     assert result.returncode == 2
@@ -47,3 +58,4 @@ def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
 
 def test_corpus_is_not_empty() -> None:
     assert len(cases("shipper")) >= 25
+    assert len(cases("consumer")) >= 15
