@@ -26,7 +26,8 @@ def watch_roots(patterns: list[str]) -> set[str]:
         root = "/".join(fixed) or "."
         if pattern.startswith("/") and not root.startswith("/"):
             root = "/" + root
-        if os.path.isdir(root):
+        # Watching a whole file system (a glob starting with a wildcard) costs more than it saves.
+        if os.path.isdir(root) and os.path.dirname(os.path.abspath(root)) != os.path.abspath(root):
             roots.add(root)
     return roots
 
