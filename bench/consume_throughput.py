@@ -65,15 +65,17 @@ def produce(bootstrap: str, topic: str, count: int) -> float:
 
 
 def run_consumer(config: Path, idle: float) -> tuple[float, int, dict[str, object]]:
-    """(seconds from first assignment to last write, peak RSS in KiB, the worker's Stopped. record)."""
+    """(seconds from first assignment to last write, peak RSS in KiB, the worker's Stopped. record plus cpu_seconds)."""
     log_path = config.with_suffix(".log")
     with open(log_path, "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "consumer", "run", "--config", str(config), "--once",
                                     "--idle-timeout", str(idle)], stderr=log, cwd=ROOT)
         # VmHWM belongs to the process image after exec; rusage's maxrss would include this (large) parent's.
         peak_kib = 0
+        cpu_s = 0.0
         while process.poll() is None:
             peak_kib = max(peak_kib, _vm_hwm_kib(process.pid))
+            cpu_s = max(cpu_s, _cpu_seconds(process.pid))
             time.sleep(0.1)
         status = process.returncode
     if status != 0:
@@ -88,7 +90,17 @@ def run_consumer(config: Path, idle: float) -> tuple[float, int, dict[str, objec
         return time.mktime(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) + float(stamp[19:-1] or 0)
 
     busy = seconds(idle_record) - seconds(assigned) - idle
+    stopped["cpu_seconds"] = cpu_s
     return busy, peak_kib, stopped
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of `pid` so far (the load-independent cost, unlike the wall time)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+        return 0.0
 
 
 def _vm_hwm_kib(pid: int) -> int:
@@ -136,8 +148,9 @@ def main() -> int:
             extra = ""
             if sink == "sqlite":
                 extra = f", database {Path(tmp, 'bench.db').stat().st_size / 1e6:,.0f} MB"
+            cpu_us = float(stopped["cpu_seconds"]) * 1e6 / args.events  # type: ignore[arg-type]
             print(f"{sink:<10} {args.events:,} events in {busy:.1f} s: {args.events / busy:,.0f} events/s, "
-                  f"peak RSS {rss_kib / 1024:,.0f} MiB{extra}")
+                  f"{cpu_us:.1f} us CPU per event (consumer process), peak RSS {rss_kib / 1024:,.0f} MiB{extra}")
     return 0
 
 
