@@ -78,6 +78,8 @@ class Hints:
 
     def stop(self) -> None:
         if self._observer is not None:
+            # watchdog logs an error when its emitter is stopped mid-read; stopping is what we asked for.
+            logging.getLogger("watchdog.observers.inotify").setLevel(logging.CRITICAL)
             self._observer.stop()
             self._observer.join(timeout=2)
             self._observer = None
