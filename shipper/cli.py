@@ -74,6 +74,13 @@ def _main(argv: list[str] | None) -> int:
         print(f"config error: {error}", file=sys.stderr)
         return 2
     if args.command == "check-config":
+        from shipper.delivery.producer import check_librdkafka
+
+        try:
+            check_librdkafka(config.kafka)
+        except ConfigError as error:
+            print(f"config error: {error}", file=sys.stderr)
+            return 2
         print(f"config OK: {len(config.inputs)} input(s), topic {config.kafka.topic!r}")
         return 0
     try:

@@ -217,3 +217,14 @@ def _headers_of(value: bytes) -> list[tuple[str, str | bytes | None]]:
     except (orjson.JSONDecodeError, AttributeError):
         event_id = ""
     return [SCHEMA_HEADER, ("event_id", str(event_id).encode())]
+
+
+def check_librdkafka(kafka: ShipperKafka) -> None:
+    """ConfigError when librdkafka rejects a property passed through in [kafka.librdkafka] (secrets not needed)."""
+    config: dict[str, Any] = {"bootstrap.servers": kafka.bootstrap_servers, "logger": logging.getLogger("shipper.check")}
+    for name, value in kafka.librdkafka.items():
+        config[name] = "placeholder" if isinstance(value, str) and value.startswith("env:") else value
+    try:
+        Producer(config)
+    except KafkaException as error:
+        raise ConfigError("kafka.librdkafka", str(error.args[0].str() if error.args else error)) from None

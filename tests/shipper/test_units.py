@@ -162,6 +162,7 @@ def test_exclude_globs_match_whole_segments() -> None:
         ('[shipper]\nmax_open_filez = 3\n[[inputs]]\nid = "a"\npaths = ["/x"]\n', "shipper.max_open_filez"),
         ('[[inputs]]\nid = "a"\npaths = ["/x/**.log"]\n', "inputs[0].paths[0]"),
         ('[kafka]\nbootstrap_servers = "nohost"\n[[inputs]]\nid = "a"\npaths = ["/x"]\n', "kafka.bootstrap_servers"),
+        ('[kafka.librdkafka]\n"no.such.property" = 1\n[[inputs]]\nid = "a"\npaths = ["/x"]\n', "kafka.librdkafka"),
     ],
 )
 def test_bad_config_gives_one_line_and_exit_2(tmp_path: Path, toml: str, key: str) -> None:
