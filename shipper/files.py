@@ -206,8 +206,15 @@ class Files:
             if key in self.attached:
                 self.close(follow)  # the same file under a second name (a hard link): read it once
                 return
-            self._attach(follow, stream, stream.position)
-            return
+            if h.stat_size() >= stream.position and h.bytes_before(stream.position) == stream.tail:
+                self._attach(follow, stream, stream.position)
+                return
+            # Replaced in place while it was closed: that stream ends here; the file starts a new generation.
+            del self.streams[key]
+            stream.retired = True
+            self.retired.append(stream)
+            self.set_checkpoint(replace(stream.checkpoint(), replaced=True))
+            self.checkpoints_dirty = True
         checkpoint = self.checkpoints.get(key)
         inherited: Checkpoint | None = None
         if checkpoint is None:
@@ -240,6 +247,7 @@ class Files:
             input=follow.input, path=h.path, encoding=encoding, parser=StreamParser(follow.input, context),
             tracker=tracker, position=max(start.offset, bom), size=h.size, bom=bom,
         )
+        stream.tail = h.bytes_before(stream.position)
         self.streams[key] = stream
         log.info(
             "Following a file.",
@@ -268,6 +276,7 @@ class Files:
                 stream.retired = False
                 stream.key = key
                 stream.path = h.path
+                stream.position, stream.tail = parked.position, parked.tail
                 stream.tracker.changed = True
                 self.streams[key] = stream
                 self._attach(follow, stream, parked.position)
@@ -364,6 +373,7 @@ class Files:
             self._count(events)
         self.delivery.send(stream.tracker, stream.stream_id, events, end, h.marker_before(end))
         stream.position = h.position
+        stream.tail = h.tail
         stream.size = h.size
 
     def _count(self, events: list[EncodedEvent]) -> None:

@@ -29,6 +29,8 @@ class Stream:
     tracker: AckTracker
     position: int
     """Where reading continues."""
+    tail: bytes = b""
+    """The bytes just before `position`: checked when the file is opened again while the stream lives."""
     size: int = 0
     bom: int = 0
     """Length of the byte order mark at offset 0."""

@@ -182,3 +182,23 @@ def test_copytruncate_while_the_shipper_is_down_ships_the_copy_from_the_checkpoi
     assert_exactly_once(events, shipped_before + unshipped + after)
     by_body = {e["body"]: e for e in events}
     assert by_body[unshipped[0]]["event_id"][:16] == by_body[shipped_before[0]]["event_id"][:16]
+
+
+def test_a_file_replaced_while_closed_as_inactive_is_read_again_from_the_start(
+    tmp_path: Path, kafka_bootstrap: str, kafka_topic: str
+) -> None:
+    path = tmp_path / "app.log"
+    config = make_config(
+        tmp_path / "state", kafka_bootstrap, kafka_topic, [str(tmp_path / "*.log")], shipper={"close_inactive": 0.3}
+    )
+    old = lines("old", 100)
+    new = [old[0], *lines("new", 199)]  # same head, longer than before: only the marker tells
+    with RunningShipper(config):
+        write_lines(path, old)
+        wait_for_count(kafka_bootstrap, kafka_topic, 100)
+        time.sleep(1.0)  # closed as inactive by now
+        with open(path, "r+", encoding="utf-8") as handle:  # rewritten in place, same inode
+            handle.write("".join(line + "\n" for line in new))
+        wait_for_count(kafka_bootstrap, kafka_topic, 300)
+        time.sleep(0.5)
+    assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), old + new)
