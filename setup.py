@@ -84,8 +84,12 @@ def ext_modules() -> list[Extension]:
         return []
     from mypyc.build import mypycify
 
-    # one shared library inside the package, so an editable install's finder (which maps packages only) finds it
-    return mypycify(COMPILED, group_name="shipper.parsers._native", opt_level="3")
+    try:
+        # one shared library inside the package, so an editable install's finder (which maps packages only) finds it
+        return mypycify(COMPILED, group_name="shipper.parsers._native", opt_level="3")
+    except (Exception, SystemExit) as error:  # mypyc exits on a type error or an import it cannot resolve
+        print(f"logferry: parsers not compiled: mypyc failed ({error!r}); they run as plain Python", file=sys.stderr)
+        return []
 
 
 setup(ext_modules=ext_modules(), cmdclass={"build_ext": OptionalBuildExt})
