@@ -286,7 +286,8 @@ path = "{self.work}/index/logs.db"
                     idle_since = time.monotonic()
                 for message in batch:
                     if message.error() is None and message.value():
-                        for w, s, _ in TOKEN.findall(message.value()):
+                        # A token can stand in the body and in log.record.original: count the message once.
+                        for w, s in {(w, s) for w, s, _ in TOKEN.findall(message.value())}:
                             seen[(int(w), int(s))] += 1
         finally:
             consumer.close()
