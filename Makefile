@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 
 .PHONY: install test test-linux lint unit demo clean-demo
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,opensearch]'
