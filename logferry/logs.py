@@ -8,6 +8,7 @@ Registered secrets are replaced by *** wherever they appear in a record.
 """
 
 import logging
+import re
 import sys
 import time
 from typing import Any
@@ -63,9 +64,43 @@ class TextFormatter(logging.Formatter):
         return redact(line)
 
 
+class RepeatedClientLines(logging.Filter):
+    """Lets one of librdkafka's repeated lines through per `interval` seconds.
+
+    While a broker is down librdkafka reports every reconnect attempt (every 50-1000 ms); the first line says all
+    an operator needs, and the next one after the interval carries how many were held back.
+    """
+
+    def __init__(self, interval: float = 30.0) -> None:
+        super().__init__()
+        self.interval = interval
+        self.last: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.endswith("librdkafka"):
+            return True
+        # The same failure differs only in its timings ("after 312ms"): compare without digits.
+        key = (record.name, _DIGITS.sub("", record.getMessage()))
+        now = time.monotonic()
+        seen = self.last.get(key)
+        if seen is not None and now - seen[0] < self.interval:
+            self.last[key] = (seen[0], seen[1] + 1)
+            return False
+        if len(self.last) > 1000:
+            self.last.clear()
+        self.last[key] = (now, 0)
+        if seen is not None and seen[1]:
+            record.repeated = seen[1]
+        return True
+
+
+_DIGITS = re.compile(r"\d+")
+
+
 def setup_logging(level: str = "info", style: str = "auto") -> None:
     """Send our logs to stderr as JSON lines (style "json"), text ("text"), or text on a terminal ("auto")."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RepeatedClientLines())
     use_json = style == "json" or (style == "auto" and not sys.stderr.isatty())
     handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
     root = logging.getLogger()
