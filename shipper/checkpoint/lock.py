@@ -1,9 +1,10 @@
 """One shipper per state directory: an exclusive lock on `<state_dir>/shipper.lock`, released by the OS on exit."""
 
 import os
-import sys
 from pathlib import Path
 from typing import BinaryIO
+
+from shipper import platform
 
 
 class StateLocked(Exception):
@@ -19,15 +20,7 @@ class StateLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+b")  # noqa: SIM115 - held for the process's life
         try:
-            if sys.platform == "win32":
-                import msvcrt
-
-                handle.seek(0)
-                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            platform.lock_exclusive(handle.fileno())
         except OSError:
             handle.close()
             raise StateLocked(f"another shipper is running with the state directory {self.path.parent}") from None

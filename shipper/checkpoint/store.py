@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from shipper import platform
+
 FORMAT_VERSION = 1
 
 
@@ -93,7 +95,7 @@ class JsonFileStore:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+        platform.replace_file(str(tmp), str(self.path))
         _fsync_directory(self.path.parent)
 
 

@@ -11,6 +11,8 @@ and who waits for the flush).
   file id from the handle, as decimal strings ("vol:<serial>/fid:<id>").
 - `is_delete_pending(fd)`: True when the file was deleted but the name is still reserved because a handle is
   open (Windows); always False on POSIX, where unlinked files have no name.
+- `lock_exclusive(fd)`: an exclusive lock on an open file, released when the process ends (OSError when held).
+- `replace_file(source, target)`: atomic rename over an existing file (retried on Windows while a reader has it open).
 - `install_stop_handlers(request_stop, wait_stopped)`: route SIGTERM/SIGINT (POSIX) or console control events
   (Windows) to `request_stop()`; on Windows the handler then blocks in `wait_stopped(timeout)` so the process is
   not killed before the flush and checkpoint are done.
@@ -19,8 +21,24 @@ and who waits for the flush).
 import sys
 
 if sys.platform == "win32":
-    from shipper.platform.windows import file_identity, install_stop_handlers, is_delete_pending, open_for_reading
+    from shipper.platform.windows import (
+        file_identity,
+        install_stop_handlers,
+        is_delete_pending,
+        lock_exclusive,
+        open_for_reading,
+        replace_file,
+    )
 else:
-    from shipper.platform.posix import file_identity, install_stop_handlers, is_delete_pending, open_for_reading
+    from shipper.platform.posix import (
+        file_identity,
+        install_stop_handlers,
+        is_delete_pending,
+        lock_exclusive,
+        open_for_reading,
+        replace_file,
+    )
 
-__all__ = ["file_identity", "install_stop_handlers", "is_delete_pending", "open_for_reading"]
+__all__ = [
+    "file_identity", "install_stop_handlers", "is_delete_pending", "lock_exclusive", "open_for_reading", "replace_file",
+]

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import sys
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -32,3 +33,17 @@ def install_stop_handlers(request_stop: Callable[[], None], wait_stopped: Callab
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
+
+
+def lock_exclusive(fd: int) -> None:
+    """Take an exclusive lock on the open file, released by the OS when the process ends; OSError when held."""
+    if sys.platform == "win32":  # this module is the POSIX side; the guard lets mypy check it for Windows too
+        raise OSError("lock_exclusive of posix.py called on Windows")
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def replace_file(source: str, target: str) -> None:
+    """Atomically put `source` in place of `target`."""
+    os.replace(source, target)

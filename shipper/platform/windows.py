@@ -133,6 +133,31 @@ def install_stop_handlers(request_stop: Callable[[], None], wait_stopped: Callab
 # --- State directory access --------------------------------------------------------------------------------------
 
 
+def lock_exclusive(fd: int) -> None:
+    """Lock the file's first byte for this process (msvcrt.locking); OSError when another process holds it."""
+    if sys.platform != "win32":
+        raise OSError("lock_exclusive of windows.py called off Windows")
+    import msvcrt
+
+    os.lseek(fd, 0, os.SEEK_SET)
+    msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+
+def replace_file(source: str, target: str, attempts: int = 50) -> None:
+    """os.replace, retried for a while: on Windows it fails (winerror 5 or 32) while another process, such as
+    `shipper status` or an antivirus scanner, has the target open without delete sharing."""
+    import time
+
+    for attempt in range(attempts):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+
+
 def service_sid(service_name: str) -> str:
     """The SID Windows gives `NT SERVICE\\<name>`: S-1-5-80 followed by the SHA-1 of the upper-cased UTF-16 name."""
     digest = hashlib.sha1(service_name.upper().encode("utf-16-le")).digest()
