@@ -64,12 +64,18 @@ class Parser:
         return self.parse(text) or first
 
     def partial(self, event: Event) -> bool:
-        """For `has_partials` parsers: whether `event` is an unfinished piece to be joined with what follows."""
-        return False
+        """For `has_partials` parsers: whether `event` is an unfinished piece to be joined with what follows.
+        Such parsers mark a piece with `"_partial": True` in the event; the mark is removed here."""
+        return bool(event.pop("_partial", False))
 
     def merge(self, events: list[Event], text: str) -> Event:
-        """For `has_partials` parsers: one event from consecutive pieces (the last one complete or cut off)."""
-        return events[-1]
+        """For `has_partials` parsers: one event from consecutive pieces (the last one complete or cut off): the
+        first piece's fields, the pieces' bodies joined, and the raw text of all pieces as the original."""
+        first = events[0]
+        first.pop("_partial", None)
+        first["body"] = "".join(event["body"] for event in events)
+        first["attributes"][ORIGINAL] = text
+        return first
 
 
 def parsed(timestamp: str, severity_text: str | None, severity_number: int, body: Any, attributes: dict[str, Any]) -> Event:

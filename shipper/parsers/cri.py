@@ -36,15 +36,5 @@ class CriParser(Parser):
         }
         return event if stamp else timestamp_unparsed(event, self.clock)
 
-    def partial(self, event: Event) -> bool:
-        return bool(event.pop("_partial", False))
-
-    def merge(self, events: list[Event], text: str) -> Event:
-        first = events[0]
-        first.pop("_partial", None)
-        first["body"] = "".join(event["body"] for event in events)
-        first["attributes"][ORIGINAL] = text
-        return first
-
     def reject_reason(self, text: str) -> str:
         return "the line is not a CRI log line (timestamp stdout|stderr P|F message)"

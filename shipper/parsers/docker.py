@@ -52,16 +52,6 @@ class DockerParser(Parser):
         }
         return event if stamp else timestamp_unparsed(event, self.clock)
 
-    def partial(self, event: Event) -> bool:
-        return bool(event.pop("_partial", False))
-
-    def merge(self, events: list[Event], text: str) -> Event:
-        first = events[0]
-        first.pop("_partial", None)
-        first["body"] = "".join(event["body"] for event in events)
-        first["attributes"][ORIGINAL] = text
-        return first
-
     def reject_reason(self, text: str) -> str:
         try:
             value = _loads(text)
