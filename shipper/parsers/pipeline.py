@@ -33,6 +33,12 @@ _dumps = orjson.dumps
 _new_tuple = tuple.__new__  # EncodedEvent(...) goes through a Python-level __new__; this is the same tuple, cheaper
 # head (ending in the event_id's stream half) + the offset half + the event's own fields (its JSON minus the "{")
 _SPLICE = b'%b%016x",%b'
+# The same with the stream's constant attributes spliced in after the parser's (see _feed): head, offset half, the
+# event's JSON without its "{" and its final "}}", the constant attributes ending in `"log.file.record_offset":`, the
+# offset. _SPLICE_AFTER when the event has attributes of its own (a comma goes between), _SPLICE_ALONE when not.
+_SPLICE_AFTER = b'%b%016x",%b,%b%d}}'
+_SPLICE_ALONE = b'%b%016x",%b%b%d}}'
+_RECORD_OFFSET = "log.file.record_offset"
 _ROUTE_LIMIT = 64
 _REASON_LIMIT = 512
 
@@ -62,6 +68,9 @@ class StreamParser:
         path = context.path
         name = path.replace("\\", "/").rsplit("/", 1)[-1]
         self._constant: dict[str, Any] = {**context.fields, "log.file.path": path, "log.file.name": name}
+        # what attributes.update(constant) + the record offset add at the end of every event's attributes, serialised once
+        self._constant_keys: tuple[str, ...] = (*self._constant, _RECORD_OFFSET)
+        self._tail: bytes = _dumps(self._constant)[1:-1] + b',"' + _RECORD_OFFSET.encode() + b'":'
         self._input_json = _dumps(context.input_id)
         self._heads: dict[str, tuple[bytes, bytes]] = {}
         self._heads_observed = ""
@@ -100,6 +109,8 @@ class StreamParser:
         append = out.append
         encoding = self._encoding
         constant = self._constant
+        constant_keys = self._constant_keys
+        tail = self._tail
         auto = self._auto
         # auto: the settled parser per leading character, with this batch's heads (so interleaved formats each settle)
         routes = {first: (parser.parse, *self._head(parser.name)) for first, parser in self._routes.items()}
@@ -147,9 +158,21 @@ class StreamParser:
                         slow = self._grouping
                         continue
                     line_head, line_own_resource_head = head, own_resource_head
-                attributes = event["attributes"]
+                attributes: dict[str, Any] = event["attributes"]
+                if len(event) == 5:
+                    # the five parsed fields, attributes last (base.parsed): the constant attributes and the offset
+                    # are spliced in after the event's own attributes, serialised once per stream, unless the event
+                    # has a key of theirs (update() would then overwrite it in place)
+                    for key in constant_keys:
+                        if key in attributes:
+                            break
+                    else:
+                        splice = _SPLICE_AFTER if attributes else _SPLICE_ALONE
+                        value = splice % (line_head, offset, _dumps(event)[1:-2], tail, offset)
+                        append(_new_tuple(EncodedEvent, (offset, end, value)))
+                        continue
                 attributes.update(constant)
-                attributes["log.file.record_offset"] = offset
+                attributes[_RECORD_OFFSET] = offset
                 line_head = line_own_resource_head if "resource" in event else line_head
                 append(_new_tuple(EncodedEvent, (offset, end, _SPLICE % (line_head, offset, _dumps(event)[1:]))))
             except Exception as error:  # a parser bug must not lose the line
