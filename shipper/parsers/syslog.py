@@ -2,6 +2,7 @@
 hostname, space-padded day, no year, no zone; also the RFC 3339 timestamp variant rsyslog writes)."""
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from schemas.severity import SYSLOG_WORDS, severity_from_syslog
@@ -26,6 +27,13 @@ _HEADER_FIELDS = ("log.syslog.hostname", "log.syslog.appname", "log.syslog.proci
 _TAG = re.compile(r"([^\s:\[\]]{1,128})(?:\[([^\]\s]*)\])?: ?(.*)", re.S)
 
 
+def _one_word(value: str) -> bool:
+    """`value.split() == [value]`: not empty, no whitespace (isprintable excludes every whitespace but the space)."""
+    if value.isprintable():
+        return value != "" and " " not in value
+    return value.split() == [value]
+
+
 def _tag(message: str) -> tuple[str, str | None, str] | None:
     """(app name, proc id, rest) for `tag[pid]: rest` or `tag: rest`, as `_TAG` would match, without the pattern."""
     colon = message.find(":")
@@ -39,12 +47,48 @@ def _tag(message: str) -> tuple[str, str | None, str] | None:
         if close == -1 or message[close + 1:close + 2] != ":":
             return None
         app, procid, colon = message[:bracket], message[bracket + 1:close], close + 1
-        if procid and procid.split() != [procid]:
+        if procid and not _one_word(procid):
             return None
-    if not app or len(app) > 128 or "]" in app or app.split() != [app]:
+    if not app or len(app) > 128 or "]" in app or not _one_word(app):
         return None
-    rest = message[colon + 1:]
-    return app, procid, rest[1:] if rest[:1] == " " else rest
+    if message[colon + 1:colon + 2] == " ":
+        return app, procid, message[colon + 2:]
+    return app, procid, message[colon + 1:]
+
+
+_ZEROS = "000000000"
+Bsd = tuple[str | None, int, str, str]
+"""PRI text (None when absent), where the timestamp starts, fraction ("" when none), the rest after the timestamp"""
+
+
+def _split_bsd(text: str) -> Bsd | None:
+    """An RFC 3164 line with a two-character day (`May  1 02:00:01`, `May 11 ...`) split as `_RFC3164` would, by string
+    operations; the caller checks the timestamp itself. None for anything else (no PRI digits, a fraction that is not
+    1-9 digits, the RFC 3339 variant, ...), which then goes through `_RFC3164` (tests/parsers/test_syslog.py)."""
+    pri_text: str | None = None
+    start = 0
+    if text[:1] == "<":
+        close = text.find(">", 1, 5)
+        pri_text = text[1:close]
+        if close == -1 or not pri_text or not pri_text.isdigit() or not pri_text.isascii():
+            return None
+        start = close + 1
+    if text[start + 3:start + 4] != " " or text[start + 6:start + 7] != " ":
+        return None
+    after = text[start + 15:start + 16]
+    if after == " ":
+        return pri_text, start, "", text[start + 16:]
+    if after != ".":
+        return None
+    space = text.find(" ", start + 16, start + 26)
+    fraction = text[start + 16:space]
+    if space == -1 or not fraction or not fraction.isdigit() or not fraction.isascii():
+        return None
+    return pri_text, start, fraction, text[space + 1:]
+
+
+# Called through this module variable: tests swap it to force the pattern path (see access._split).
+_split: Callable[[str], Bsd | None] = _split_bsd
 
 
 class SyslogParser(Parser):
@@ -58,6 +102,17 @@ class SyslogParser(Parser):
         self._bsd_month = -1
 
     def parse(self, text: str) -> Event | None:
+        clock = self.clock
+        if self._bsd_month != clock.observed_month_key:
+            self._bsd_heads.clear()  # year inference depends on the observed month
+            self._bsd_month = clock.observed_month_key
+        # the usual RFC 3164 line whose timestamp was seen before (so valid), split without the pattern
+        bsd = _split(text)
+        if bsd is not None:
+            pri_text, start, fraction, rest = bsd
+            head = self._bsd_heads.get(text[start:start + 15])
+            if head:
+                return self._bsd_event(text, pri_text, f"{head}.{fraction}{_ZEROS[len(fraction):]}Z", True, rest)
         # RFC 5424 has a version after the PRI (`<34>1 `); checked before trying its long pattern
         if text[:1] == "<" and text[text.find(">", 1, 5) + 1:][:1].isdigit() and (match := _RFC5424.match(text)) is not None:
             return self._rfc5424(match, text)
@@ -111,19 +166,12 @@ class SyslogParser(Parser):
 
     def _rfc3164(self, match: re.Match[str], text: str) -> Event | None:
         pri_text, month_name, day, hour, minute, second, fraction, iso_text, rest = match.groups()
-        attributes: dict[str, Any] = {}
         clock = self.clock
-        head = ""
         if month_name is not None:
-            if self._bsd_month != clock.observed_month_key:
-                self._bsd_heads.clear()  # year inference depends on the observed month
-                self._bsd_month = clock.observed_month_key
             start = len(pri_text) + 2 if pri_text is not None else 0
             key = text[start:start + 15]
-            cached = self._bsd_heads.get(key)
-            if cached is not None:
-                head = cached
-            else:
+            head = self._bsd_heads.get(key)
+            if head is None:
                 month = MONTHS.get(month_name)
                 if month is None:
                     return None
@@ -135,44 +183,68 @@ class SyslogParser(Parser):
                     self._bsd_heads.clear()
                 self._bsd_heads[key] = head
             timestamp = head + "." + fraction.ljust(9, "0") + "Z" if fraction else head + ".000000000Z"
-            attributes[TIMEZONE] = clock.zone_name
+            event = self._bsd_event(text, pri_text, timestamp, True, rest)
+            return event if event is None or head else timestamp_unparsed(event, clock)
+        stamp = clock.iso(iso_text)
+        if stamp is None:
+            return None
+        return self._bsd_event(text, pri_text, stamp[0], stamp[1], rest)
+
+    def _bsd_event(self, text: str, pri_text: str | None, timestamp: str, zone_assumed: bool, rest: str) -> Event | None:
+        """The event of an RFC 3164 line once its timestamp is read: PRI, hostname, tag."""
+        first, _, after = rest.partition(" ")
+        if first.endswith(":") or "[" in first or not after:
+            hostname = None
+            message = rest  # no hostname: local files written by syslog daemons often omit it
         else:
-            stamp = clock.iso(iso_text)
-            if stamp is None:
-                return None
-            timestamp = stamp[0]
-            if stamp[1]:
-                attributes[TIMEZONE] = clock.zone_name
+            hostname = first
+            message = after
+        tag = _tag(message)
         if pri_text is not None:
             pri = int(pri_text)
             if pri > 191:
                 return None
-            attributes["log.syslog.facility.code"] = pri >> 3
-            attributes["log.syslog.severity.code"] = pri & 7
             severity_text: str | None = SYSLOG_WORDS[pri & 7]
             severity_number = severity_from_syslog(pri & 7)
+            if zone_assumed and hostname is not None and tag is not None and tag[1]:
+                # the usual line, built at once (the same keys in the same order as below)
+                app, procid, message = tag
+                attributes: dict[str, Any] = {
+                    TIMEZONE: self.clock.zone_name,
+                    "log.syslog.facility.code": pri >> 3,
+                    "log.syslog.severity.code": pri & 7,
+                    "log.syslog.hostname": hostname,
+                    "log.syslog.appname": app,
+                    "log.syslog.procid": procid,
+                    ORIGINAL: text,
+                }
+                return {
+                    "timestamp": timestamp,
+                    "severity_text": severity_text,
+                    "severity_number": severity_number,
+                    "body": message,
+                    "attributes": attributes,
+                }
+            attributes = {TIMEZONE: self.clock.zone_name} if zone_assumed else {}
+            attributes["log.syslog.facility.code"] = pri >> 3
+            attributes["log.syslog.severity.code"] = pri & 7
         else:
+            attributes = {TIMEZONE: self.clock.zone_name} if zone_assumed else {}
             severity_text, severity_number = None, 0
-        first, _, after = rest.partition(" ")
-        if first.endswith(":") or "[" in first or not after:
-            message = rest  # no hostname: local files written by syslog daemons often omit it
-        else:
-            attributes["log.syslog.hostname"] = first
-            message = after
-        tag = _tag(message)
+        if hostname is not None:
+            attributes["log.syslog.hostname"] = hostname
         if tag is not None:
             attributes["log.syslog.appname"], procid, message = tag
             if procid:
                 attributes["log.syslog.procid"] = procid
         attributes[ORIGINAL] = text
-        event = {
+        return {
             "timestamp": timestamp,
             "severity_text": severity_text,
             "severity_number": severity_number,
             "body": message,
             "attributes": attributes,
         }
-        return event if month_name is None or head else timestamp_unparsed(event, clock)
 
     def reject_reason(self, text: str) -> str:
         return "the line is neither RFC 5424 nor RFC 3164 syslog"
