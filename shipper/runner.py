@@ -8,6 +8,7 @@ One thread does all the reading and producing (librdkafka's own threads do the n
 no state is shared except the counters the metrics endpoint reads.
 """
 
+import gc
 import logging
 import threading
 import time
@@ -27,6 +28,9 @@ from shipper.metrics import MetricsServer, Sample
 
 log = logging.getLogger("shipper.runner")
 
+# The hot loop allocates short-lived, acyclic objects (records, events, delivery reports): a larger young
+# generation lets most of them die before a collection looks at them (the default 700 cost ~4% of a line's CPU).
+GC_YOUNG_THRESHOLD = 50_000
 FLUSH_INTERVAL = 0.25  # seconds between multiline flush checks and idle closes
 MAX_BACKOFF = 1.0  # most seconds between polls of an idle file
 PRUNE_INTERVAL = 3600.0  # seconds between looks for checkpoints of files long gone
@@ -79,6 +83,9 @@ class Shipper:
         if self.metrics is not None:
             self.metrics.start()
         files = self.files
+        thresholds = gc.get_threshold()
+        gc.freeze()  # what start-up built lives as long as the process: full collections need not walk it
+        gc.set_threshold(GC_YOUNG_THRESHOLD, thresholds[1], thresholds[2])
         try:
             try:
                 self._loop()
@@ -101,6 +108,8 @@ class Shipper:
             if self.metrics is not None:
                 self.metrics.stop()
             self.lock.release()
+            gc.set_threshold(*thresholds)
+            gc.unfreeze()
         log.info(
             "The shipper stopped.",
             extra={"events": self.delivery.events_produced, "lines": files.lines_read, "bytes": files.bytes_read},
