@@ -31,43 +31,46 @@ def _text(value: str) -> str:
 
 
 def _split_line(text: str) -> Fields | None:
-    """The fields of the usual line by plain string splitting (several times faster than the pattern); None for
+    """The fields of the usual line by plain string searching (several times faster than the pattern); None for
     anything unusual (escapes, odd spacing, missing parts), which then goes through `_LINE`. Whenever it answers,
     it answers what `_LINE` would (tests/parsers/test_access.py)."""
-    head = text.split(" ", 3)
-    if len(head) != 4 or "\\" in text:
+    first = text.find(" ")
+    second = text.find(" ", first + 1)
+    third = text.find(" ", second + 1)
+    if first <= 0 or second <= first + 1 or third <= second + 1 or text[third + 1:third + 2] != "[" or "\\" in text:
         return None
-    peer, ident, user, rest = head
-    if rest[:1] != "[" or text[: len(peer) + len(ident) + len(user) + 2].split() != head[:3]:  # no other whitespace
-        return None
-    close = rest.find('] "', 1)
+    if not text[:third].isprintable() and text[:third].split() != [text[:first], text[first + 1:second], text[second + 1:third]]:
+        return None  # other whitespace than the two spaces (isprintable excludes every whitespace but the space)
+    close = text.find('] "', third + 2)
     if close == -1:
         return None
-    stamp = rest[1:close]
-    rest = rest[close + 3:]
-    quote = rest.find('" ')
+    quote = text.find('" ', close + 3)
     if quote == -1:
         return None
-    request = rest[:quote]
-    status, space, rest = rest[quote + 2:].partition(" ")
-    size, space_after, rest = rest.partition(" ")
-    if not space or '"' in request:
+    request = text[close + 3:quote]
+    space = text.find(" ", quote + 2)
+    if space == -1 or '"' in request:
         return None
+    status = text[quote + 2:space]
     if not ((len(status) == 3 and status.isdigit() and status.isascii()) or status == "-"):
         return None
+    after = text.find(" ", space + 1)
+    size = text[space + 1:] if after == -1 else text[space + 1:after]
     if not ((size.isdigit() and size.isascii()) or size == "-"):
         return None
-    remainder = space_after + rest
-    if remainder[:2] != ' "':
-        return (peer, ident, user, stamp, request, status, size, None, None, remainder) if not remainder else None
-    middle = remainder.find('" "', 2)
+    peer, ident, user, stamp = text[:first], text[first + 1:second], text[second + 1:third], text[third + 2:close]
+    if after == -1:
+        return peer, ident, user, stamp, request, status, size, None, None, ""
+    if text[after + 1:after + 2] != '"':
+        return None
+    middle = text.find('" "', after + 2)
     if middle == -1:
         return None
-    referer = remainder[2:middle]
-    end = remainder.find('"', middle + 3)
+    referer = text[after + 2:middle]
+    end = text.find('"', middle + 3)
     if end == -1 or '"' in referer:
         return None
-    return peer, ident, user, stamp, request, status, size, referer, remainder[middle + 3:end], remainder[end + 1:]
+    return peer, ident, user, stamp, request, status, size, referer, text[middle + 3:end], text[end + 1:]
 
 
 # Called through this module variable: tests swap it to force the pattern path, and a compiled module (setup.py)
@@ -111,11 +114,36 @@ class AccessLogParser(Parser):
             self._heads[stamp] = head
         parts = request.split(" ")
         if len(parts) == 3:
-            attributes: dict[str, Any] = {
+            method, url, protocol = parts
+            usual = user == "-" and ident == "-" and status != "-" and size != "-"
+            if usual and referer and referer != "-" and agent and agent != "-":
+                # the usual combined line, built at once (the same keys in the same order as below)
+                number = int(status)
+                attributes: dict[str, Any] = {
+                    "client.address": peer,
+                    "http.request.method": method,
+                    "url.original": url,
+                    "network.protocol.version": protocol.rpartition("/")[2],
+                    "http.response.status_code": number,
+                    "http.response.body.size": int(size),
+                    "http.request.header.referer": referer,
+                    "user_agent.original": agent,
+                }
+                if rest:
+                    self._extra(rest, attributes)
+                event = {
+                    "timestamp": head,
+                    "severity_text": None,
+                    "severity_number": ERROR if number >= 500 else WARN if number >= 400 else INFO,
+                    "body": text,
+                    "attributes": attributes,
+                }
+                return event if head else timestamp_unparsed(event, self.clock)
+            attributes = {
                 "client.address": peer,
-                "http.request.method": parts[0],
-                "url.original": parts[1],
-                "network.protocol.version": parts[2].rpartition("/")[2],
+                "http.request.method": method,
+                "url.original": url,
+                "network.protocol.version": protocol.rpartition("/")[2],
             }
         else:
             attributes = {"client.address": peer}

@@ -20,6 +20,7 @@ from schemas.timefmt import format_ns
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
 _CACHE_LIMIT = 8192
+_ZEROS = "000000000"
 _UTC_NAMES = ("UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT")
 # Date, time, optional fraction, optional zone. Separator T, t or space; fraction after . or ,.
 _ISO = re.compile(
@@ -144,12 +145,14 @@ class Clock:
     def iso_fast(self, text: str) -> str | None:
         """The UTC timestamp text for the usual `YYYY-MM-DDTHH:MM:SS.fff...Z` once its second was seen; else None
         (then call `iso`)."""
-        if text[-1:] == "Z":
+        if text.endswith("Z"):
             head = self._iso_cache.get(text[:19])
             if head is not None:
                 frac = text[20:-1]
                 if frac.isdigit() and frac.isascii() and text[19] == ".":
-                    return head + "." + frac.ljust(9, "0")[:9] + "Z"
+                    if len(frac) >= 9:
+                        return f"{head}.{frac[:9]}Z"
+                    return f"{head}.{frac}{_ZEROS[len(frac):]}Z"
         return None
 
     def iso(self, text: str) -> tuple[str, bool] | None:
