@@ -21,6 +21,7 @@ class Metrics:
         self.duplicates = 0
         self.dead_letters = 0
         self.flush_failures = 0
+        self.retried_items = 0
         self.lag: dict[tuple[str, int], int] = {}
         self.serving = False  # whether an endpoint shows these (then the worker keeps `lag` fresh)
         self._buckets = [0] * len(LATENCY_BUCKETS)
@@ -42,6 +43,7 @@ class Metrics:
             ("duplicates_skipped", self.duplicates, "Re-delivered events the index already held."),
             ("dead_letters", self.dead_letters, "Records sent to the dead letters."),
             ("flush_failures", self.flush_failures, "Failed batch writes (retried)."),
+            ("retried_items", self.retried_items, "Items the sink sent again after a transient refusal (429, 5xx)."),
         ):
             lines += [f"# HELP logferry_consumer_{name}_total {help_text}", f"# TYPE logferry_consumer_{name}_total counter",
                       f"logferry_consumer_{name}_total {value}"]

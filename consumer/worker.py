@@ -220,6 +220,7 @@ class Worker:
 
     def _handle(self, outcome: "tuple[FlushResult, float] | SinkError", *, sync_commit: bool) -> bool:
         """Commit what a flush made durable; on failure pause and schedule the retry. Whether the flush worked."""
+        self._metrics.retried_items = self._sink.retried_items
         if isinstance(outcome, SinkError):
             self._commit(outcome.durable, sync=sync_commit)
             self._failed(outcome)
@@ -397,7 +398,7 @@ class Worker:
         log.info(
             "Stopped.",
             extra={"indexed": self._metrics.indexed, "duplicates_skipped": self._metrics.duplicates,
-                   "dead_letters": self._metrics.dead_letters},
+                   "dead_letters": self._metrics.dead_letters, "retried_items": self._metrics.retried_items},
         )
         return 0 if not left_behind else 1
 

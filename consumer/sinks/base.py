@@ -70,6 +70,9 @@ class Sink(ABC):
     """Writes batches durably. Methods are called from the worker's thread only."""
 
     owns_offsets: ClassVar[bool]
+    # Items the sink sent again after a transient refusal (OpenSearch: 429, 5xx, connection errors), since it opened.
+    # Read by the worker between flushes, for the metrics.
+    retried_items: int = 0
 
     @abstractmethod
     def setup(self) -> None:

@@ -97,6 +97,9 @@ class OpenSearchSink(Sink):
         self._items: list[Item] = []
         self._dead: list[DeadLetter] = []
         self._next_offsets: dict[TopicPartitionKey, int] = {}
+        # Items written (created, overwritten) since the last successful flush: a flush that fails part-way has
+        # written some, and the next successful one reports them.
+        self._written = [0, 0]
         self._pool = ThreadPoolExecutor(max_workers=settings.bulk_concurrency, thread_name_prefix="bulk")
 
     def setup(self) -> None:
@@ -141,7 +144,7 @@ class OpenSearchSink(Sink):
         if not self._next_offsets:
             return FlushResult()
         try:
-            indexed, overwritten = self._bulk()
+            self._bulk()
         except (TransportError, OpenSearchConnectionError, TransientFailure) as error:
             raise SinkError(f"bulk indexing into {self._settings.url} failed: {error}", retriable=True,
                             durable=self._durable()) from error
@@ -151,9 +154,9 @@ class OpenSearchSink(Sink):
             except SinkError as error:
                 error.durable = self._durable()
                 raise
-        result = FlushResult(durable=dict(self._next_offsets), indexed=indexed, duplicates=overwritten,
+        result = FlushResult(durable=dict(self._next_offsets), indexed=self._written[0], duplicates=self._written[1],
                              dead_letters=len(self._dead))
-        self._items, self._dead, self._next_offsets = [], [], {}
+        self._items, self._dead, self._next_offsets, self._written = [], [], {}, [0, 0]
         return result
 
     def _durable(self) -> dict[TopicPartitionKey, int]:
@@ -167,10 +170,10 @@ class OpenSearchSink(Sink):
             blocked[key] = min(offset, blocked.get(key, offset))
         return {tp: blocked.get(tp, o) for tp, o in self._next_offsets.items()}
 
-    def _bulk(self) -> tuple[int, int]:
-        """Index the buffered items, retrying transient failures; how many were written. Refused items move to the
+    def _bulk(self) -> None:
+        """Index the buffered items, retrying transient failures (counted in `_written`). Refused items move to the
         dead letters; when this raises, the items still failing are what stays buffered."""
-        written = [0, 0]  # created, overwritten
+        written = self._written  # created, overwritten
 
         def send(chunk: list[Item]) -> dict[str, Any] | BaseException:
             try:
@@ -184,12 +187,15 @@ class OpenSearchSink(Sink):
         def attempt() -> None:
             still: list[Item] = []
             failure: BaseException | None = None
+            refusals: dict[str, int] = {}
             chunks = list(_chunks(self._items, BULK_MAX_BYTES // self._settings.bulk_concurrency))
             # Concurrent requests let the node index on every core; one bulk runs on one write thread per shard.
             for chunk, response in zip(chunks, self._pool.map(send, chunks), strict=True):
                 if isinstance(response, BaseException):
                     still.extend(chunk)
                     failure = failure or response
+                    kind = f"{getattr(response, 'status_code', 'connection')} {type(response).__name__}"
+                    refusals[kind] = refusals.get(kind, 0) + len(chunk)
                     continue
                 for item, outcome in zip(chunk, response["items"], strict=True):
                     status, result, error = _outcome(outcome)
@@ -197,9 +203,15 @@ class OpenSearchSink(Sink):
                         written[0 if result == "created" else 1] += 1
                     elif status == 429 or status >= 500:
                         still.append(item)
+                        kind = f"{status} {error.get('type') if isinstance(error, dict) else 'error'}"
+                        refusals[kind] = refusals.get(kind, 0) + 1
                     else:
                         self._dead.append(_rejected(item, status, error))
             self._items = still
+            if still:
+                self.retried_items += len(still)
+                log.warning("OpenSearch refused bulk items for now; they are sent again.",
+                            extra={"items": len(still), "refusals": refusals})
             if failure is not None:
                 raise failure
             if still:
@@ -210,7 +222,6 @@ class OpenSearchSink(Sink):
                               retry=retry_if_exception(transient), reraise=True):
             with trial:
                 attempt()
-        return written[0], written[1]
 
     def _write_dead_letters(self, letters: list[DeadLetter]) -> None:
         self._publish(letters)

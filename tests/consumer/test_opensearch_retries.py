@@ -1,0 +1,109 @@
+"""Bulk items OpenSearch refuses for now (429) are sent again until written: a real node with a one-thread write pool
+and a one-slot queue rejects shard-level bulk requests with es_rejected_execution_exception, as a busy cluster does.
+
+No fake anywhere: the rejections are the node's own, counted by the node itself (`_nodes/stats/thread_pool`), and the
+test fails when none happened, since then it would prove nothing.
+"""
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from opensearchpy import OpenSearch
+
+from tests.consumer.helpers import make_events, opensearch_config, produce, run_consumer
+from tests.support.opensearch import local_opensearch, start_node
+
+pytestmark = [pytest.mark.kafka, pytest.mark.opensearch, pytest.mark.slow]
+
+# One write thread and one queued task: a bulk touching more than two shards at once has the rest of its shard
+# requests rejected (status 429 per item), and so do concurrent bulks. Static settings, hence a node of our own.
+BUSY_SETTINGS = "thread_pool.write.size: 1\nthread_pool.write.queue_size: 1"
+# OpenSearch's name for Elasticsearch's es_rejected_execution_exception, with the item's status.
+REJECTED = "429 rejected_execution_exception"
+DAYS = 8  # the events span 8 daily indices, so each bulk fans out to 8 shards
+
+
+@pytest.fixture
+def busy_node(tmp_path: Path) -> Iterator[str]:
+    env = {"LOGFERRY_OPENSEARCH_RUN_DIR": str(tmp_path / "opensearch-run"), "LOGFERRY_OPENSEARCH_SETTINGS": BUSY_SETTINGS}
+    url = start_node(env)
+    try:
+        yield url
+    finally:
+        local_opensearch("reset", env=env)
+
+
+def write_pool(client: OpenSearch) -> dict[str, Any]:
+    (node,) = client.nodes.stats(metric="thread_pool")["nodes"].values()
+    pool: dict[str, Any] = node["thread_pool"]["write"]
+    return pool
+
+
+def indexed_ids(client: OpenSearch, prefix: str) -> list[str]:
+    client.indices.refresh(index=f"{prefix}-events-*")
+    response = client.search(index=f"{prefix}-events-*", body={"query": {"match_all": {}}, "size": 10_000, "_source": False})
+    return [hit["_id"] for hit in response["hits"]["hits"]]
+
+
+def records(stderr: str) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+
+
+def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"probe-{uuid.uuid4().hex[:8]}"})
+    try:
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions)}
+    finally:
+        consumer.close()
+
+
+def test_items_refused_with_429_are_retried_until_each_is_indexed_once(
+    kafka_bootstrap: str, kafka_topic: str, tmp_path: Path, busy_node: str
+) -> None:
+    client = OpenSearch(hosts=[busy_node])
+    assert write_pool(client)["rejected"] == 0
+    prefix = f"r{uuid.uuid4().hex[:10]}"
+    step_ns = DAYS * 86_400 * 1_000_000_000 // 200
+    events = [e for n in range(6) for e in make_events(200, file=f"dev:1/ino:{n}", service=f"svc{n}", step_ns=step_ns)]
+    produce(kafka_bootstrap, kafka_topic, events)
+    config = opensearch_config(tmp_path, busy_node, kafka_bootstrap, kafka_topic, group=f"os-{prefix}", prefix=prefix,
+                               extra="retry_initial = 0.1")
+
+    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+
+    assert result.returncode == 0, result.stderr
+    # The node really refused work: its own rejection counter moved.
+    assert write_pool(client)["rejected"] > 0, "the node rejected nothing, so this run proves nothing about retries"
+    logs = records(result.stderr)
+    refusals: dict[str, int] = {}
+    for record in logs:
+        if record["msg"] == "OpenSearch refused bulk items for now; they are sent again.":
+            for kind, count in record["refusals"].items():
+                refusals[kind] = refusals.get(kind, 0) + count
+    assert refusals.get(REJECTED, 0) > 0, refusals
+    stopped = next(r for r in logs if r["msg"] == "Stopped.")
+    assert stopped["retried_items"] == sum(refusals.values()) > 0
+    # Every event once, whatever was refused and sent again; nothing retriable went to the dead letters.
+    ids = indexed_ids(client, prefix)
+    assert len(ids) == len(set(ids))
+    assert sorted(ids) == sorted(str(e["event_id"]) for e in events)
+    assert (stopped["indexed"], stopped["duplicates_skipped"], stopped["dead_letters"]) == (len(events), 0, 0)
+    assert not client.indices.exists(index=f"{prefix}-deadletters")
+    assert end_offsets(kafka_bootstrap, f"{kafka_topic}.deadletter", 1) == {0: 0}
+    # Offsets: every partition committed to its end, so a second run reads nothing again.
+    status = orjson.loads(run_consumer("status", "--config", str(config), "--json").stdout)
+    ends = end_offsets(kafka_bootstrap, kafka_topic, len(status["partitions"]))
+    committed = {p["partition"]: p["committed_offset"] for p in status["partitions"] if p["committed_offset"] is not None}
+    assert committed == {partition: end for partition, end in ends.items() if end > 0}
+    assert sum(ends.values()) == len(events)
+    assert (status["total_lag"], status["indexed_events"], status["dead_letters"]) == (0, len(events), 0)
+    again = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+    assert again.returncode == 0, again.stderr
+    stopped_again = next(r for r in records(again.stderr) if r["msg"] == "Stopped.")
+    assert (stopped_again["indexed"], stopped_again["duplicates_skipped"]) == (0, 0)
+    client.close()
