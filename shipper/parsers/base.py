@@ -42,6 +42,9 @@ class Parser:
     """Lines that follow an event and are not themselves an event of this format (stack traces) belong to it."""
     has_partials: ClassVar[bool] = False
     """Records may be partial pieces of one line (container runtimes); `partial` tells them apart."""
+    attributes_last: ClassVar[bool] = False
+    """Every event `parse` returns has `attributes` as its last key, whatever other keys it has (five-key events
+    always do, see `parsed`); the pipeline then splices the stream's constant attributes into its JSON."""
 
     def __init__(self, env: ParseEnv) -> None:
         self.env = env
@@ -79,7 +82,8 @@ class Parser:
 
 
 def parsed(timestamp: str, severity_text: str | None, severity_number: int, body: Any, attributes: dict[str, Any]) -> Event:
-    """The parsed part of an event."""
+    """The parsed part of an event. Parsers building it themselves keep this key order, `attributes` last: the
+    pipeline splices the stream's constant attributes after a five-key event's JSON without looking."""
     return {
         "timestamp": timestamp,
         "severity_text": severity_text,

@@ -108,27 +108,31 @@ class StreamParser:
         out: list[EncodedEvent] = []
         append = out.append
         encoding = self._encoding
+        utf8 = encoding == "utf-8"  # decoded by a direct call when the codec is named as a constant
         constant = self._constant
         constant_keys = self._constant_keys
         tail = self._tail
         auto = self._auto
         # auto: the settled parser per leading character, with this batch's heads (so interleaved formats each settle)
-        routes = {first: (parser.parse, *self._head(parser.name)) for first, parser in self._routes.items()}
-        parse = self._parser.parse
-        head, own_resource_head = self._head(self._parser.name)
+        # (parsers called as native methods: a bound method would go through the generic call protocol per line)
+        routes: dict[str, tuple[Parser, bytes, bytes]] = {
+            first: (parser, *self._head(parser.name)) for first, parser in self._routes.items()
+        }
+        parser = self._parser
+        head, own_resource_head = self._head(parser.name)
         slow = self._grouping
         for record in records:
             offset, end, data, truncated = record
             try:
-                text = data.decode(encoding)
+                text = data.decode("utf-8") if utf8 else data.decode(encoding)
                 replaced = False
             except UnicodeDecodeError:
                 text = data.decode(encoding, "replace")
                 replaced = True
             if slow or truncated or replaced:
                 self._slow_line(record, text, replaced, out)
-                parse = self._parser.parse
-                head, own_resource_head = self._head(self._parser.name)
+                parser = self._parser
+                head, own_resource_head = self._head(parser.name)
                 slow = self._grouping
                 continue
             try:
@@ -136,8 +140,8 @@ class StreamParser:
                     route = routes.get(text[:1])
                     event = None
                     if route is not None:
-                        route_parse, line_head, line_own_resource_head = route
-                        event = route_parse(text)
+                        line_parser, line_head, line_own_resource_head = route
+                        event = line_parser.parse(text)
                     if event is None:
                         found = self._probe_single_line(text)
                         if found is None:
@@ -149,20 +153,23 @@ class StreamParser:
                         if line_parser.name != "plain":  # plain never settles: one odd line must not hide a format
                             if len(routes) >= _ROUTE_LIMIT:
                                 routes.clear()
-                            routes[text[:1]] = (line_parser.parse, *line_heads)
+                            routes[text[:1]] = (line_parser, *line_heads)
                         line_head, line_own_resource_head = line_heads
                 else:
-                    event = parse(text)
+                    event = parser.parse(text)
                     if event is None:
                         self._slow_line(record, text, replaced, out)
                         slow = self._grouping
                         continue
-                    line_head, line_own_resource_head = head, own_resource_head
+                    line_parser, line_head, line_own_resource_head = parser, head, own_resource_head
                 attributes: dict[str, Any] = event["attributes"]
-                if len(event) == 5:
-                    # the five parsed fields, attributes last (base.parsed): the constant attributes and the offset
-                    # are spliced in after the event's own attributes, serialised once per stream, unless the event
-                    # has a key of theirs (update() would then overwrite it in place)
+                size = len(event)
+                # attributes last (the five parsed fields of base.parsed; structured records' trace, span and resource
+                # come before): the constant attributes and the offset are spliced in after the event's own attributes,
+                # serialised once per stream, unless the event has a key of theirs (update() would overwrite it in place)
+                if size == 5 or line_parser.attributes_last:
+                    if size != 5 and "resource" in event:
+                        line_head = line_own_resource_head
                     for key in constant_keys:
                         if key in attributes:
                             break
