@@ -1,10 +1,11 @@
-"""Build hook: compiles the per-line parsing modules with mypyc into C extensions; everything else stays plain Python.
+"""Build hook: compiles the per-line modules with mypyc into C extensions; everything else stays plain Python.
 
 The parsers are interpreter-bound (dict building, slicing, int conversions), and compiled they parse a mixed file
-about 1.4x as fast (bench/parse_throughput.py). The sources stay the reference: they run unchanged as plain Python
-on Windows, with LOGFERRY_PURE_PYTHON=1, or when no C compiler / Python headers are at hand (the build then warns
-and goes on without the extensions). Editable installs build the extensions next to the sources: after editing a
-parser, reinstall (`pip install -e .`) or the old compiled module keeps being imported.
+about 1.4x as fast (bench/parse_throughput.py); the produce loop, delivery reports and line framing, compiled, cut a
+shipped line's instructions by ~6% (bench/ship_throughput.py). The sources stay the reference: they run unchanged as
+plain Python on Windows, with LOGFERRY_PURE_PYTHON=1, or when no C compiler / Python headers are at hand (the build
+then warns and goes on without the extensions). Editable installs build the extensions next to the sources: after
+editing a compiled module, reinstall (`pip install -e .`) or its sources run instead, with a warning.
 """
 
 import hashlib
@@ -17,16 +18,20 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
-PARSERS = ROOT / "shipper" / "parsers"
-# The modules on the per-line path. Not listed: the package __init__ and _mypyc (must run as plain Python, see
-# its docstring), and the user-regex parser (its time goes to the regex engine, and it is still being worked on).
-COMPILED = [
-    f"shipper/parsers/{name}.py"
-    for name in (
+# The modules on the per-line path, by mypyc group: one shared library per package, inside the package, so an
+# editable install's finder (which maps packages only) finds it, and a stale build is noticed per package (each
+# package's __init__ calls shipper.parsers._mypyc.use_sources_if_stale). Not listed: the packages' __init__ and
+# _mypyc (must run as plain Python, see its docstring), and the user-regex parser (its time goes to the regex engine).
+GROUPS = {
+    "shipper/parsers": (
         "access", "apache_error", "auto", "base", "clock", "cri", "docker", "golog", "iis", "java", "jsonlines",
         "logfmt", "multiline", "pipeline", "plain", "python_logging", "registry", "stacktrace", "structured", "syslog",
-    )
-]
+    ),
+    # produce loop and delivery reports: a sixth of a shipped line's CPU was their interpreted per-message code
+    "shipper/delivery": ("acks", "producer"),
+    # the split of a read chunk into line records
+    "shipper/harvest": ("framing",),
+}
 MANIFEST = "_native.sha256"  # read by shipper.parsers._mypyc.use_sources_if_stale (not imported here: no build-time imports)
 
 
@@ -55,11 +60,12 @@ class OptionalBuildExt(build_ext):
             self._record_sources()
 
     def _record_sources(self) -> None:
-        """Each compiled source's hash beside the extensions, so an edited source is noticed at import time."""
-        directory = Path(self.get_ext_fullpath("shipper.parsers._native__mypyc")).parent
-        lines = [f"{Path(path).stem} {hashlib.sha256((ROOT / path).read_bytes()).hexdigest()}\n" for path in COMPILED]
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / MANIFEST).write_text("".join(lines))
+        """Each compiled source's hash beside its package's extensions, so an edited source is noticed at import time."""
+        for package, names in GROUPS.items():
+            directory = Path(self.get_ext_fullpath(f"{package.replace('/', '.')}._native__mypyc")).parent
+            lines = [f"{name} {hashlib.sha256((ROOT / package / f'{name}.py').read_bytes()).hexdigest()}\n" for name in names]
+            directory.mkdir(parents=True, exist_ok=True)
+            (directory / MANIFEST).write_text("".join(lines))
 
     def _remove_outputs(self) -> None:
         # a shim built before the shared library failed would import it and fail: none or all of them
@@ -70,10 +76,16 @@ class OptionalBuildExt(build_ext):
 
 def _remove_inplace_builds() -> None:
     """Extensions an earlier editable install built next to the sources: Python would import them before the .py."""
-    for suffix in (*EXTENSION_SUFFIXES, ".so"):
-        for path in PARSERS.glob(f"*{suffix}"):
-            path.unlink()
-    (PARSERS / MANIFEST).unlink(missing_ok=True)
+    for package in GROUPS:
+        directory = ROOT / package
+        for suffix in (*EXTENSION_SUFFIXES, ".so"):
+            for path in directory.glob(f"*{suffix}"):
+                path.unlink()
+        (directory / MANIFEST).unlink(missing_ok=True)
+
+
+def _group_name(package: str) -> str:
+    return f"{package.replace('/', '.')}._native"
 
 
 def ext_modules() -> list[Extension]:
@@ -85,8 +97,8 @@ def ext_modules() -> list[Extension]:
     from mypyc.build import mypycify
 
     try:
-        # one shared library inside the package, so an editable install's finder (which maps packages only) finds it
-        return mypycify(COMPILED, group_name="shipper.parsers._native", opt_level="3")
+        groups = [([f"{package}/{name}.py" for name in names], _group_name(package)) for package, names in GROUPS.items()]
+        return mypycify([path for paths, _ in groups for path in paths], separate=groups, opt_level="3")
     except (Exception, SystemExit) as error:  # mypyc exits on a type error or an import it cannot resolve
         print(f"logferry: parsers not compiled: mypyc failed ({error!r}); they run as plain Python", file=sys.stderr)
         return []

@@ -1,1 +1,8 @@
 """Delivery to Kafka: the producer (producer.py), acknowledgement tracking (acks.py), oversize records (oversize.py)."""
+
+from pathlib import Path as _Path
+
+# Compiled with mypyc at install (setup.py); the sources run instead when they changed since the build.
+from shipper.parsers._mypyc import use_sources_if_stale as _use_sources_if_stale
+
+_use_sources_if_stale(__name__, _Path(__file__).resolve().parent)
