@@ -33,12 +33,10 @@ _dumps = orjson.dumps
 _new_tuple = tuple.__new__  # EncodedEvent(...) goes through a Python-level __new__; this is the same tuple, cheaper
 # head (ending in the event_id's stream half) + the offset half + the event's own fields (its JSON minus the "{")
 _SPLICE = b'%b%016x",%b'
-# The same with the stream's constant attributes spliced in after the parser's (see _feed): head, offset half, the
-# event's JSON without its "{" and its final "}}", the constant attributes ending in `"log.file.record_offset":`, the
-# offset. _SPLICE_AFTER when the event has attributes of its own (a comma goes between), _SPLICE_ALONE when not.
-_SPLICE_AFTER = b'%b%016x",%b,%b%d}}'
-_SPLICE_ALONE = b'%b%016x",%b%b%d}}'
 _RECORD_OFFSET = "log.file.record_offset"
+_HEX3: tuple[bytes, ...] = tuple(b"%03x" % low for low in range(4096))
+"""the last three hex digits of an event_id's offset half; the first thirteen change only every 4 KiB"""
+_join = b"".join
 _ROUTE_LIMIT = 64
 _REASON_LIMIT = 512
 
@@ -112,6 +110,9 @@ class StreamParser:
         constant = self._constant
         constant_keys = self._constant_keys
         tail = self._tail
+        comma_tail = b"," + tail
+        high = -1
+        high_hex = b""
         auto = self._auto
         # auto: the settled parser per leading character, with this batch's heads (so interleaved formats each settle)
         # (parsers called as native methods: a bound method would go through the generic call protocol per line)
@@ -174,8 +175,17 @@ class StreamParser:
                         if key in attributes:
                             break
                     else:
-                        splice = _SPLICE_AFTER if attributes else _SPLICE_ALONE
-                        value = splice % (line_head, offset, _dumps(event)[1:-2], tail, offset)
+                        # joined: head, offset half (cached top digits + a table's last three: bytes % formatting
+                        # cost more than the parse of a golog line), the event's JSON without its "{" and final "}}",
+                        # the constant attributes ending in `"log.file.record_offset":` (after a comma when the event
+                        # has attributes of its own), the offset
+                        if offset >> 12 != high:
+                            high = offset >> 12
+                            high_hex = b'%013x' % high
+                        value = _join((
+                            line_head, high_hex, _HEX3[offset & 4095], b'",', _dumps(event)[1:-2],
+                            comma_tail if attributes else tail, str(offset).encode(), b"}}",
+                        ))
                         append(_new_tuple(EncodedEvent, (offset, end, value)))
                         continue
                 attributes.update(constant)
