@@ -2,10 +2,11 @@
 default "$http_x_forwarded_for"). The body is the line itself; the request's parts become attributes."""
 
 import re
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
-from schemas.severity import ERROR, INFO, WARN
+from schemas.severity import ERROR as _ERROR_LEVEL
+from schemas.severity import INFO as _INFO_LEVEL
+from schemas.severity import WARN as _WARN_LEVEL
 from shipper.parsers.base import Event, ParseEnv, Parser, timestamp_unparsed
 from shipper.parsers.clock import MONTHS
 
@@ -21,7 +22,10 @@ _ADDRESS_LIST = re.compile(rf"{_ADDRESS}(?:\s*,\s*{_ADDRESS})*")
 _ESCAPED = re.compile(r'\\(["\\])')
 
 
-_STAMP = re.compile(r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d(?: [+-]\d{4})?")
+ERROR: Final = _ERROR_LEVEL
+INFO: Final = _INFO_LEVEL
+WARN: Final = _WARN_LEVEL
+_STAMP: Final = re.compile(r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d(?: [+-]\d{4})?")
 Fields = tuple[str, str, str, str, str, str, str, str | None, str | None, str]
 """client, ident, user, time, request, status, bytes, referer, user agent, the rest of the line"""
 
@@ -73,9 +77,10 @@ def _split_line(text: str) -> Fields | None:
     return peer, ident, user, stamp, request, status, size, referer, text[middle + 3:end], text[end + 1:]
 
 
-# Called through this module variable: tests swap it to force the pattern path, and a compiled module (setup.py)
-# binds direct calls to a function at build time, where swapping would no longer reach them.
-_split: Callable[[str], Fields | None] = _split_line
+_fast = True
+"""Whether `parse` tries `_split_line` first; tests turn it off to force the pattern path (a module variable, not a
+swapped function: a compiled module (setup.py) binds direct calls to a function at build time, where swapping would
+no longer reach them)."""
 
 
 class AccessLogParser(Parser):
@@ -88,7 +93,7 @@ class AccessLogParser(Parser):
         self._heads: dict[str, str] = {}
 
     def parse(self, text: str) -> Event | None:
-        fields = _split(text)
+        fields = _split_line(text) if _fast else None
         if fields is None:
             if " [" not in text:  # cheap refusal: every access line has " [time]"
                 return None

@@ -9,7 +9,7 @@ formats (auto) or emits a flagged parse-error event (declared format). Parsers d
 """
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import orjson
 
@@ -18,8 +18,8 @@ from shipper.parsers._mypyc import mypyc_attr
 from shipper.parsers.clock import Clock
 
 Event = dict[str, Any]
-ORIGINAL = "log.record.original"
-TIMEZONE = "event.timezone"
+ORIGINAL: Final = "log.record.original"
+TIMEZONE: Final = "event.timezone"
 
 
 @dataclass

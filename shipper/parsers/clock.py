@@ -13,14 +13,15 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schemas.timefmt import format_ns
 
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
-_CACHE_LIMIT = 8192
-_ZEROS = "000000000"
+MONTHS: Final = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
+_CACHE_LIMIT: Final = 8192
+_ZEROS: Final = "000000000"
 _UTC_NAMES = ("UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT")
 # Date, time, optional fraction, optional zone. Separator T, t or space; fraction after . or ,.
 _ISO = re.compile(

@@ -5,13 +5,14 @@ Local time unless the program set LUTC, so the input's zone applies. The file pr
 """
 
 import re
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, timestamp_unparsed
 
-_LINE = re.compile(r"(.{0,64}?)(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))? (?:(\S+\.go):(\d+): )?(.*)", re.S)
-_ZEROS = "000000000"
+_LINE: Final = re.compile(
+    r"(.{0,64}?)(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))? (?:(\S+\.go):(\d+): )?(.*)", re.S
+)
+_ZEROS: Final = "000000000"
 Fields = tuple[str, str | None, str | None, str]
 """fraction ("" when none), file path, line number, message"""
 
@@ -46,8 +47,9 @@ def _split_line(text: str) -> Fields | None:
     return fraction, path, number, text[space + 1:]
 
 
-# Called through this module variable: tests swap it to force the pattern path (see access._split).
-_split: Callable[[str], Fields | None] = _split_line
+_fast = True
+"""Whether `parse` tries `_split_line` first; tests turn it off to compare with the pattern path (a module variable,
+not a swapped function: a compiled module calls its own functions directly, which swapping would not reach)."""
 
 
 class GoLogParser(Parser):
@@ -63,7 +65,7 @@ class GoLogParser(Parser):
         # the usual line: no prefix, a date-time seen before (so valid) in text[:19], the rest split without the pattern
         head = self._heads.get(text[:19])
         if head:
-            fields = _split(text)
+            fields = _split_line(text) if _fast else None
             if fields is not None:
                 # names of their own: mypyc types a local by its first assignment, and the pattern's groups may be None
                 digits, file_path, file_line, rest = fields

@@ -1,11 +1,13 @@
 """json: one JSON object per line (nested objects kept, well-known keys mapped into the schema)."""
 
+from typing import Final
+
 import orjson
 
 from shipper.parsers.base import Event, Parser
 from shipper.parsers.structured import structured_event
 
-_loads = orjson.loads
+_loads: Final = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
 
 

@@ -18,7 +18,7 @@ stream half of event_id) is serialised once and spliced in front of the per-even
 import gc
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -29,16 +29,16 @@ from shipper.parsers.clock import Clock
 from shipper.parsers.multiline import Group
 from shipper.records import EncodedEvent, RawRecord, StreamContext
 
-_dumps = orjson.dumps
-_new_tuple = tuple.__new__  # EncodedEvent(...) goes through a Python-level __new__; this is the same tuple, cheaper
+_dumps: Final = orjson.dumps
+_new_tuple: Final = tuple.__new__  # EncodedEvent(...) goes through a Python-level __new__; this is the same tuple, cheaper
 # head (ending in the event_id's stream half) + the offset half + the event's own fields (its JSON minus the "{")
-_SPLICE = b'%b%016x",%b'
-_RECORD_OFFSET = "log.file.record_offset"
-_HEX3: tuple[bytes, ...] = tuple(b"%03x" % low for low in range(4096))
+_SPLICE: Final = b'%b%016x",%b'
+_RECORD_OFFSET: Final = "log.file.record_offset"
+_HEX3: Final[tuple[bytes, ...]] = tuple(b"%03x" % low for low in range(4096))
 """the last three hex digits of an event_id's offset half; the first thirteen change only every 4 KiB"""
-_join = b"".join
-_ROUTE_LIMIT = 64
-_REASON_LIMIT = 512
+_join: Final = b"".join
+_ROUTE_LIMIT: Final = 64
+_REASON_LIMIT: Final = 512
 
 
 class _Unsettled(Parser):

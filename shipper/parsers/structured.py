@@ -8,7 +8,7 @@ Speed: the records of one stream mostly repeat one key layout, so which keys pla
 out once per layout (`_plan`) and cached; a record then costs a few pops.
 """
 
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -25,18 +25,18 @@ _ROLE_KEYS: dict[str, tuple[str, ...]] = {
     "error": ("error", "err", "exception"),
     "stack": ("stack", "stacktrace", "stack_trace"),
 }
-_HEX = frozenset("0123456789abcdef")
+_HEX: Final = frozenset("0123456789abcdef")
 _ERROR_PARTS = {"message": "exception.message", "msg": "exception.message", "type": "exception.type",
                 "kind": "exception.type", "name": "exception.type", "stack": "exception.stacktrace",
                 "stacktrace": "exception.stacktrace", "stack_trace": "exception.stacktrace"}
-_PLAN_LIMIT = 1024
-_CACHE_LIMIT = 1024
+_PLAN_LIMIT: Final = 1024
+_CACHE_LIMIT: Final = 1024
 # level text as written -> severity number (lower-case "info" misses the table's exact lookup every time)
-_levels: dict[str, int] = {}
+_levels: Final[dict[str, int]] = {}
 
 # (time key, level key, message key, other (key, role) pairs) for one key layout
 Plan = tuple[str | None, str | None, str | None, tuple[tuple[str, str], ...]]
-_plans: dict[tuple[str, ...], Plan] = {}
+_plans: Final[dict[tuple[str, ...], Plan]] = {}
 
 
 def _plan(keys: tuple[str, ...]) -> Plan:

@@ -2,10 +2,9 @@
 hostname, space-padded day, no year, no zone; also the RFC 3339 timestamp variant rsyslog writes)."""
 
 import re
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
-from schemas.severity import SYSLOG_WORDS, severity_from_syslog
+from schemas.severity import SYSLOG_LEVELS, SYSLOG_WORDS
 from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, timestamp_unparsed
 from shipper.parsers.clock import MONTHS
 
@@ -56,7 +55,9 @@ def _tag(message: str) -> tuple[str, str | None, str] | None:
     return app, procid, message[colon + 1:]
 
 
-_ZEROS = "000000000"
+_ZEROS: Final = "000000000"
+_WORDS: Final = SYSLOG_WORDS
+_NUMBERS: Final = SYSLOG_LEVELS  # _NUMBERS[pri & 7], indexed
 Bsd = tuple[str | None, int, str, str]
 """PRI text (None when absent), where the timestamp starts, fraction ("" when none), the rest after the timestamp"""
 
@@ -87,8 +88,8 @@ def _split_bsd(text: str) -> Bsd | None:
     return pri_text, start, fraction, text[space + 1:]
 
 
-# Called through this module variable: tests swap it to force the pattern path (see access._split).
-_split: Callable[[str], Bsd | None] = _split_bsd
+_fast = True
+"""Whether `parse` tries `_split_bsd` first; tests turn it off to compare with the pattern path (see golog._fast)."""
 
 
 class SyslogParser(Parser):
@@ -107,7 +108,7 @@ class SyslogParser(Parser):
             self._bsd_heads.clear()  # year inference depends on the observed month
             self._bsd_month = clock.observed_month_key
         # the usual RFC 3164 line whose timestamp was seen before (so valid), split without the pattern
-        bsd = _split(text)
+        bsd = _split_bsd(text) if _fast else None
         if bsd is not None:
             pri_text, start, fraction, rest = bsd
             head = self._bsd_heads.get(text[start:start + 15])
@@ -155,8 +156,8 @@ class SyslogParser(Parser):
         attributes[ORIGINAL] = text
         event = {
             "timestamp": timestamp,
-            "severity_text": SYSLOG_WORDS[pri & 7],
-            "severity_number": severity_from_syslog(pri & 7),
+            "severity_text": _WORDS[pri & 7],
+            "severity_number": _NUMBERS[pri & 7],
             "body": message,
             "attributes": attributes,
         }
@@ -204,8 +205,8 @@ class SyslogParser(Parser):
             pri = int(pri_text)
             if pri > 191:
                 return None
-            severity_text: str | None = SYSLOG_WORDS[pri & 7]
-            severity_number = severity_from_syslog(pri & 7)
+            severity_text: str | None = _WORDS[pri & 7]
+            severity_number = _NUMBERS[pri & 7]
             if zone_assumed and hostname is not None and tag is not None and tag[1]:
                 # the usual line, built at once (the same keys in the same order as below)
                 app, procid, message = tag

@@ -25,14 +25,14 @@ def _both(text: str) -> tuple[Any, Any]:
     fast_parser.parse(_LINE)
     fast = fast_parser.parse(text)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(golog, "_split", lambda _text: None)
+        patch.setattr(golog, "_fast", False)
         slow = GoLogParser(env).parse(text)
     return fast, slow
 
 
 def test_fast_path_takes_the_usual_lines() -> None:
-    assert golog._split(_LINE) == ("123456", "/src/app/server.go", "42", "connection reset")
-    assert golog._split("2024/05/01 02:00:01 no file here") == ("", None, None, "no file here")
+    assert golog._split_line(_LINE) == ("123456", "/src/app/server.go", "42", "connection reset")
+    assert golog._split_line("2024/05/01 02:00:01 no file here") == ("", None, None, "no file here")
 
 
 def test_fast_path_agrees_on_the_golden_lines() -> None:

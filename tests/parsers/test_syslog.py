@@ -27,15 +27,15 @@ def _both(text: str) -> tuple[Any, Any]:
     fast_parser.parse(_LINE)
     fast = fast_parser.parse(text)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(syslog, "_split", lambda _text: None)
+        patch.setattr(syslog, "_fast", False)
         slow = SyslogParser(env).parse(text)
     return fast, slow
 
 
 def test_fast_path_takes_the_usual_lines() -> None:
-    assert syslog._split(_LINE) == ("13", 4, "", "web-3 sshd[1234]: session opened")
-    assert syslog._split("May 11 02:00:01.25 host x: y") == (None, 0, "25", "host x: y")
-    assert syslog._split("<34>1 2024-05-01T02:00:01Z host app - - - m") is None
+    assert syslog._split_bsd(_LINE) == ("13", 4, "", "web-3 sshd[1234]: session opened")
+    assert syslog._split_bsd("May 11 02:00:01.25 host x: y") == (None, 0, "25", "host x: y")
+    assert syslog._split_bsd("<34>1 2024-05-01T02:00:01Z host app - - - m") is None
 
 
 def test_fast_path_agrees_on_the_golden_lines() -> None:
