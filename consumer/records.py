@@ -81,14 +81,21 @@ def decode_into(batch: Batch, messages: list[Any], prepare: Prepare, max_record_
     next_offsets = batch.next_offsets
     errors: list[Any] = []
     size = 0
+    # A consume() call returns runs of one partition: the (topic, partition) key and the topic string are made once per
+    # run, so the offsets dict finds its key by identity and every source shares one topic object.
+    topic = ""
+    partition = -1
+    key: TopicPartitionKey = (topic, partition)
     for message in messages:
         if message.error() is not None:
             errors.append(message)
             continue
-        topic = message.topic()
-        partition = message.partition()
         offset = message.offset()
-        next_offsets[(topic, partition)] = offset + 1
+        if message.partition() != partition or message.topic() != topic:
+            topic = message.topic()
+            partition = message.partition()
+            key = (topic, partition)
+        next_offsets[key] = offset + 1
         raw = message.value()
         if raw is None:
             _dead(batch, message, b"", "the record has no value (a tombstone)", raw_limit)

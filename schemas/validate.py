@@ -16,33 +16,50 @@ _REQUIRED = (
     "body", "resource", "attributes", "format", "input_id", "parse_error",
 )
 _EVENT_ID = re.compile(r"[0-9a-f]{32}")
-_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z")
+# The schema's own pattern (ASCII digits only).
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z")
 
 
 def check_event(event: Any) -> str | None:
-    """None if `event` has what the consumer relies on, else a sentence saying what is wrong."""
+    """None if `event` has what the consumer relies on, else a sentence saying what is wrong.
+
+    Runs once per consumed record, so it reads each field once and looks for the others only when one is missing."""
     if not isinstance(event, dict):
         return "the event is not a JSON object"
-    for key in _REQUIRED:
-        if key not in event:
-            return f"the event has no {key}"
-    if event["schema_version"] != 1:
-        return f"unsupported schema_version {event['schema_version']!r}"
-    event_id = event["event_id"]
+    try:
+        version = event["schema_version"]
+        event_id = event["event_id"]
+        timestamp = event["timestamp"]
+        observed = event["observed_timestamp"]
+        number = event["severity_number"]
+        body = event["body"]
+        resource = event["resource"]
+        attributes = event["attributes"]
+    except KeyError:
+        return _missing(event)
+    if "format" not in event or "input_id" not in event or "parse_error" not in event:
+        return _missing(event)
+    if version != 1:
+        return f"unsupported schema_version {version!r}"
     if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
         return "event_id is not 32 lowercase hex digits"
-    for key in ("timestamp", "observed_timestamp"):
-        value = event[key]
-        if not isinstance(value, str) or not _TIMESTAMP.fullmatch(value):
-            return f"{key} is not an RFC 3339 UTC timestamp with nanoseconds"
-    number = event["severity_number"]
+    if not isinstance(timestamp, str) or not _TIMESTAMP.fullmatch(timestamp):
+        return "timestamp is not an RFC 3339 UTC timestamp with nanoseconds"
+    if not isinstance(observed, str) or not _TIMESTAMP.fullmatch(observed):
+        return "observed_timestamp is not an RFC 3339 UTC timestamp with nanoseconds"
     if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number <= 24:
         return "severity_number is not an integer from 0 to 24"
-    if not isinstance(event["body"], (str, dict)):
+    if not isinstance(body, (str, dict)):
         return "body is neither a string nor an object"
-    if not isinstance(event["resource"], dict) or not isinstance(event["attributes"], dict):
+    if not isinstance(resource, dict) or not isinstance(attributes, dict):
         return "resource and attributes must be objects"
     return None
+
+
+def _missing(event: dict[str, Any]) -> str:
+    """The sentence for the first required key `event` lacks."""
+    missing = next(key for key in _REQUIRED if key not in event)
+    return f"the event has no {missing}"
 
 
 @cache
