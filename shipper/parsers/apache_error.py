@@ -5,8 +5,7 @@ Times carry no zone: the input's zone applies."""
 import re
 from typing import Any
 
-from schemas.severity import severity_from_text
-from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, timestamp_unparsed
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, level_number, timestamp_unparsed
 from shipper.parsers.clock import MONTHS
 
 _LINE = re.compile(
@@ -56,7 +55,7 @@ class ApacheErrorParser(Parser):
         event = {
             "timestamp": f"{head}.{(match[6] or ''):0<9}Z",
             "severity_text": level,
-            "severity_number": severity_from_text(level),
+            "severity_number": level_number(level),
             "body": match[13],
             "attributes": attributes,
         }

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Final
 
 import orjson
 
+from schemas.severity import severity_from_text
 from shipper.config import InputSettings
 from shipper.parsers._mypyc import mypyc_attr
 from shipper.parsers.clock import Clock
@@ -20,6 +21,8 @@ from shipper.parsers.clock import Clock
 Event = dict[str, Any]
 ORIGINAL: Final = "log.record.original"
 TIMEZONE: Final = "event.timezone"
+_LEVEL_LIMIT: Final = 1024
+_level_numbers: Final[dict[str, int]] = {}
 
 
 @dataclass
@@ -117,3 +120,15 @@ def add_flag(event: Event, flag: str) -> None:
         event["flags"] = [flag]
     elif flag not in flags:
         flags.append(flag)
+
+
+def level_number(level: str) -> int:
+    """schemas.severity.severity_from_text(level), remembered per level text (a call into that interpreted module
+    costs more than a compiled parser spends on a field)."""
+    number = _level_numbers.get(level)
+    if number is None:
+        number = severity_from_text(level)
+        if len(_level_numbers) >= _LEVEL_LIMIT:
+            _level_numbers.clear()
+        _level_numbers[level] = number
+    return number

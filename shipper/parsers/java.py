@@ -7,8 +7,7 @@ Covers `%d [%t] %-5level %logger - %msg`, `%d %-5p [%t] %c{1}:%L - %m`, Spring B
 import re
 from typing import Any
 
-from schemas.severity import severity_from_text
-from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, timestamp_unparsed
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, level_number, timestamp_unparsed
 from shipper.parsers.stacktrace import attach, java_continues
 
 _LINE = re.compile(
@@ -59,7 +58,7 @@ class JavaParser(Parser):
         event = {
             "timestamp": f"{head}.{(fraction or ''):0<9}Z",
             "severity_text": level,
-            "severity_number": severity_from_text(level),
+            "severity_number": level_number(level),
             "body": match[11],
             "attributes": attributes,
         }

@@ -104,7 +104,6 @@ class StreamParser:
         self.clock.set_observed(observed_ns)
         self._observed_ns = observed_ns
         out: list[EncodedEvent] = []
-        append = out.append
         encoding = self._encoding
         utf8 = encoding == "utf-8"  # decoded by a direct call when the codec is named as a constant
         constant = self._constant
@@ -186,14 +185,14 @@ class StreamParser:
                             line_head, high_hex, _HEX3[offset & 4095], b'",', _dumps(event)[1:-2],
                             comma_tail if attributes else tail, str(offset).encode(), b"}}",
                         ))
-                        append(_new_tuple(EncodedEvent, (offset, end, value)))
+                        out.append(_new_tuple(EncodedEvent, (offset, end, value)))
                         continue
                 attributes.update(constant)
                 attributes[_RECORD_OFFSET] = offset
                 line_head = line_own_resource_head if "resource" in event else line_head
-                append(_new_tuple(EncodedEvent, (offset, end, _SPLICE % (line_head, offset, _dumps(event)[1:]))))
+                out.append(_new_tuple(EncodedEvent, (offset, end, _SPLICE % (line_head, offset, _dumps(event)[1:]))))
             except Exception as error:  # a parser bug must not lose the line
-                append(self._failure(text, offset, end, log_format=self._parser.name, reason=_bug(error), flags=[]))
+                out.append(self._failure(text, offset, end, log_format=self._parser.name, reason=_bug(error), flags=[]))
         return out
 
     def flush(self, observed_ns: int, *, force: bool) -> list[EncodedEvent]:

@@ -4,8 +4,7 @@ an event are joined to it. asctime is `2003-07-08 16:49:45,896` (comma milliseco
 import re
 from typing import Any
 
-from schemas.severity import severity_from_text
-from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, timestamp_unparsed
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, level_number, timestamp_unparsed
 from shipper.parsers.stacktrace import attach, python_continues
 
 _LEVEL = r"(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET|Level \d+)"
@@ -58,7 +57,7 @@ class PythonParser(Parser):
             timestamp = self.clock.observed
             if logger:
                 attributes["log.logger"] = logger
-            return {"timestamp": timestamp, "severity_text": level, "severity_number": severity_from_text(level),
+            return {"timestamp": timestamp, "severity_text": level, "severity_number": level_number(level),
                     "body": message, "attributes": attributes}
         if index in _LEVEL_FIRST:
             level, logger = match[3], match[4]
@@ -77,7 +76,7 @@ class PythonParser(Parser):
         event = {
             "timestamp": f"{head}.{(match[2] or ''):0<9}Z",
             "severity_text": level,
-            "severity_number": severity_from_text(level) if not level.startswith("Level") else 0,
+            "severity_number": level_number(level) if not level.startswith("Level") else 0,
             "body": match[5],
             "attributes": attributes,
         }

@@ -62,35 +62,38 @@ def structured_event(env: ParseEnv, fields: dict[str, Any], text: str) -> Event:
     plan = _plans.get(keys) or _plan(keys)
     time_key, level_key, message_key, others = plan
     clock = env.clock
-    event: Event = {"timestamp": None, "severity_text": None, "severity_number": 0}
+    timestamp: str | None = None
+    severity_text: str | None = None
+    severity_number = 0
+    unparsed = False
     zone_assumed = False
     if time_key is not None:
         value = fields[time_key]
         fast = clock.iso_fast(value) if type(value) is str else None
         if fast is not None:
-            event["timestamp"] = fast
+            timestamp = fast
             del fields[time_key]
         else:
             stamp = clock.iso(value) if type(value) is str else _number_time(env, value)
             if stamp is None:
-                event["flags"] = ["timestamp_unparsed"]
+                unparsed = True
             else:
-                event["timestamp"], zone_assumed = stamp
+                timestamp, zone_assumed = stamp
                 del fields[time_key]
     if level_key is not None:
         value = fields[level_key]
         if type(value) is str:
-            event["severity_text"] = value[:64]
+            severity_text = value[:64]
             number = _levels.get(value)
             if number is None:
                 number = severity_from_text(value)
                 if len(_levels) >= _CACHE_LIMIT:
                     _levels.clear()
                 _levels[value] = number
-            event["severity_number"] = number
+            severity_number = number
             del fields[level_key]
         elif type(value) is int:
-            event["severity_text"] = str(value)  # numeric scales differ (pino, Python): kept as written, number unknown
+            severity_text = str(value)  # numeric scales differ (pino, Python): kept as written, number unknown
             del fields[level_key]
     message = None
     if message_key is not None:
@@ -98,26 +101,42 @@ def structured_event(env: ParseEnv, fields: dict[str, Any], text: str) -> Event:
         if type(value) is str:
             message = value
             del fields[message_key]
-    extra = _others(env, fields, others, event) if others else None
-    if event["timestamp"] is None:
-        event["timestamp"] = clock.observed
+    # trace and span ids, resource: keys of the event between the severity and the body
+    placed: dict[str, Any] = {}
+    extra = _others(env, fields, others, placed) if others else None
+    if timestamp is None:
+        timestamp = clock.observed
     if message is None:
-        event["body"] = fields
+        body: Any = fields
         attributes = extra or {}
     else:
-        event["body"] = message
+        body = message
         attributes = fields
         if extra:
             attributes.update(extra)
     if zone_assumed:
         attributes[TIMEZONE] = clock.zone_name
     attributes[ORIGINAL] = text
+    # built at once in the usual shapes (the same keys in the same order as the general case below)
+    if not unparsed:
+        if not placed:
+            return {"timestamp": timestamp, "severity_text": severity_text, "severity_number": severity_number,
+                    "body": body, "attributes": attributes}
+        if len(placed) == 1 and "resource" in placed:
+            return {"timestamp": timestamp, "severity_text": severity_text, "severity_number": severity_number,
+                    "resource": placed["resource"], "body": body, "attributes": attributes}
+    event: Event = {"timestamp": timestamp, "severity_text": severity_text, "severity_number": severity_number}
+    if unparsed:
+        event["flags"] = ["timestamp_unparsed"]
+    event.update(placed)
+    event["body"] = body
     event["attributes"] = attributes
     return event
 
 
-def _others(env: ParseEnv, fields: dict[str, Any], others: tuple[tuple[str, str], ...], event: Event) -> dict[str, Any]:
-    """Trace and span ids, service, error and stack: moved from `fields` into the event; returns derived attributes."""
+def _others(env: ParseEnv, fields: dict[str, Any], others: tuple[tuple[str, str], ...], event: dict[str, Any]) -> dict[str, Any]:
+    """Trace and span ids, service, error and stack: moved from `fields` into `event` (the event's keys between its
+    severity and its body) or into the returned derived attributes."""
     extra: dict[str, Any] = {}
     for key, role in others:
         value = fields[key]
