@@ -9,6 +9,7 @@
 
 import logging
 import time
+from binascii import hexlify
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -103,7 +104,9 @@ class Delivery:
                 value = shrink_event(value, limit)
                 size = len(value)
                 self.truncated += 1
-            headers: list[tuple[str, str | bytes | None]] = [SCHEMA_HEADER, ("event_id", key + b"%016x" % offset)]
+            # the offset half of the event id as 16 hex digits (hexlify of the 8 bytes is half the cost of "%016x")
+            event_id = key + hexlify(offset.to_bytes(8, "big"))
+            headers: list[tuple[str, str | bytes | None]] = [SCHEMA_HEADER, ("event_id", event_id)]
             try:
                 # Positional on purpose: keyword arguments make the C binding look every parameter name up by
                 # string for each message (~0.4 µs, a sixth of the cost of producing one event). Its order is
