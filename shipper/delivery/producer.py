@@ -25,7 +25,8 @@ from shipper.records import EncodedEvent
 
 log = logging.getLogger("shipper.delivery")
 
-SCHEMA_HEADER: tuple[str, str | bytes | None] = ("schema_version", b"1")
+SCHEMA_VERSION = b"1"
+SCHEMA_HEADER: tuple[str, str | bytes | None] = ("schema_version", SCHEMA_VERSION)
 ANY_PARTITION = -1  # the partitioner picks it from the key
 NOW = 0  # message timestamp: the time of producing
 # Room for key, headers and record framing inside the broker's message size limit.
@@ -106,7 +107,8 @@ class Delivery:
                 self.truncated += 1
             # the offset half of the event id as 16 hex digits (hexlify of the 8 bytes is half the cost of "%016x")
             event_id = key + hexlify(offset.to_bytes(8, "big"))
-            headers: list[tuple[str, str | bytes | None]] = [SCHEMA_HEADER, ("event_id", event_id)]
+            # a dict converts to librdkafka headers with fewer instructions than a list of pairs (same headers, same order)
+            headers: dict[str, str | bytes | None] = {"schema_version": SCHEMA_VERSION, "event_id": event_id}
             try:
                 # Positional on purpose: keyword arguments make the C binding look every parameter name up by
                 # string for each message (~0.4 µs, a sixth of the cost of producing one event). Its order is
