@@ -129,3 +129,26 @@ def test_syslog_tag_split_agrees_with_its_pattern(message: str) -> None:
     expected = None if match is None else (match[1], match[2], match[3])
     found = _tag(message)
     assert (found and (found[0], found[1] or None, found[2])) == (expected and (expected[0], expected[1] or None, expected[2]))
+
+
+@pytest.mark.parametrize("log_format", ["auto", "json", "logfmt"])
+def test_record_keys_named_like_constant_attributes_appear_once(log_format: str) -> None:
+    """The stream's constant attributes (config fields, file path and name, record offset) overwrite a record's own key
+    of the same name in place, whether or not the pipeline splices them into the serialised event."""
+    line = (
+        b'{"msg":"m","env":"mine","a":1,"log.file.record_offset":-1}' if log_format != "logfmt"
+        else b'msg=m env=mine a=1 log.file.record_offset=-1'
+    )
+    plain = b'{"msg":"m","a":1}' if log_format != "logfmt" else b"msg=m a=1"
+    parser = make_parser(make_settings(log_format))
+    records, _ = split_records(line + b"\n" + plain + b"\n")
+    values = [e.value for e in parser.feed(records, OBSERVED_NS)]
+    clashing, usual = (orjson.loads(value) for value in values)
+    assert list(clashing["attributes"]) == ["env", "a", "log.file.record_offset", "log.record.original", "log.file.path",
+                                            "log.file.name"]
+    assert clashing["attributes"]["env"] == "test" and clashing["attributes"]["log.file.record_offset"] == 0
+    assert values[0].count(b'"env"') == 1 and values[0].count(b'"log.file.record_offset"') == 1
+    assert list(usual["attributes"])[-4:] == ["env", "log.file.path", "log.file.name", "log.file.record_offset"]
+    assert usual["attributes"]["log.file.record_offset"] == records[1].offset
+    for event in (clashing, usual):
+        assert schema_errors(event) == []
