@@ -52,8 +52,11 @@ UPSERT_OFFSETS = (
 INSERT_EVENTS = (
     "INSERT OR IGNORE INTO events (event_id, timestamp, severity, service, host, file_path, message, event) "
     "SELECT substr(?1, key * 16 + 1, 16), value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, "
-    "value ->> 5, substr(?2, value ->> 6, value ->> 7) FROM json_each(?3) ORDER BY key"
+    "value ->> 5, substr(?2, value ->> 6, value ->> 7) FROM json_each(?3)"
 )
+# No ORDER BY: json_each yields the elements in array order anyway, and SQLite cannot know it, so ORDER BY key sorted
+# every row (all its values, the raw event included) through a temporary B-tree first (~4.5k instructions per event).
+# The order only decides the rowids; nothing relies on it (FTS takes every id above the batch's first).
 # Rows per INSERT_EVENTS statement: a whole batch at the default batch_max_events (about 10 MiB of packed parameters),
 # so a flush re-takes the GIL a handful of times, not once per chunk.
 INSERT_CHUNK = 20_000
