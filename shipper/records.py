@@ -22,6 +22,12 @@ class RawRecord(NamedTuple):
     """The line was longer than max_line_bytes and `data` holds only its beginning."""
 
 
+RecordFields = tuple[int, int, bytes, bool]
+"""A RawRecord, or a plain tuple of its four fields in its order: framing builds plain tuples on the hot path, since
+creating a NamedTuple instance costs about four times as much as a tuple (a sixth of framing's and ~5% of a shipped
+line's instructions). Code that wants the field names makes a RawRecord of it (`RawRecord._make(fields)`)."""
+
+
 class EncodedEvent(NamedTuple):
     """One serialised event, ready to produce."""
 

@@ -201,7 +201,7 @@ class Shipper:
             stream = follow.stream
             if records and stream is not None:
                 read_something = True
-                spanned = records[-1].end - records[0].offset
+                spanned = records[-1][1] - records[0][0]  # end of the last, offset of the first
                 self.files.lines_read += len(records)
                 self.files.bytes_read += spanned
                 self.files.send(follow, stream.parser.feed(records, time.time_ns()))

@@ -20,7 +20,7 @@ from typing import BinaryIO
 from shipper import platform
 from shipper.harvest.framing import Framer
 from shipper.identity import MARKER_BYTES, fingerprint_of, marker_of, read_head
-from shipper.records import RawRecord
+from shipper.records import RawRecord, RecordFields
 
 
 class State(enum.Enum):
@@ -134,7 +134,7 @@ class Harvester:
         self.size = os.fstat(self.fd).st_size
         return self.size
 
-    def read_turn(self, budget: int) -> tuple[list[RawRecord], Outcome]:
+    def read_turn(self, budget: int) -> tuple[list[RecordFields], Outcome]:
         """Complete lines from the position on, at most about `budget` bytes of them."""
         framer = self.framer
         assert framer is not None, "start() first"
@@ -143,7 +143,7 @@ class Harvester:
             return [], Outcome.REPLACED
         if size == self.position:
             return [], Outcome.EOF
-        records: list[RawRecord] = []
+        records: list[RecordFields] = []
         chunk = self.read_chunk_bytes - self.read_chunk_bytes % 2 or 2
         while budget > 0:
             if self.skipping:
@@ -189,7 +189,7 @@ class Harvester:
         self.position += consumed
         self.last_data = time.monotonic()
 
-    def _read_long_line(self, records: list[RawRecord], framer: Framer) -> Outcome:
+    def _read_long_line(self, records: list[RecordFields], framer: Framer) -> Outcome:
         window = framer.max_line + 2 * len(framer.newline)
         self.handle.seek(self.position)
         data = self.handle.read(window) or b""

@@ -27,7 +27,7 @@ from shipper.parsers.auto import Prober
 from shipper.parsers.base import ORIGINAL, Event, ParseEnv, Parser, observed_event
 from shipper.parsers.clock import Clock
 from shipper.parsers.multiline import Group
-from shipper.records import EncodedEvent, RawRecord, StreamContext
+from shipper.records import EncodedEvent, RawRecord, RecordFields, StreamContext
 
 _dumps: Final = orjson.dumps
 _new_tuple: Final = tuple.__new__  # EncodedEvent(...) goes through a Python-level __new__; this is the same tuple, cheaper
@@ -87,7 +87,7 @@ class StreamParser:
 
     # -- the harvester's interface ---------------------------------------------------------------------
 
-    def feed(self, records: Sequence[RawRecord], observed_ns: int) -> list[EncodedEvent]:
+    def feed(self, records: Sequence[RecordFields], observed_ns: int) -> list[EncodedEvent]:
         """The events completed by `records` (complete lines in file order)."""
         # The events are acyclic dicts; with the cyclic collector on, it runs every ~700 allocations and took ~9%
         # of the time (bench/parse_throughput.py). Paused for the batch only; it changes when it runs, not what.
@@ -100,7 +100,7 @@ class StreamParser:
             if collecting:
                 gc.enable()
 
-    def _feed(self, records: Sequence[RawRecord], observed_ns: int) -> list[EncodedEvent]:
+    def _feed(self, records: Sequence[RecordFields], observed_ns: int) -> list[EncodedEvent]:
         self.clock.set_observed(observed_ns)
         self._observed_ns = observed_ns
         out: list[EncodedEvent] = []
@@ -211,7 +211,8 @@ class StreamParser:
 
     # -- grouping and the uncommon paths ---------------------------------------------------------------
 
-    def _slow_line(self, record: RawRecord, text: str, replaced: bool, out: list[EncodedEvent]) -> None:
+    def _slow_line(self, fields: RecordFields, text: str, replaced: bool, out: list[EncodedEvent]) -> None:
+        record = fields if isinstance(fields, RawRecord) else RawRecord._make(fields)
         flags = _flags(record.truncated, replaced)
         try:
             if self._pattern is not None:

@@ -39,9 +39,9 @@ def test_framing_cuts_and_flags_lines_over_the_limit() -> None:
 def test_utf16_framing_only_splits_on_aligned_newlines() -> None:
     data = "a\u0a0ab\r\nc\u010a\n".encode("utf-16-le")
     records, consumed = Framer("utf-16-le", 1024).frame(data, 2)
-    assert [r.data.decode("utf-16-le") for r in records] == ["a\u0a0ab", "c\u010a"]
+    assert [data.decode("utf-16-le") for _, _, data, _ in records] == ["a\u0a0ab", "c\u010a"]
     assert consumed == len(data)
-    assert records[1].offset == 2 + len("a\u0a0ab\r\n".encode("utf-16-le"))
+    assert records[1][0] == 2 + len("a\u0a0ab\r\n".encode("utf-16-le"))
 
 
 def test_encoding_resolution_skips_the_bom() -> None:
@@ -65,7 +65,7 @@ def test_harvester_waits_for_a_partial_line_and_detects_replaced_content(tmp_pat
     harvester = Harvester.open(str(path), 4096)
     harvester.start(0, Framer("utf-8", 1024))
     records, outcome = harvester.read_turn(1 << 20)
-    assert [r.data for r in records] == [b"first"] and outcome is Outcome.EOF
+    assert [data for _, _, data, _ in records] == [b"first"] and outcome is Outcome.EOF
     with open(path, "ab") as handle:
         handle.write(b"ond\n")
     records, outcome = harvester.read_turn(1 << 20)
