@@ -7,6 +7,10 @@ them to a StreamParser in batches of 1,000 records (as the harvester does) and c
 events. Prints figures only; asserts nothing.
 
     .venv/bin/python bench/parse_throughput.py [--lines 100000] [--format json,nginx] [--profile FORMAT]
+
+The compiled parsers are invisible to cProfile; profile them by instructions, which also do not depend on the machine's
+load: `valgrind --tool=callgrind --toggle-collect='CPyPy_*StreamParser___feed' .venv/bin/python
+bench/parse_throughput.py --profile FORMAT --lines 20000`, then `callgrind_annotate --inclusive=yes`.
 """
 
 import argparse
