@@ -130,7 +130,7 @@ class StreamParser:
                 text = data.decode(encoding, "replace")
                 replaced = True
             if slow or truncated or replaced:
-                self._slow_line(record, text, replaced, out)
+                self._slow_line(_new_tuple(RawRecord, (offset, end, data, truncated)), text, replaced, out)
                 parser = self._parser
                 head, own_resource_head = self._head(parser.name)
                 slow = self._grouping
@@ -145,7 +145,7 @@ class StreamParser:
                     if event is None:
                         found = self._probe_single_line(text)
                         if found is None:
-                            self._slow_line(record, text, replaced, out)
+                            self._slow_line(_new_tuple(RawRecord, (offset, end, data, truncated)), text, replaced, out)
                             slow = self._grouping
                             continue
                         line_parser, event = found
@@ -158,7 +158,7 @@ class StreamParser:
                 else:
                     event = parser.parse(text)
                     if event is None:
-                        self._slow_line(record, text, replaced, out)
+                        self._slow_line(_new_tuple(RawRecord, (offset, end, data, truncated)), text, replaced, out)
                         slow = self._grouping
                         continue
                     line_parser, line_head, line_own_resource_head = parser, head, own_resource_head
@@ -211,8 +211,9 @@ class StreamParser:
 
     # -- grouping and the uncommon paths ---------------------------------------------------------------
 
-    def _slow_line(self, fields: RecordFields, text: str, replaced: bool, out: list[EncodedEvent]) -> None:
-        record = fields if isinstance(fields, RawRecord) else RawRecord._make(fields)
+    def _slow_line(self, record: RawRecord, text: str, replaced: bool, out: list[EncodedEvent]) -> None:
+        # (_feed names the record's fields with tuple.__new__: compiled, its loop holds them unboxed, and
+        # RawRecord._make is a Python-level call per line, which every line of a multiline format pays)
         flags = _flags(record.truncated, replaced)
         try:
             if self._pattern is not None:
