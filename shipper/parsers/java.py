@@ -28,6 +28,8 @@ class JavaParser(Parser):
         self._heads: dict[str, str] = {}
 
     def parse(self, text: str) -> Event | None:
+        if not text[:1].isdigit():
+            return None  # cheap refusal (auto probes plain text here): the pattern starts with a date or a time
         match = _LINE.match(text)
         if match is None:
             return None

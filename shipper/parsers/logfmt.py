@@ -88,7 +88,7 @@ class LogfmtParser(Parser):
     attributes_last = True  # structured_event sets attributes last
 
     def parse(self, text: str) -> Event | None:
-        if _START.match(text) is None:
+        if "=" not in text or _START.match(text) is None:  # no "=": a cheap refusal (auto probes plain text here)
             return None
         fields: dict[str, Any] = {}
         valued = 0

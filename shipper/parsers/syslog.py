@@ -103,6 +103,9 @@ class SyslogParser(Parser):
         self._bsd_month = -1
 
     def parse(self, text: str) -> Event | None:
+        first = text[:1]
+        if first != "<" and not first.isdigit() and not (first.isupper() and text[3:4] == " "):
+            return None  # cheap refusal (auto probes plain text here): the pattern needs a PRI, a month or a date first
         clock = self.clock
         if self._bsd_month != clock.observed_month_key:
             self._bsd_heads.clear()  # year inference depends on the observed month
