@@ -136,14 +136,7 @@ class AccessLogParser(Parser):
                 }
                 if rest:
                     self._extra(rest, attributes)
-                event = {
-                    "timestamp": head,
-                    "severity_text": None,
-                    "severity_number": ERROR if number >= 500 else WARN if number >= 400 else INFO,
-                    "body": text,
-                    "attributes": attributes,
-                }
-                return event if head else timestamp_unparsed(event, self.clock)
+                return self._event(head, number, text, attributes)
             attributes = {
                 "client.address": peer,
                 "http.request.method": method,
@@ -170,10 +163,14 @@ class AccessLogParser(Parser):
             attributes["user_agent.original"] = agent
         if rest:
             self._extra(rest, attributes)
+        return self._event(head, number, text, attributes)
+
+    def _event(self, head: str, status: int, text: str, attributes: dict[str, Any]) -> Event:
+        """The event of an access line (severity from the status); timed at the observed time when `head` is ""."""
         event = {
             "timestamp": head,
             "severity_text": None,
-            "severity_number": ERROR if number >= 500 else WARN if number >= 400 else INFO,
+            "severity_number": ERROR if status >= 500 else WARN if status >= 400 else INFO,
             "body": text,
             "attributes": attributes,
         }
