@@ -5,7 +5,7 @@ import re
 from typing import Any, Final
 
 from schemas.severity import SYSLOG_LEVELS, SYSLOG_WORDS
-from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, timestamp_unparsed
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, parsed, timestamp_unparsed
 from shipper.parsers.clock import MONTHS
 
 _RFC5424 = re.compile(
@@ -222,13 +222,7 @@ class SyslogParser(Parser):
                     "log.syslog.procid": procid,
                     ORIGINAL: text,
                 }
-                return {
-                    "timestamp": timestamp,
-                    "severity_text": severity_text,
-                    "severity_number": severity_number,
-                    "body": message,
-                    "attributes": attributes,
-                }
+                return parsed(timestamp, severity_text, severity_number, message, attributes)
             attributes = {TIMEZONE: self.clock.zone_name} if zone_assumed else {}
             attributes["log.syslog.facility.code"] = pri >> 3
             attributes["log.syslog.severity.code"] = pri & 7
@@ -242,13 +236,7 @@ class SyslogParser(Parser):
             if procid:
                 attributes["log.syslog.procid"] = procid
         attributes[ORIGINAL] = text
-        return {
-            "timestamp": timestamp,
-            "severity_text": severity_text,
-            "severity_number": severity_number,
-            "body": message,
-            "attributes": attributes,
-        }
+        return parsed(timestamp, severity_text, severity_number, message, attributes)
 
     def reject_reason(self, text: str) -> str:
         return "the line is neither RFC 5424 nor RFC 3164 syslog"
