@@ -24,8 +24,8 @@ class RawRecord(NamedTuple):
 
 RecordFields = tuple[int, int, bytes, bool]
 """A RawRecord, or a plain tuple of its four fields in its order: framing builds plain tuples on the hot path, since
-creating a NamedTuple instance costs about four times as much as a tuple (a sixth of framing's and ~5% of a shipped
-line's instructions). Code that wants the field names makes a RawRecord of it (`RawRecord._make(fields)`)."""
+creating a NamedTuple instance costs about four times as much as a tuple (~3% of a shipped line's instructions).
+Code that wants the field names makes a RawRecord of it."""
 
 
 class EncodedEvent(NamedTuple):
