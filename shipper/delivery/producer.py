@@ -21,7 +21,7 @@ from logferry.kafka import refusal
 from shipper.config import ShipperKafka
 from shipper.delivery.acks import AckTracker, DeliveryBatch, InFlight
 from shipper.delivery.oversize import shrink_event
-from shipper.records import EncodedEvent
+from shipper.records import EVENT_ID_FIRST, EncodedEvent
 
 log = logging.getLogger("shipper.delivery")
 
@@ -98,6 +98,7 @@ class Delivery:
         topic = self.topic
         limit = self.limit
         key = stream_id.encode()
+        id_first = EVENT_ID_FIRST + key
         nbytes = 0
         for offset, _, encoded in events:  # unpacking is cheaper than NamedTuple attribute access
             value = encoded
@@ -106,8 +107,8 @@ class Delivery:
                 value = shrink_event(value, limit)
                 size = len(value)
                 self.truncated += 1
-            # the offset half of the event id as 16 hex digits (hexlify of the 8 bytes is half the cost of "%016x")
-            event_id = key + hexlify(offset.to_bytes(8, "big"))
+            # the pipeline puts the event id first (EVENT_ID_FIRST); for anything else, the offset half as 16 hex digits
+            event_id = value[13:45] if value.startswith(id_first) else key + hexlify(offset.to_bytes(8, "big"))
             # a dict converts to librdkafka headers with fewer instructions than a list of pairs (same headers, same order)
             headers: dict[str, str | bytes | None] = {"schema_version": SCHEMA_VERSION, "event_id": event_id}
             try:

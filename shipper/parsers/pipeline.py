@@ -27,12 +27,14 @@ from shipper.parsers.auto import Prober
 from shipper.parsers.base import ORIGINAL, Event, ParseEnv, Parser, observed_event
 from shipper.parsers.clock import Clock
 from shipper.parsers.multiline import Group
-from shipper.records import EncodedEvent, RawRecord, RecordFields, StreamContext
+from shipper.records import EVENT_ID_FIRST, EncodedEvent, RawRecord, RecordFields, StreamContext
 
 _dumps: Final = orjson.dumps
 _new_tuple: Final = tuple.__new__  # EncodedEvent(...) goes through a Python-level __new__; this is the same tuple, cheaper
-# head (ending in the event_id's stream half) + the offset half + the event's own fields (its JSON minus the "{")
-_SPLICE: Final = b'%b%016x",%b'
+# The event_id comes first (shipper.records.EVENT_ID_FIRST). The general splice: EVENT_ID_FIRST + stream half, offset
+# half, head (the fields shared by the batch, from the id's closing quote to a comma), the event's own fields (its JSON
+# minus the "{").
+_SPLICE: Final = b'%b%016x%b%b'
 _RECORD_OFFSET: Final = "log.file.record_offset"
 _HEX3: Final[tuple[bytes, ...]] = tuple(b"%03x" % low for low in range(4096))
 """the last three hex digits of an event_id's offset half; the first thirteen change only every 4 KiB"""
@@ -63,6 +65,7 @@ class StreamParser:
         self._parser: Parser = _Unsettled(env) if self._auto else self._prober.parser(settings.format)
         self._encoding = context.encoding
         self._stream = context.stream_id
+        self._id_prefix: bytes = EVENT_ID_FIRST + context.stream_id.encode()
         path = context.path
         name = path.replace("\\", "/").rsplit("/", 1)[-1]
         self._constant: dict[str, Any] = {**context.fields, "log.file.path": path, "log.file.name": name}
@@ -112,6 +115,7 @@ class StreamParser:
         comma_tail = b"," + tail
         high = -1
         high_hex = b""
+        id_prefix = self._id_prefix
         auto = self._auto
         # auto: the settled parser per leading character, with this batch's heads (so interleaved formats each settle)
         # (parsers called as native methods: a bound method would go through the generic call protocol per line)
@@ -182,7 +186,7 @@ class StreamParser:
                             high = offset >> 12
                             high_hex = b'%013x' % high
                         value = _join((
-                            line_head, high_hex, _HEX3[offset & 4095], b'",', _dumps(event)[1:-2],
+                            id_prefix, high_hex, _HEX3[offset & 4095], line_head, _dumps(event)[1:-2],
                             comma_tail if attributes else tail, str(offset).encode(), b"}}",
                         ))
                         out.append(_new_tuple(EncodedEvent, (offset, end, value)))
@@ -190,7 +194,7 @@ class StreamParser:
                 attributes.update(constant)
                 attributes[_RECORD_OFFSET] = offset
                 line_head = line_own_resource_head if "resource" in event else line_head
-                out.append(_new_tuple(EncodedEvent, (offset, end, _SPLICE % (line_head, offset, _dumps(event)[1:]))))
+                out.append(_new_tuple(EncodedEvent, (offset, end, _SPLICE % (id_prefix, offset, line_head, _dumps(event)[1:]))))
             except Exception as error:  # a parser bug must not lose the line
                 out.append(self._failure(text, offset, end, log_format=self._parser.name, reason=_bug(error), flags=[]))
         return out
@@ -360,8 +364,8 @@ class StreamParser:
     # -- serialising -------------------------------------------------------------------------------------
 
     def _head(self, name: str) -> tuple[bytes, bytes]:
-        """The serialised fields shared by this batch's events of format `name`: with the stream's resource, and
-        without it for events that carry their own."""
+        """The serialised fields shared by this batch's events of format `name`, from the closing quote of the event_id
+        to a comma: with the stream's resource, and without it for events that carry their own."""
         observed = self.clock.observed
         if observed != self._heads_observed:
             self._heads.clear()
@@ -369,11 +373,10 @@ class StreamParser:
         heads = self._heads.get(name)
         if heads is None:
             common = (
-                b'{"schema_version":1,"format":' + _dumps(name) + b',"input_id":' + self._input_json
+                b'","schema_version":1,"format":' + _dumps(name) + b',"input_id":' + self._input_json
                 + b',"parse_error":false,"observed_timestamp":"' + observed.encode() + b'",'
             )
-            event_id = b'"event_id":"' + self._stream.encode()
-            heads = common + b'"resource":' + _dumps(self.context.resource) + b"," + event_id, common + event_id
+            heads = common + b'"resource":' + _dumps(self.context.resource) + b",", common
             self._heads[name] = heads
         return heads
 
@@ -387,14 +390,14 @@ class StreamParser:
             event["flags"] = [*existing, *(f for f in flags if f not in existing)] if existing else list(flags)
         head, own_resource_head = self._head(parser.name)
         head = own_resource_head if "resource" in event else head
-        return EncodedEvent(offset, end, _SPLICE % (head, offset, _dumps(event)[1:]))
+        return EncodedEvent(offset, end, _SPLICE % (self._id_prefix, offset, head, _dumps(event)[1:]))
 
     def _failure(self, text: str, offset: int, end: int, *, log_format: str, reason: str, flags: list[str]) -> EncodedEvent:
         """The event for text no parser understood: the raw text as body and as original, with the reason."""
         observed = self.clock.observed
         event: Event = {
+            "event_id": f"{self._stream}{offset:016x}",  # first, as in every event (EVENT_ID_FIRST)
             "schema_version": 1,
-            "event_id": f"{self._stream}{offset:016x}",
             "timestamp": observed,
             "observed_timestamp": observed,
             "severity_text": None,
