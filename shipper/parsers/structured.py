@@ -12,8 +12,7 @@ from typing import Any, Final
 
 import orjson
 
-from schemas.severity import severity_from_text
-from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv
+from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, level_number
 
 _ROLE_KEYS: dict[str, tuple[str, ...]] = {
     "time": ("@timestamp", "timestamp", "time", "ts", "datetime"),
@@ -31,8 +30,6 @@ _ERROR_PARTS = {"message": "exception.message", "msg": "exception.message", "typ
                 "stacktrace": "exception.stacktrace", "stack_trace": "exception.stacktrace"}
 _PLAN_LIMIT: Final = 1024
 _CACHE_LIMIT: Final = 1024
-# level text as written -> severity number (lower-case "info" misses the table's exact lookup every time)
-_levels: Final[dict[str, int]] = {}
 
 # (time key, level key, message key, other (key, role) pairs) for one key layout
 Plan = tuple[str | None, str | None, str | None, tuple[tuple[str, str], ...]]
@@ -84,13 +81,7 @@ def structured_event(env: ParseEnv, fields: dict[str, Any], text: str) -> Event:
         value = fields[level_key]
         if type(value) is str:
             severity_text = value[:64]
-            number = _levels.get(value)
-            if number is None:
-                number = severity_from_text(value)
-                if len(_levels) >= _CACHE_LIMIT:
-                    _levels.clear()
-                _levels[value] = number
-            severity_number = number
+            severity_number = level_number(value)
             del fields[level_key]
         elif type(value) is int:
             severity_text = str(value)  # numeric scales differ (pino, Python): kept as written, number unknown
