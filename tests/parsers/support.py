@@ -1,12 +1,16 @@
 """Test helpers: split a file's bytes into RawRecords the way the harvester does, and run a StreamParser."""
 
 import codecs
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import orjson
+import pytest
 
 from shipper.config import InputSettings, MultilineSettings, RegexSettings
+from shipper.parsers.base import Parser
 from shipper.parsers.pipeline import StreamParser
 from shipper.records import RawRecord, StreamContext
 
@@ -98,3 +102,16 @@ def raw_text(event: dict[str, Any]) -> str:
         return str(original)
     assert isinstance(event["body"], str), "an event with an object body must keep its original"
     return event["body"]
+
+
+def fast_and_pattern(module: ModuleType, make: Callable[[], Parser], text: str, warm: Sequence[str] = ()) -> tuple[Any, Any]:
+    """(fast, pattern) events for `text` from a format module with a string fast path: one parser that parsed `warm`
+    first (so its timestamp caches hold, as mid-file) with the fast path on, and a fresh one with `module._fast` off."""
+    fast_parser = make()
+    for line in warm:
+        fast_parser.parse(line)
+    fast = fast_parser.parse(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "_fast", False)
+        pattern = make().parse(text)
+    return fast, pattern

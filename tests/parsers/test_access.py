@@ -3,7 +3,6 @@
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,18 +10,14 @@ from shipper.parsers import access
 from shipper.parsers.access import AccessLogParser
 from shipper.parsers.base import ParseEnv
 from shipper.parsers.clock import Clock
-from tests.parsers.support import make_settings
+from tests.parsers.support import fast_and_pattern, make_settings
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 
 
 def _both(text: str) -> tuple[Any, Any]:
     env = ParseEnv(Clock("UTC"), make_settings("nginx"), {"host.name": "h", "host.id": "i"})
-    fast = AccessLogParser(env).parse(text)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(access, "_fast", False)
-        slow = AccessLogParser(env).parse(text)
-    return fast, slow
+    return fast_and_pattern(access, lambda: AccessLogParser(env), text)
 
 
 def test_fast_path_takes_the_usual_lines() -> None:

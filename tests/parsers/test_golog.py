@@ -3,7 +3,6 @@
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,7 +10,7 @@ from shipper.parsers import golog
 from shipper.parsers.base import ParseEnv
 from shipper.parsers.clock import Clock
 from shipper.parsers.golog import GoLogParser
-from tests.parsers.support import make_settings
+from tests.parsers.support import fast_and_pattern, make_settings
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 _LINE = "2024/05/01 02:00:01.123456 /src/app/server.go:42: connection reset"
@@ -20,14 +19,7 @@ _LINE = "2024/05/01 02:00:01.123456 /src/app/server.go:42: connection reset"
 def _both(text: str) -> tuple[Any, Any]:
     """(fast, pattern) events for `text`; the fast parser has seen the line's date-time before, as it would mid-file."""
     env = ParseEnv(Clock("UTC"), make_settings("golog"), {"host.name": "h", "host.id": "i"})
-    fast_parser = GoLogParser(env)
-    fast_parser.parse(text)
-    fast_parser.parse(_LINE)
-    fast = fast_parser.parse(text)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(golog, "_fast", False)
-        slow = GoLogParser(env).parse(text)
-    return fast, slow
+    return fast_and_pattern(golog, lambda: GoLogParser(env), text, warm=(text, _LINE))
 
 
 def test_fast_path_takes_the_usual_lines() -> None:

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -10,7 +9,7 @@ from shipper.parsers import logfmt
 from shipper.parsers.base import ParseEnv
 from shipper.parsers.clock import Clock
 from shipper.parsers.logfmt import LogfmtParser
-from tests.parsers.support import make_settings
+from tests.parsers.support import fast_and_pattern, make_settings
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 _LINE = 'time=2024-05-01T02:00:01.123456Z level=info msg="cache worker timeout" component=scheduler attempt=3'
@@ -21,10 +20,8 @@ def _agree(text: str) -> None:
     if fast is not None:
         assert fast == logfmt._PAIR.findall(text), text
     env = ParseEnv(Clock("UTC"), make_settings("logfmt"), {"host.name": "h", "host.id": "i"})
-    event = LogfmtParser(env).parse(text)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(logfmt, "_fast", False)
-        assert LogfmtParser(env).parse(text) == event, text
+    fast, pattern = fast_and_pattern(logfmt, lambda: LogfmtParser(env), text)
+    assert fast == pattern, text
 
 
 def test_fast_path_takes_the_usual_lines() -> None:

@@ -3,7 +3,6 @@
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,7 +10,7 @@ from shipper.parsers import syslog
 from shipper.parsers.base import ParseEnv
 from shipper.parsers.clock import Clock
 from shipper.parsers.syslog import SyslogParser
-from tests.parsers.support import OBSERVED_NS, make_settings
+from tests.parsers.support import OBSERVED_NS, fast_and_pattern, make_settings
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 _LINE = "<13>May  1 02:00:01 web-3 sshd[1234]: session opened"
@@ -22,14 +21,7 @@ def _both(text: str) -> tuple[Any, Any]:
     clock = Clock("Europe/Paris")
     clock.set_observed(OBSERVED_NS)
     env = ParseEnv(clock, make_settings("syslog"), {"host.name": "h", "host.id": "i"})
-    fast_parser = SyslogParser(env)
-    fast_parser.parse(text)
-    fast_parser.parse(_LINE)
-    fast = fast_parser.parse(text)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(syslog, "_fast", False)
-        slow = SyslogParser(env).parse(text)
-    return fast, slow
+    return fast_and_pattern(syslog, lambda: SyslogParser(env), text, warm=(text, _LINE))
 
 
 def test_fast_path_takes_the_usual_lines() -> None:
