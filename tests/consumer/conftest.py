@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.consumer.helpers import sqlite_config
+from tests.consumer.helpers import sqlite_config, stop_started
 from tests.support.opensearch import opensearch_node
+
+
+@pytest.fixture(autouse=True)
+def no_consumer_outlives_its_test() -> Iterator[None]:
+    yield
+    stop_started()
 
 
 @pytest.fixture

@@ -87,11 +87,26 @@ def run_consumer(*args: str, timeout: float = 120) -> subprocess.CompletedProces
                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
+STARTED: list[subprocess.Popen[bytes]] = []
+"""Every background consumer a test started; tests/consumer/conftest.py kills those still running after each test."""
+
+
 def start_consumer(*args: str, log: Path) -> subprocess.Popen[bytes]:
     """Start `python -m consumer ARGS` in the background, its stderr into `log`."""
     handle = open(log, "ab")  # noqa: SIM115 - the process owns it
-    return subprocess.Popen(consumer_command(*args), stdout=handle, stderr=handle, cwd=ROOT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen(consumer_command(*args), stdout=handle, stderr=handle, cwd=ROOT,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    STARTED.append(process)
+    return process
+
+
+def stop_started() -> None:
+    """Kill the background consumers still running (a test that failed half-way leaves no process behind)."""
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+        process.wait()
 
 
 def indexed_ids(db: Path) -> list[str]:

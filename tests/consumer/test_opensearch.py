@@ -9,10 +9,9 @@ from pathlib import Path
 
 import orjson
 import pytest
-from opensearchpy import OpenSearch
 
 from tests.consumer.helpers import make_events, opensearch_config, produce, run_consumer, start_consumer, wait_for
-from tests.support.opensearch import local_opensearch, start_node
+from tests.support.opensearch import indexed_ids, local_opensearch, search_hits, start_node
 
 pytestmark = [pytest.mark.kafka, pytest.mark.opensearch]
 
@@ -25,15 +24,6 @@ def prefix() -> str:
 @pytest.fixture
 def config(tmp_path: Path, opensearch_url: str, kafka_bootstrap: str, kafka_topic: str, prefix: str) -> Path:
     return opensearch_config(tmp_path, opensearch_url, kafka_bootstrap, kafka_topic, group=f"os-{prefix}", prefix=prefix)
-
-
-def indexed_ids(url: str, prefix: str) -> list[str]:
-    client = OpenSearch(hosts=[url])
-    client.indices.refresh(index=f"{prefix}-events-*", params={"ignore_unavailable": "true", "allow_no_indices": "true"})
-    response = client.search(index=f"{prefix}-events-*", body={"query": {"match_all": {}}, "size": 10_000, "_source": False},
-                             params={"ignore_unavailable": "true", "allow_no_indices": "true"})
-    client.close()
-    return [hit["_id"] for hit in response["hits"]["hits"]]
 
 
 def files_of_events(per_file: int, files: int = 3) -> list[dict[str, object]]:
@@ -84,10 +74,7 @@ def test_poison_and_mapping_errors_are_dead_lettered_and_the_rest_indexed(
     result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
     assert result.returncode == 0, result.stderr
     assert sorted(indexed_ids(opensearch_url, prefix)) == sorted(str(e["event_id"]) for e in events)
-    client = OpenSearch(hosts=[opensearch_url])
-    client.indices.refresh(index=f"{prefix}-deadletters")
-    letters = client.search(index=f"{prefix}-deadletters", body={"sort": [{"offset": "asc"}]})["hits"]["hits"]
-    client.close()
+    letters = search_hits(opensearch_url, f"{prefix}-deadletters", {"sort": [{"offset": "asc"}]})
     assert [(h["_source"]["offset"], h["_source"]["error"].split(":")[0]) for h in letters] == [
         (10, "the record is not valid JSON"),
         (11, "OpenSearch refused the event (400 mapper_parsing_exception)"),
@@ -104,9 +91,11 @@ def test_worker_killed_mid_stream_then_restarted_leaves_exactly_the_events(
     events = files_of_events(2_000)
     produce(kafka_bootstrap, kafka_topic, events)
     worker = start_consumer("run", "--config", str(config), log=tmp_path / "worker.log")
-    wait_for(lambda: len(indexed_ids(opensearch_url, prefix)) >= 1_000, 60, "some events indexed")
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.wait()
+    try:
+        wait_for(lambda: len(indexed_ids(opensearch_url, prefix)) >= 1_000, 60, "some events indexed")
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)  # also when the wait failed: no worker outlives its test
+        worker.wait()
     assert len(indexed_ids(opensearch_url, prefix)) < len(events)
     result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "3")
     assert result.returncode == 0, result.stderr

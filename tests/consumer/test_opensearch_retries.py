@@ -16,7 +16,7 @@ from confluent_kafka import Consumer, TopicPartition
 from opensearchpy import OpenSearch
 
 from tests.consumer.helpers import make_events, opensearch_config, produce, run_consumer
-from tests.support.opensearch import local_opensearch, start_node
+from tests.support.opensearch import indexed_ids, local_opensearch, start_node
 
 pytestmark = [pytest.mark.kafka, pytest.mark.opensearch, pytest.mark.slow]
 
@@ -42,12 +42,6 @@ def write_pool(client: OpenSearch) -> dict[str, Any]:
     (node,) = client.nodes.stats(metric="thread_pool")["nodes"].values()
     pool: dict[str, Any] = node["thread_pool"]["write"]
     return pool
-
-
-def indexed_ids(client: OpenSearch, prefix: str) -> list[str]:
-    client.indices.refresh(index=f"{prefix}-events-*")
-    response = client.search(index=f"{prefix}-events-*", body={"query": {"match_all": {}}, "size": 10_000, "_source": False})
-    return [hit["_id"] for hit in response["hits"]["hits"]]
 
 
 def records(stderr: str) -> list[dict[str, Any]]:
@@ -89,7 +83,7 @@ def test_items_refused_with_429_are_retried_until_each_is_indexed_once(
     stopped = next(r for r in logs if r["msg"] == "Stopped.")
     assert stopped["retried_items"] == sum(refusals.values()) > 0
     # Every event once, whatever was refused and sent again; nothing retriable went to the dead letters.
-    ids = indexed_ids(client, prefix)
+    ids = indexed_ids(busy_node, prefix)
     assert len(ids) == len(set(ids))
     assert sorted(ids) == sorted(str(e["event_id"]) for e in events)
     assert (stopped["indexed"], stopped["duplicates_skipped"], stopped["dead_letters"]) == (len(events), 0, 0)
