@@ -3,7 +3,9 @@ functions of the shipper.platform.windows modules), everything around them runs 
 
 import pytest
 
-from shipper.platform.windows import acl, files
+from shipper import platform
+from shipper.platform import posix, windows
+from shipper.platform.windows import acl, console, files
 
 
 @pytest.fixture
@@ -97,6 +99,19 @@ def test_system_calls_refuse_to_run_off_windows() -> None:
         files._win_create_file_shared("C:\\x")
     with pytest.raises(OSError):
         files._win_handle_from_fd(0)
+    with pytest.raises(OSError):
+        console._win_set_console_ctrl_handler(lambda event: True)
+    with pytest.raises(OSError):
+        acl._win_get_directory_dacl("C:\\ProgramData\\logferry")
+    with pytest.raises(OSError):
+        acl._win_set_directory_dacl("C:\\ProgramData\\logferry", acl.private_directory_sddl())
+
+
+@pytest.mark.parametrize("name", platform.__all__)
+def test_the_windows_package_offers_the_whole_seam_like_posix(name: str) -> None:
+    # shipper.platform picks one side by sys.platform; on Linux nothing else would notice a function missing here
+    assert callable(getattr(windows, name)), name
+    assert callable(getattr(posix, name)), name
 
 
 def test_service_sid_matches_the_sid_windows_gives_trusted_installer() -> None:
