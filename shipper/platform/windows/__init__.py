@@ -1,4 +1,4 @@
-"""Windows side of the platform seam: every Windows system call of the shipper lives in this package.
+"""Windows side of the platform seam: the shipper's Windows system calls live in this package.
 
 - `files`: share-delete opens, identity and delete-pending from the handle, the retried rename, the state lock;
 - `console`: console control events (and SIGINT/SIGBREAK) to the stop request;
