@@ -1,8 +1,9 @@
 """The operating system seam. The rest of the shipper calls only these functions, on every platform.
 
-All Windows system calls live in `windows.py`; `posix.py` holds the Linux/macOS side. Around them, with no system
-calls of their own: `paths.py` (Windows path rules: both separators, long paths) and `stop.py` (the one stop event
-and who waits for the flush).
+The Windows system calls live in the `windows/` package (files, console, ACL modules; the service control
+manager's are beside the service code, in shipper/service/scm.py); `posix.py` holds the Linux/macOS side. Around
+them, with no system calls of their own: `paths.py` (Windows path rules: both separators, long paths) and `stop.py`
+(the one stop event and who waits for the flush).
 
 - `open_for_reading(path)`: a binary file object that does not stop other processes from renaming or deleting
   the file (on Windows: CreateFileW with FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE).

@@ -3,7 +3,8 @@
 - `spec`: names, timeouts and the service's command line (plain logic, tested on Linux);
 - `supervise`: runs the shipper under a stop controller and reports stop progress while it flushes;
 - `host`: the process the service control manager starts (pywin32's ServiceFramework);
-- `cli`: the `service` subcommand.
+- `cli`: the `service` subcommand;
+- `scm`: the service control manager's calls (install, recovery options, remove, start, stop, state).
 
-The Windows system calls themselves are in shipper.platform.windows.
+The state directory's private ACL is set by shipper.platform.windows.acl.
 """

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from logferry.errors import ConfigError
-from shipper.service import spec
+from shipper.service import scm, spec
 
 ACTIONS = ("install", "uninstall", "start", "stop", "status")
 
@@ -45,8 +45,6 @@ def run_service_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from shipper.platform import windows
-
     config_path = os.path.abspath(args.config or spec.default_config_path(os.environ))
     try:
         if args.action == "install":
@@ -62,7 +60,7 @@ def run_service_command(args: argparse.Namespace) -> int:
         print(f"config error: {error}", file=sys.stderr)
         return 2
     except Exception as error:
-        message = windows.service_error_message(error)
+        message = scm.service_error_message(error)
         if message is None and not isinstance(error, OSError):
             raise
         print(f"service error: {message or error}", file=sys.stderr)
@@ -71,18 +69,18 @@ def run_service_command(args: argparse.Namespace) -> int:
 
 def install(name: str, config_path: str) -> int:
     from shipper.config import load_config
-    from shipper.platform import windows
+    from shipper.platform.windows import acl
 
     config = load_config(config_path)  # a bad config fails here, not at the first start
     home = spec.program_data_dir(os.environ)
-    windows.make_private_directory(home, name)
+    acl.make_private_directory(home, name)
     for directory in (config.shipper.state_dir, spec.log_dir(os.environ)):
         if not Path(directory).resolve().is_relative_to(Path(home).resolve()):
-            windows.make_private_directory(directory, name)
+            acl.make_private_directory(directory, name)
         else:
             os.makedirs(directory, exist_ok=True)  # inherits the private ACL of %ProgramData%\logferry
     python, site_dirs = service_python()
-    windows.create_service(
+    scm.create_service(
         name,
         spec.DISPLAY_NAME if name == spec.SERVICE_NAME else f"{spec.DISPLAY_NAME} ({name})",
         spec.DESCRIPTION,
@@ -90,9 +88,9 @@ def install(name: str, config_path: str) -> int:
         spec.preshutdown_timeout_ms(config.shipper.shutdown_timeout),
     )
     try:
-        windows.configure_service_recovery(name, spec.RESTART_DELAYS_MS, spec.RESET_FAILURES_AFTER_S)
+        scm.configure_service_recovery(name, spec.RESTART_DELAYS_MS, spec.RESET_FAILURES_AFTER_S)
     except BaseException:
-        windows.delete_service(name)  # no half-configured service without recovery actions
+        scm.delete_service(name)  # no half-configured service without recovery actions
         raise
     print(f"installed service {name!r} (automatic start, restarts on failure) with config {config_path}")
     print(f"start it with: python -m shipper service start --name {name}")
@@ -115,43 +113,35 @@ def service_python() -> tuple[str, list[str]]:
 
 
 def wait_for(name: str, wanted: str, seconds: float) -> str | None:
-    from shipper.platform import windows
-
     deadline = time.monotonic() + seconds
-    state = windows.service_state(name)
+    state = scm.service_state(name)
     while state != wanted and time.monotonic() < deadline:
         time.sleep(0.5)
-        state = windows.service_state(name)
+        state = scm.service_state(name)
     return state
 
 
 def uninstall(name: str) -> int:
-    from shipper.platform import windows
-
-    state = windows.service_state(name)
+    state = scm.service_state(name)
     if state is None:
         print(f"service error: service {name!r} is not installed", file=sys.stderr)
         return 1
     if state != "stopped":
-        windows.stop_service(name)
+        scm.stop_service(name)
         wait_for(name, "stopped", 120)
-    windows.delete_service(name)
+    scm.delete_service(name)
     print(f"removed service {name!r}; its config, checkpoints and logs under {spec.program_data_dir(os.environ)} are kept")
     return 0
 
 
 def start(name: str) -> int:
-    from shipper.platform import windows
-
-    windows.start_service(name)
+    scm.start_service(name)
     state = wait_for(name, "running", 30)
     print(f"service {name!r}: {state}")
     return 0 if state == "running" else 1
 
 
 def stop(name: str, config_path: str) -> int:
-    from shipper.platform import windows
-
     timeout = 45.0
     try:
         from shipper.config import load_config
@@ -159,16 +149,14 @@ def stop(name: str, config_path: str) -> int:
         timeout = load_config(config_path).shipper.shutdown_timeout + 15
     except (ConfigError, OSError):
         pass  # stopping must work even when the config went bad
-    windows.stop_service(name)
+    scm.stop_service(name)
     state = wait_for(name, "stopped", timeout)
     print(f"service {name!r}: {state}")
     return 0 if state == "stopped" else 1
 
 
 def status(name: str) -> int:
-    from shipper.platform import windows
-
-    state = windows.service_state(name)
+    state = scm.service_state(name)
     if state is None:
         print(f"service {name!r}: not installed")
         return 4

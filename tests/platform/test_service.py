@@ -8,7 +8,7 @@ import time
 import pytest
 
 from shipper.platform.stop import StopController
-from shipper.service import cli, spec
+from shipper.service import cli, scm, spec
 from shipper.service.supervise import supervise
 
 
@@ -94,3 +94,30 @@ def test_service_command_rejects_unknown_actions() -> None:
     with pytest.raises(SystemExit) as raised:
         parser.parse_args(["service", "restart-everything"])
     assert raised.value.code == 2
+
+
+class ServiceControlError(Exception):
+    """Shaped like pywintypes.error, which is what pywin32's service calls raise (pywin32 is not on Linux)."""
+
+    def __init__(self, winerror: int, strerror: str) -> None:
+        super().__init__(winerror, strerror)
+        self.winerror = winerror
+        self.strerror = strerror
+
+
+@pytest.mark.parametrize(
+    ("winerror", "expected"),
+    [
+        (5, "access denied: run this from an elevated (Run as administrator) prompt"),
+        (1060, "the service is not installed"),
+        (1073, "a service of that name is already installed"),
+        (1053, "The service did not respond in time. (winerror 1053)"),  # not one we know: pywin32's text
+    ],
+)
+def test_service_control_errors_become_one_sentence(winerror: int, expected: str) -> None:
+    error = ServiceControlError(winerror, "The service did not respond in time.")
+    assert scm.service_error_message(error) == expected
+
+
+def test_other_errors_are_not_service_control_errors() -> None:
+    assert scm.service_error_message(ValueError("not from the SCM")) is None

@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from shipper.platform import posix, windows
+from shipper.platform import posix
 from shipper.platform import stop as stop_module
 from shipper.platform.stop import StopController, run_until_stopped
+from shipper.platform.windows import console
 
 
 @pytest.fixture
@@ -81,40 +82,40 @@ def recorder(waited: list[float]) -> Callable[[float], bool]:
 def test_console_close_blocks_within_the_windows_allowance() -> None:
     waited: list[float] = []
     requested: list[bool] = []
-    handler = windows.console_event_handler(lambda: requested.append(True), recorder(waited))
-    assert handler(windows.CTRL_CLOSE_EVENT) is True
+    handler = console.console_event_handler(lambda: requested.append(True), recorder(waited))
+    assert handler(console.CTRL_CLOSE_EVENT) is True
     assert requested == [True]
     assert waited and 0 < waited[0] < 5  # Windows kills 5 s after CTRL_CLOSE_EVENT
 
 
-@pytest.mark.parametrize("event", [windows.CTRL_LOGOFF_EVENT, windows.CTRL_SHUTDOWN_EVENT])
+@pytest.mark.parametrize("event", [console.CTRL_LOGOFF_EVENT, console.CTRL_SHUTDOWN_EVENT])
 def test_console_logoff_and_shutdown_block_within_twenty_seconds(event: int) -> None:
     waited: list[float] = []
-    handler = windows.console_event_handler(lambda: None, recorder(waited))
+    handler = console.console_event_handler(lambda: None, recorder(waited))
     assert handler(event) is True
     assert waited and 5 <= waited[0] < 20
 
 
-@pytest.mark.parametrize("event", [windows.CTRL_C_EVENT, windows.CTRL_BREAK_EVENT])
+@pytest.mark.parametrize("event", [console.CTRL_C_EVENT, console.CTRL_BREAK_EVENT])
 def test_ctrl_c_and_break_stop_without_blocking(event: int) -> None:
     requested: list[bool] = []
-    handler = windows.console_event_handler(lambda: requested.append(True), lambda timeout: pytest.fail("must not block"))
+    handler = console.console_event_handler(lambda: requested.append(True), lambda timeout: pytest.fail("must not block"))
     assert handler(event) is True
     assert requested == [True]
 
 
 def test_unknown_console_events_are_passed_on() -> None:
-    handler = windows.console_event_handler(lambda: pytest.fail("no stop"), lambda timeout: True)
+    handler = console.console_event_handler(lambda: pytest.fail("no stop"), lambda timeout: True)
     assert handler(3) is False  # 3 and 4 are reserved
 
 
 def test_windows_install_routes_console_events_to_the_controller(monkeypatch: pytest.MonkeyPatch, restore_signals: None) -> None:
     registered: list[object] = []
-    monkeypatch.setattr(windows, "_win_set_console_ctrl_handler", registered.append)
+    monkeypatch.setattr(console, "_win_set_console_ctrl_handler", registered.append)
     controller = StopController()
-    monkeypatch.setattr(stop_module, "install_stop_handlers", windows.install_stop_handlers)
+    monkeypatch.setattr(stop_module, "install_stop_handlers", console.install_stop_handlers)
     controller.install_os_handlers()
     (handler,) = registered
     threading.Timer(0.1, controller.mark_stopped).start()
-    assert handler(windows.CTRL_SHUTDOWN_EVENT) is True  # type: ignore[operator]
+    assert handler(console.CTRL_SHUTDOWN_EVENT) is True  # type: ignore[operator]
     assert controller.stop_requested.is_set() and controller.stopped

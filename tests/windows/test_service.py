@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shipper.platform import windows
+from shipper.platform.windows import acl
 from shipper.runner import checkpoint_path
 from shipper.service import spec
 from tests.shipper.support import assert_exactly_once, lines, make_config, shipped, wait_for_count
@@ -107,7 +107,7 @@ def test_service_installs_starts_ships_stops_and_uninstalls(tmp_path: Path, kafk
     installed = service("install", "--config", str(config_file), "--name", name)
     assert installed.returncode == 0, installed.stderr
     try:
-        assert windows.directory_sddl(str(state)).startswith("D:P")  # private state, inheritance removed
+        assert acl.directory_sddl(str(state)).startswith("D:P")  # private state, inheritance removed
         started = service("start", "--name", name)
         assert started.returncode == 0, started.stdout + started.stderr
         wait_for_count(kafka_bootstrap, kafka_topic, len(written), timeout=120)

@@ -1,0 +1,20 @@
+"""Windows side of the platform seam: the shipper's Windows system calls live in this package.
+
+- `files`: share-delete opens, identity and delete-pending from the handle, the retried rename, the state lock;
+- `console`: console control events (and SIGINT/SIGBREAK) to the stop request;
+- `acl`: the private state directory's DACL (used by `shipper service install`);
+- `api`: kernel32/advapi32, loaded once, and OSError from a Windows error code.
+
+The service control manager's calls are beside the service code, in shipper.service.scm.
+
+The modules import on every platform: the system calls are the `_win_*` functions, bound on first use, so the
+logic around them is testable on Linux with those functions replaced. mypy checks the Windows branches with
+`--platform win32`.
+"""
+
+from shipper.platform.windows.console import install_stop_handlers
+from shipper.platform.windows.files import file_identity, is_delete_pending, lock_exclusive, open_for_reading, replace_file
+
+__all__ = [
+    "file_identity", "install_stop_handlers", "is_delete_pending", "lock_exclusive", "open_for_reading", "replace_file",
+]
