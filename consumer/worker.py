@@ -278,7 +278,8 @@ class Worker:
         metrics.indexed += result.indexed
         metrics.duplicates += result.duplicates
         metrics.dead_letters += result.dead_letters
-        metrics.consumed += result.indexed + result.duplicates + result.dead_letters
+        metrics.conflicts += result.id_conflicts
+        metrics.consumed += result.indexed + result.duplicates + result.dead_letters + result.id_conflicts
 
     def _commit(self, offsets: dict[TopicPartitionKey, int], *, sync: bool) -> None:
         """Commit `offsets` (next offsets) of partitions this member still owns."""
