@@ -100,6 +100,10 @@ class Worker:
         # One flush at a time runs here while the main thread consumes the next batch.
         self._writer = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-writer")
         self._inflight: futures.Future[tuple[FlushResult, float]] | None = None
+        # Per-host isolation: each event must carry the host id of its topic.
+        self._topic_host = config.kafka.topic_host if config.kafka.host_topic_prefix else None
+        # Partitions the group gave this member that it does not read: dead-letter topics a pattern matches.
+        self._ignored: set[TopicPartitionKey] = set()
 
     def stop(self) -> None:
         """Ask the loop to finish its batch, commit and leave (safe from a signal handler)."""
@@ -176,7 +180,8 @@ class Worker:
             self._batch_started = time.monotonic()
         self._last_activity = time.monotonic()
         errors = decode_into(
-            self._batch, messages, self._sink.prepare, self._settings.max_record_bytes, self._settings.deadletter_raw_bytes
+            self._batch, messages, self._sink.prepare, self._settings.max_record_bytes, self._settings.deadletter_raw_bytes,
+            topic_host=self._topic_host,
         )
         for message in errors:
             self._client_error(message.error())
@@ -306,6 +311,9 @@ class Worker:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._settle()
+        partitions = self._not_ignored(partitions, assigned=True)
+        if not partitions:
+            return
         keys = [(p.topic, p.partition) for p in partitions]
         stored = self._stored_offsets(keys)
         for partition in partitions:
@@ -332,8 +340,29 @@ class Worker:
         # Consuming without knowing where would risk the index; stop without moving anything.
         raise SinkError("cannot read the stored offsets of the assigned partitions", retriable=True)
 
+    def _not_ignored(self, partitions: list[TopicPartition], *, assigned: bool) -> list[TopicPartition]:
+        """`partitions` without those of topics the consumer does not index (a pattern matched a dead-letter topic):
+        those are never read, and the group's later revoke or loss of them is not passed on to the client."""
+        kafka = self._config.kafka
+        kept = []
+        for partition in partitions:
+            key = (partition.topic, partition.partition)
+            if key in self._ignored or not kafka.indexes(partition.topic):
+                if assigned and key not in self._ignored:
+                    self._ignored.add(key)
+                    log.info("A topic pattern matches this dead-letter topic; it is not read.",
+                             extra={"topic": partition.topic, "partition": partition.partition})
+                elif not assigned:
+                    self._ignored.discard(key)
+                continue
+            kept.append(partition)
+        return kept
+
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._settle()
+        partitions = self._not_ignored(partitions, assigned=False)
+        if not partitions:
+            return
         keys = [(p.topic, p.partition) for p in partitions]
         if not self._failing and (len(self._batch) or self._sink.buffered()):
             self._write(sync=True)
@@ -343,6 +372,9 @@ class Worker:
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._settle()
+        partitions = self._not_ignored(partitions, assigned=False)
+        if not partitions:
+            return
         keys = [(p.topic, p.partition) for p in partitions]
         self._forget(keys)
         consumer.incremental_unassign(partitions)
