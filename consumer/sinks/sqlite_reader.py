@@ -68,6 +68,8 @@ class SqliteReader(IndexReader):
         return int(events), int(dead)
 
     def conflicts(self, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        if self._connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'conflicts'").fetchone() is None:
+            return 0, []  # a schema 1 file no consumer of this version has opened yet
         (count,) = self._connection.execute("SELECT count(*) FROM conflicts").fetchone()
         rows = self._connection.execute(
             "SELECT event_id, detected_at, kept_topic, kept_partition, kept_offset, rejected_topic, rejected_partition, "

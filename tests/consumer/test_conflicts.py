@@ -17,13 +17,42 @@ from consumer.sinks.sqlite_db import connect, create_schema
 from schemas import serialize
 from tests.consumer.helpers import make_events, produce, run_consumer, sqlite_config, start_consumer, wait_for
 
-SCHEMA_1_EVENTS = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-INSERT INTO meta VALUES ('schema_version', '1');
-CREATE TABLE events (
-    id INTEGER PRIMARY KEY, event_id BLOB NOT NULL UNIQUE, timestamp TEXT NOT NULL, severity INTEGER NOT NULL,
-    service TEXT, host TEXT, file_path TEXT, message TEXT NOT NULL, event BLOB NOT NULL
+SCHEMA_1 = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    event_id BLOB NOT NULL UNIQUE,
+    timestamp TEXT NOT NULL,
+    severity INTEGER NOT NULL,
+    service TEXT,
+    host TEXT,
+    file_path TEXT,
+    message TEXT NOT NULL,
+    event BLOB NOT NULL
 );
+CREATE INDEX IF NOT EXISTS events_by_timestamp ON events (timestamp);
+CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
+    message, content='events', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS offsets (
+    topic TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    next_offset INTEGER NOT NULL,
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (topic, partition)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dead_letters (
+    topic TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    key BLOB,
+    raw BLOB NOT NULL,
+    received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (topic, partition, offset)
+) WITHOUT ROWID;
+INSERT INTO meta VALUES ('schema_version', '1');
 """
 
 
@@ -155,16 +184,18 @@ def test_both_versions_in_one_batch_and_a_schema_1_database_are_handled(
     old, real = make_events(2)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(db_path) as connection:
-        connection.executescript(SCHEMA_1_EVENTS)
+        connection.executescript(SCHEMA_1)  # as the consumer before conflicts made it
         connection.execute(
             "INSERT INTO events (event_id, timestamp, severity, message, event) VALUES (?, ?, ?, ?, ?)",
             (bytes.fromhex(old["event_id"]), old["timestamp"], old["severity_number"], old["body"], serialize(old)),
         )
     connection.close()
+    config = sqlite_config(db_path, kafka_bootstrap, kafka_topic, group_id)
+    before = status(config)  # readable before a consumer of this version upgraded it
+    assert (before["indexed_events"], before["conflicts"]) == (1, 0)
     fake_old, fake_real = forged(old), forged(real)
     # The old row's re-send is a duplicate; its forgery and the forgery of `real` (right behind it) are conflicts.
     produce(kafka_bootstrap, kafka_topic, [resent(old), fake_old, real, fake_real])
-    config = sqlite_config(db_path, kafka_bootstrap, kafka_topic, group_id)
     result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "3")
     assert result.returncode == 0, result.stderr[-2000:]
 
