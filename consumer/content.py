@@ -17,26 +17,37 @@ from the line, `log.record.original`, `log.file.record_offset`), the parse flags
 event claims. A forged event with a predicted event id differs in one of these, or it says what the real line says.
 """
 
-import hashlib
+from hashlib import sha256
 from typing import Any
 
 import orjson
 
 HASH_BYTES = 16
-# Top-level fields that may differ between two legitimate sends of one record (see the module's docstring).
+# Top-level fields that may differ between two legitimate sends of one record (see the module's docstring); popped
+# one by one in content_hash, which is cheaper than a loop over this.
 VARYING_FIELDS = ("timestamp", "observed_timestamp", "format", "input_id")
-VARYING_ATTRIBUTES = ("log.file.path", "log.file.name", "event.timezone")
+VARYING_ATTRIBUTES = ("log.file.path", "log.file.name", "event.timezone")  # popped one by one, likewise
 _SORTED = orjson.OPT_SORT_KEYS
+dumps = orjson.dumps
 
 
 def content_hash(event: dict[str, Any]) -> bytes:
-    """16 bytes of BLAKE2b over the event's stable fields, as canonical JSON (sorted keys); `event` is not changed."""
+    """The first 16 bytes of SHA-256 over the event's stable fields as canonical JSON (sorted keys); `event` is not
+    changed. SHA-256 rather than BLAKE2b: OpenSSL's is cheaper for a few hundred bytes (0.6 against 0.9 us), and a
+    forger would need a second preimage of a line not written yet."""
     stable = dict(event)
-    for name in VARYING_FIELDS:
-        stable.pop(name, None)
+    pop = stable.pop
+    pop("timestamp", None)
+    pop("observed_timestamp", None)
+    pop("format", None)
+    pop("input_id", None)
     attributes = stable.get("attributes")
-    if isinstance(attributes, dict) and not attributes.keys().isdisjoint(VARYING_ATTRIBUTES):
-        stable["attributes"] = {k: v for k, v in attributes.items() if k not in VARYING_ATTRIBUTES}
+    if type(attributes) is dict and attributes:
+        attributes = stable["attributes"] = dict(attributes)
+        pop = attributes.pop
+        pop("log.file.path", None)
+        pop("log.file.name", None)
+        pop("event.timezone", None)
     resource = stable.get("resource")
-    stable["resource"] = resource.get("host.id") if isinstance(resource, dict) else None
-    return hashlib.blake2b(orjson.dumps(stable, option=_SORTED), digest_size=HASH_BYTES).digest()
+    stable["resource"] = resource.get("host.id") if type(resource) is dict else None
+    return sha256(dumps(stable, option=_SORTED)).digest()[:HASH_BYTES]
