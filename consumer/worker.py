@@ -20,7 +20,8 @@ Rebalance listener contract (cooperative-sticky, so each callback gets only the 
     offsets synchronously, then forget the buffered records of those partitions and `incremental_unassign`.
   on_lost(partitions): another member may own them already. Forget their buffered records, commit nothing.
   Callbacks run inside consume()/close() on the main thread; each first waits for the flush in flight, so the sink
-  is never touched by two threads at once.
+  is never touched by two threads at once. Partitions of dead-letter topics a topic pattern matches are left out of
+  all three (never assigned to the client, so never read).
 """
 
 import gc
