@@ -61,7 +61,15 @@ class ConsumerSettings:
 class ConsumerKafka(KafkaConnection):
     """Where events come from, on top of the connection settings."""
 
-    topics: list[str] = setting(["logs"], "Topics to index.")
+    topics: list[str] = setting(
+        ["logs"], "Topics to index; an entry starting with ^ is a regular expression (librdkafka's pattern subscription), "
+        "e.g. \"^logs\\\\..+\" for every host's topic. Dead-letter topics are never indexed, even when a pattern matches them."
+    )
+    host_topic_prefix: str = setting(
+        "", "Per-host isolation: topics are <prefix><host-id> or <prefix><host-id>.<name> (e.g. prefix \"logs.\"); an "
+        "event whose resource host.id is not its topic's <host-id>, or from a topic without the prefix, is dead-lettered. "
+        "Empty for off."
+    )
     group_id: str = setting("logferry-indexer", "Consumer group id; workers with the same id share the partitions.")
     group_instance_id: str = setting("", "Static membership id (group.instance.id), unique per worker; empty for dynamic.")
     session_timeout_ms: int = setting(45_000, "Milliseconds without heartbeats after which the group drops a worker.")
@@ -74,12 +82,20 @@ class ConsumerKafka(KafkaConnection):
         if not self.topics:
             raise ConfigError(f"{where}.topics", "must list at least one topic")
         for i, topic in enumerate(self.topics):
+            if topic.startswith("^"):
+                try:
+                    re.compile(topic)
+                except re.error as error:
+                    raise ConfigError(f"{where}.topics[{i}]", f"{topic!r} is not a valid regular expression: {error}") from None
+                continue
             if not _TOPIC.fullmatch(topic):
                 raise ConfigError(f"{where}.topics[{i}]", f"{topic!r} is not a valid Kafka topic name")
             if not _TOPIC.fullmatch(topic + self.deadletter_suffix):
                 raise ConfigError(f"{where}.deadletter_suffix", f"{self.deadletter_suffix!r} does not make a valid topic name")
         if not self.deadletter_suffix:
             raise ConfigError(f"{where}.deadletter_suffix", "must not be empty (dead letters would go back into the topic)")
+        if self.host_topic_prefix and not _TOPIC.fullmatch(self.host_topic_prefix):
+            raise ConfigError(f"{where}.host_topic_prefix", f"{self.host_topic_prefix!r} is not the start of a valid topic name")
         if not self.group_id.strip():
             raise ConfigError(f"{where}.group_id", "must not be empty")
         if self.session_timeout_ms < 1000:
@@ -89,6 +105,26 @@ class ConsumerKafka(KafkaConnection):
 
     def deadletter_topic(self, topic: str) -> str:
         return topic + self.deadletter_suffix
+
+    def literal_topics(self) -> list[str]:
+        """The `topics` entries that name one topic (not patterns)."""
+        return [t for t in self.topics if not t.startswith("^")]
+
+    def indexes(self, topic: str) -> bool:
+        """Whether records of `topic` are indexed: it is listed, or a pattern matches it and it is no dead-letter topic
+        (a pattern such as ^logs\\. also matches logs.a.deadletter: indexing that would dead-letter dead letters)."""
+        if topic in self.topics:
+            return True
+        if topic.endswith(self.deadletter_suffix):
+            return False
+        return any(re.search(t, topic) for t in self.topics if t.startswith("^"))
+
+    def topic_host(self, topic: str) -> str | None:
+        """With host_topic_prefix: the host id a topic belongs to (<prefix><host-id>[.<name>]); None without one."""
+        if not topic.startswith(self.host_topic_prefix):
+            return None
+        host = topic[len(self.host_topic_prefix):].split(".", 1)[0]
+        return host or None
 
 
 @dataclass(frozen=True, kw_only=True)

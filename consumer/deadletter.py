@@ -34,6 +34,8 @@ class DeadLetterPublisher:
         self._timeout = timeout
         self._producer: Producer | None = None
         self._raw_limit = raw_limit
+        # Source topics whose dead-letter topic was created (or found) already.
+        self._ensured: set[str] = set()
 
     def _client(self) -> Producer:
         if self._producer is None:
@@ -48,12 +50,15 @@ class DeadLetterPublisher:
             )
         return self._producer
 
-    def ensure_topics(self) -> None:
-        """Create missing dead-letter topics (1 partition); a failure is logged, publishing retries later."""
-        if not self._kafka.create_deadletter_topics:
+    def ensure_topics(self, sources: list[str] | None = None) -> None:
+        """Create missing dead-letter topics (1 partition) of `sources` (default: the listed topics; those a pattern
+        matches are ensured when their first dead letter comes); a failure is logged, publishing retries later."""
+        sources = self._kafka.literal_topics() if sources is None else sources
+        self._ensured.update(sources)
+        if not self._kafka.create_deadletter_topics or not sources:
             return
         admin = AdminClient(self._kafka.client_config())
-        wanted = [self._kafka.deadletter_topic(t) for t in self._kafka.topics]
+        wanted = [self._kafka.deadletter_topic(t) for t in sources]
         try:
             existing = set(admin.list_topics(timeout=10).topics)
         except KafkaException as error:
@@ -73,6 +78,9 @@ class DeadLetterPublisher:
     def publish(self, letters: list[DeadLetter]) -> None:
         if not letters:
             return
+        new_sources = sorted({letter.topic for letter in letters} - self._ensured)
+        if new_sources:
+            self.ensure_topics(new_sources)
         producer = self._client()
         failures: list[str] = []
         too_large: list[DeadLetter] = []

@@ -37,7 +37,11 @@ class GroupAdmin:
                                  "client.id": f"logferry-admin-{uuid.uuid4().hex[:6]}"})
 
     def partitions(self, topics: list[str]) -> list[TopicPartitionKey]:
+        """The partitions of `topics`; an entry starting with ^ stands for the indexed topics it matches."""
         metadata = self._admin.list_topics(timeout=TIMEOUT)
+        if any(t.startswith("^") for t in topics):
+            matched = [t for t in sorted(metadata.topics) if self._config.kafka.indexes(t) and t not in topics]
+            topics = [*(t for t in topics if not t.startswith("^")), *matched]
         found: list[TopicPartitionKey] = []
         for topic in topics:
             info = metadata.topics.get(topic)

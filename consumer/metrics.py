@@ -20,6 +20,7 @@ class Metrics:
         self.indexed = 0
         self.duplicates = 0
         self.dead_letters = 0
+        self.conflicts = 0
         self.flush_failures = 0
         self.retried_items = 0
         self.lag: dict[tuple[str, int], int] = {}
@@ -42,6 +43,7 @@ class Metrics:
             ("indexed", self.indexed, "Events newly written to the index."),
             ("duplicates_skipped", self.duplicates, "Re-delivered events the index already held."),
             ("dead_letters", self.dead_letters, "Records sent to the dead letters."),
+            ("conflicts", self.conflicts, "Events whose event_id the index held with different content (recorded)."),
             ("flush_failures", self.flush_failures, "Failed batch writes (retried)."),
             ("retried_items", self.retried_items, "Items the sink sent again after a transient refusal (429, 5xx)."),
         ):

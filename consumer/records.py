@@ -1,7 +1,8 @@
 """Kafka records in, index items or dead letters out: the per-event hot path of the worker.
 
 A record becomes a dead letter when it is larger than the limit, is not JSON, or is not a unified event
-(`schemas.validate.check_event`), or when the sink cannot prepare it. Nothing is dropped: every record
+(`schemas.validate.check_event`), when per-host isolation is on and its `resource["host.id"]` is not the host its
+topic belongs to (`topic_host`), or when the sink cannot prepare it. Nothing is dropped: every record
 consumed either becomes an item of the batch or a dead letter of the batch, and moves the partition's
 next offset.
 """
@@ -73,8 +74,15 @@ class Batch:
         return kept
 
 
-def decode_into(batch: Batch, messages: list[Any], prepare: Prepare, max_record_bytes: int, raw_limit: int) -> list[Any]:
-    """Add each Kafka message of `messages` to `batch`; returns the messages that carried a client error."""
+# The host id a topic belongs to under per-host isolation (None: the topic belongs to no host).
+TopicHost = Callable[[str], "str | None"]
+
+
+def decode_into(batch: Batch, messages: list[Any], prepare: Prepare, max_record_bytes: int, raw_limit: int,
+                *, topic_host: TopicHost | None = None) -> list[Any]:
+    """Add each Kafka message of `messages` to `batch`; returns the messages that carried a client error.
+
+    With `topic_host` (per-host isolation), an event must carry the host id of its topic."""
     loads = orjson.loads
     items_append = batch.items.append
     sources_append = batch.sources.append
@@ -86,6 +94,7 @@ def decode_into(batch: Batch, messages: list[Any], prepare: Prepare, max_record_
     topic = ""
     partition = -1
     key: TopicPartitionKey = (topic, partition)
+    host: str | None = None
     for message in messages:
         if message.error() is not None:
             errors.append(message)
@@ -95,6 +104,8 @@ def decode_into(batch: Batch, messages: list[Any], prepare: Prepare, max_record_
             topic = message.topic()
             partition = message.partition()
             key = (topic, partition)
+            if topic_host is not None:
+                host = topic_host(topic)
         next_offsets[key] = offset + 1
         raw = message.value()
         if raw is None:
@@ -114,6 +125,11 @@ def decode_into(batch: Batch, messages: list[Any], prepare: Prepare, max_record_
         if problem is not None:
             _dead(batch, message, raw, f"the record is not a unified event: {problem}", raw_limit)
             continue
+        if topic_host is not None:
+            claimed = event["resource"].get("host.id")
+            if claimed != host or host is None:
+                _dead(batch, message, raw, _foreign(topic, host, claimed), raw_limit)
+                continue
         try:
             item = prepare(event, raw)
         except (KeyError, TypeError, ValueError) as error:
@@ -124,6 +140,12 @@ def decode_into(batch: Batch, messages: list[Any], prepare: Prepare, max_record_
     batch.size_bytes += size
     batch.consumed += len(messages) - len(errors)
     return errors
+
+
+def _foreign(topic: str, host: str | None, claimed: Any) -> str:
+    if host is None:
+        return f"per-host isolation: the topic {topic} belongs to no host (it lacks the host topic prefix)"
+    return f"per-host isolation: the event's host.id {claimed!r} is not {host!r}, the host of its topic {topic}"
 
 
 def _dead(batch: Batch, message: Any, raw: bytes, error: str, raw_limit: int) -> None:

@@ -53,7 +53,7 @@ def plan(config: ConsumerConfig, reset: Reset, topic: str | None, partition: int
     """Where each selected partition would move; ReplayRefused/ValueError when the request makes no sense."""
     topics = list(config.kafka.topics)
     if topic is not None:
-        if topic not in topics:
+        if not config.kafka.indexes(topic):
             raise ReplayRefused(f"topic {topic!r} is not one of the configured topics ({', '.join(topics)})")
         topics = [topic]
     admin = GroupAdmin(config)

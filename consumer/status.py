@@ -1,4 +1,5 @@
-"""`status`: per partition the stored and committed offsets and the lag, plus indexed_events and dead_letters."""
+"""`status`: per partition the stored and committed offsets and the lag, plus indexed_events, dead_letters and
+conflicts (event ids that arrived again with different content; the latest few are listed)."""
 
 import sys
 from typing import Any, TextIO
@@ -9,6 +10,8 @@ from consumer.config import ConsumerConfig
 from consumer.kafka_admin import GroupAdmin
 from consumer.sinks.registry import open_reader
 
+LATEST_CONFLICTS = 10  # conflicts listed by `status`; the conflicts table (or index) has them all
+
 
 def collect_status(config: ConsumerConfig) -> dict[str, Any]:
     """The status as a JSON-ready dict."""
@@ -16,6 +19,7 @@ def collect_status(config: ConsumerConfig) -> dict[str, Any]:
     try:
         stored = reader.stored_offsets()
         indexed, dead = reader.totals()
+        conflicts, latest_conflicts = reader.conflicts(LATEST_CONFLICTS)
     finally:
         reader.close()
     admin = GroupAdmin(config)
@@ -37,6 +41,7 @@ def collect_status(config: ConsumerConfig) -> dict[str, Any]:
     return {
         "group_id": config.kafka.group_id, "sink": config.sink.type, "partitions": partitions,
         "total_lag": sum(p["lag"] for p in partitions), "indexed_events": indexed, "dead_letters": dead,
+        "conflicts": conflicts, "latest_conflicts": latest_conflicts,
     }
 
 
@@ -51,8 +56,12 @@ def print_status(status: dict[str, Any], as_json: bool, out: TextIO = sys.stdout
         committed = "-" if p["committed_offset"] is None else p["committed_offset"]
         end, lag = p["log_end_offset"], p["lag"]
         out.write(f"{p['topic']:<30} {p['partition']:>4} {stored!s:>12} {committed!s:>12} {end:>12} {lag:>10}\n")
-    for name in ("indexed_events", "dead_letters", "total_lag"):
+    for name in ("indexed_events", "dead_letters", "conflicts", "total_lag"):
         out.write(f"{name} {status[name]}\n")
+    for c in status["latest_conflicts"]:
+        kept, rejected = c["kept"], c["rejected"]
+        out.write(f"conflict {c['event_id']} at {c['detected_at']}: kept {kept['topic']}[{kept['partition']}]@"
+                  f"{kept['offset']}, rejected {rejected['topic']}[{rejected['partition']}]@{rejected['offset']}\n")
 
 
 def run_status(config: ConsumerConfig, as_json: bool) -> int:

@@ -20,7 +20,8 @@ Rebalance listener contract (cooperative-sticky, so each callback gets only the 
     offsets synchronously, then forget the buffered records of those partitions and `incremental_unassign`.
   on_lost(partitions): another member may own them already. Forget their buffered records, commit nothing.
   Callbacks run inside consume()/close() on the main thread; each first waits for the flush in flight, so the sink
-  is never touched by two threads at once.
+  is never touched by two threads at once. Partitions of dead-letter topics a topic pattern matches are left out of
+  all three (never assigned to the client, so never read).
 """
 
 import gc
@@ -100,6 +101,10 @@ class Worker:
         # One flush at a time runs here while the main thread consumes the next batch.
         self._writer = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-writer")
         self._inflight: futures.Future[tuple[FlushResult, float]] | None = None
+        # Per-host isolation: each event must carry the host id of its topic.
+        self._topic_host = config.kafka.topic_host if config.kafka.host_topic_prefix else None
+        # Partitions the group gave this member that it does not read: dead-letter topics a pattern matches.
+        self._ignored: set[TopicPartitionKey] = set()
 
     def stop(self) -> None:
         """Ask the loop to finish its batch, commit and leave (safe from a signal handler)."""
@@ -176,7 +181,8 @@ class Worker:
             self._batch_started = time.monotonic()
         self._last_activity = time.monotonic()
         errors = decode_into(
-            self._batch, messages, self._sink.prepare, self._settings.max_record_bytes, self._settings.deadletter_raw_bytes
+            self._batch, messages, self._sink.prepare, self._settings.max_record_bytes, self._settings.deadletter_raw_bytes,
+            topic_host=self._topic_host,
         )
         for message in errors:
             self._client_error(message.error())
@@ -278,7 +284,8 @@ class Worker:
         metrics.indexed += result.indexed
         metrics.duplicates += result.duplicates
         metrics.dead_letters += result.dead_letters
-        metrics.consumed += result.indexed + result.duplicates + result.dead_letters
+        metrics.conflicts += result.id_conflicts
+        metrics.consumed += result.indexed + result.duplicates + result.dead_letters + result.id_conflicts
 
     def _commit(self, offsets: dict[TopicPartitionKey, int], *, sync: bool) -> None:
         """Commit `offsets` (next offsets) of partitions this member still owns."""
@@ -305,6 +312,9 @@ class Worker:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._settle()
+        partitions = self._not_ignored(partitions, assigned=True)
+        if not partitions:
+            return
         keys = [(p.topic, p.partition) for p in partitions]
         stored = self._stored_offsets(keys)
         for partition in partitions:
@@ -331,8 +341,29 @@ class Worker:
         # Consuming without knowing where would risk the index; stop without moving anything.
         raise SinkError("cannot read the stored offsets of the assigned partitions", retriable=True)
 
+    def _not_ignored(self, partitions: list[TopicPartition], *, assigned: bool) -> list[TopicPartition]:
+        """`partitions` without those of topics the consumer does not index (a pattern matched a dead-letter topic):
+        those are never read, and the group's later revoke or loss of them is not passed on to the client."""
+        kafka = self._config.kafka
+        kept = []
+        for partition in partitions:
+            key = (partition.topic, partition.partition)
+            if key in self._ignored or not kafka.indexes(partition.topic):
+                if assigned and key not in self._ignored:
+                    self._ignored.add(key)
+                    log.info("A topic pattern matches this dead-letter topic; it is not read.",
+                             extra={"topic": partition.topic, "partition": partition.partition})
+                elif not assigned:
+                    self._ignored.discard(key)
+                continue
+            kept.append(partition)
+        return kept
+
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._settle()
+        partitions = self._not_ignored(partitions, assigned=False)
+        if not partitions:
+            return
         keys = [(p.topic, p.partition) for p in partitions]
         if not self._failing and (len(self._batch) or self._sink.buffered()):
             self._write(sync=True)
@@ -342,6 +373,9 @@ class Worker:
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._settle()
+        partitions = self._not_ignored(partitions, assigned=False)
+        if not partitions:
+            return
         keys = [(p.topic, p.partition) for p in partitions]
         self._forget(keys)
         consumer.incremental_unassign(partitions)

@@ -51,6 +51,9 @@ class FlushResult:
     indexed: int = 0
     duplicates: int = 0
     dead_letters: int = 0
+    # Events whose event_id the index already held with different content, recorded as conflicts for the first time
+    # (a re-delivered conflict counts as a duplicate). Not part of `indexed` or `duplicates`.
+    id_conflicts: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,10 @@ class IndexReader(ABC):
     @abstractmethod
     def totals(self) -> tuple[int, int]:
         """(indexed events, dead letters)."""
+
+    def conflicts(self, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """(conflicts recorded, the `limit` latest of them: event_id, detected_at, kept and rejected sources)."""
+        return 0, []
 
     def stored_offsets(self) -> dict[TopicPartitionKey, int] | None:
         """Every stored (topic, partition) -> next offset; None when the sink keeps no offsets."""

@@ -1,8 +1,11 @@
 """The OpenSearch sink: bulk requests with `_id = event_id` into daily indices; Kafka keeps the offsets.
 
-A re-delivered event overwrites itself (same `_index` and `_id`, no external versions, so replays never meet
-version conflicts). Every item of every bulk response is checked, even on HTTP 200:
-- 2xx: written;
+Events are written with the `create` action, and each document carries its content hash and source
+(`logferry.content_hash`, `.topic`, `.partition`, `.offset`; `consumer.content`). An event whose `_id` exists already
+(409) is looked up: the same hash is a duplicate (skipped), another hash a conflict: the document stays as it is (the
+first version) and `<prefix>-conflicts` gets one document per distinct other version (`_id` = event id + hash) with
+both versions and their sources. Every item of every bulk response is checked, even on HTTP 200:
+- 2xx: written; 409 on an event: resolved as above;
 - 429, 5xx, and connection errors or timeouts of the whole request: retried with exponential backoff and jitter
   (tenacity), only the items that failed; after `retry_attempts` the flush fails as retriable and the worker
   pauses its partitions, keeps polling, and calls flush() again later;
@@ -27,13 +30,18 @@ from opensearchpy.exceptions import TransportError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from consumer.config import ConsumerConfig, SinkSettings
+from consumer.content import content_hash
 from consumer.records import Batch, DeadLetter, TopicPartitionKey
 from consumer.sinks.base import FlushResult, IndexReader, PublishDeadLetters, Sink, SinkError
 from consumer.sinks.opensearch_schema import (
+    SINK_FIELD,
+    conflicts_index,
+    conflicts_template,
     deadletters_index,
     deadletters_template,
     events_index,
     events_template,
+    from_document,
     to_document,
 )
 
@@ -55,6 +63,9 @@ class Item:
     partition: int
     offset: int
     lines: bytes
+    index: str = ""
+    event_id: str = ""
+    content_hash: str = ""  # hex
 
 
 def transient(error: BaseException) -> bool:
@@ -99,7 +110,8 @@ class OpenSearchSink(Sink):
         self._next_offsets: dict[TopicPartitionKey, int] = {}
         # Items written (created, overwritten) since the last successful flush: a flush that fails part-way has
         # written some, and the next successful one reports them.
-        self._written = [0, 0]
+        # Items created, duplicates, conflicts recorded.
+        self._written = [0, 0, 0]
         self._pool = ThreadPoolExecutor(max_workers=settings.bulk_concurrency, thread_name_prefix="bulk")
 
     def setup(self) -> None:
@@ -109,6 +121,9 @@ class OpenSearchSink(Sink):
             )
             self._client.indices.put_index_template(
                 name=f"{self._prefix}-deadletters", body=deadletters_template(self._prefix, self._settings.number_of_replicas)
+            )
+            self._client.indices.put_index_template(
+                name=f"{self._prefix}-conflicts", body=conflicts_template(self._prefix, self._settings.number_of_replicas)
             )
 
         try:
@@ -120,13 +135,20 @@ class OpenSearchSink(Sink):
             raise SinkError(f"cannot set up OpenSearch at {self._settings.url}: {error}", retriable=transient(error)) from error
 
     def prepare(self, event: dict[str, Any], raw: bytes) -> Any:
-        action = b'{"index":{"_index":"' + events_index(self._prefix, event["timestamp"]).encode() + b'","_id":"' + \
-            event["event_id"].encode() + b'"}}\n'
-        return action + to_document(event, raw) + b"\n"
+        document = to_document(event, raw).rstrip()
+        if not document.endswith(b"}"):
+            raise ValueError("the event is not one JSON object")
+        return events_index(self._prefix, event["timestamp"]), event["event_id"], document, content_hash(event).hex()
 
     def add(self, batch: Batch) -> None:
-        for lines, (topic, partition, offset) in zip(batch.items, batch.sources, strict=True):
-            self._items.append(Item(topic, partition, offset, lines))
+        for (index, event_id, document, digest), (topic, partition, offset) in zip(batch.items, batch.sources, strict=True):
+            # The sink's own field goes after the event's: the document is the raw event with one more key.
+            lines = b"".join((
+                b'{"create":{"_index":"', index.encode(), b'","_id":"', event_id.encode(), b'"}}\n', document[:-1],
+                b',"' + SINK_FIELD.encode() + b'":', orjson.dumps({"content_hash": digest, "topic": topic,
+                                                                  "partition": partition, "offset": offset}), b"}\n",
+            ))
+            self._items.append(Item(topic, partition, offset, lines, index, event_id, digest))
         self._dead.extend(batch.dead_letters)
         self._next_offsets.update(batch.next_offsets)
 
@@ -155,8 +177,8 @@ class OpenSearchSink(Sink):
                 error.durable = self._durable()
                 raise
         result = FlushResult(durable=dict(self._next_offsets), indexed=self._written[0], duplicates=self._written[1],
-                             dead_letters=len(self._dead))
-        self._items, self._dead, self._next_offsets, self._written = [], [], {}, [0, 0]
+                             dead_letters=len(self._dead), id_conflicts=self._written[2])
+        self._items, self._dead, self._next_offsets, self._written = [], [], {}, [0, 0, 0]
         return result
 
     def _durable(self) -> dict[TopicPartitionKey, int]:
@@ -173,7 +195,7 @@ class OpenSearchSink(Sink):
     def _bulk(self) -> None:
         """Index the buffered items, retrying transient failures (counted in `_written`). Refused items move to the
         dead letters; when this raises, the items still failing are what stays buffered."""
-        written = self._written  # created, overwritten
+        written = self._written  # created, duplicates, conflicts
 
         def send(chunk: list[Item]) -> dict[str, Any] | BaseException:
             try:
@@ -186,6 +208,7 @@ class OpenSearchSink(Sink):
 
         def attempt() -> None:
             still: list[Item] = []
+            existing: list[Item] = []
             failure: BaseException | None = None
             refusals: dict[str, int] = {}
             chunks = list(_chunks(self._items, BULK_MAX_BYTES // self._settings.bulk_concurrency))
@@ -201,12 +224,20 @@ class OpenSearchSink(Sink):
                     status, result, error = _outcome(outcome)
                     if status < 300:
                         written[0 if result == "created" else 1] += 1
+                    elif status == 409:
+                        existing.append(item)
                     elif status == 429 or status >= 500:
                         still.append(item)
                         kind = f"{status} {error.get('type') if isinstance(error, dict) else 'error'}"
                         refusals[kind] = refusals.get(kind, 0) + 1
                     else:
                         self._dead.append(_rejected(item, status, error))
+            if existing:
+                try:
+                    still.extend(self._resolve_existing(existing, written))
+                except (TransportError, OpenSearchConnectionError) as error:
+                    still.extend(existing)
+                    failure = failure or error
             self._items = still
             if still:
                 self.retried_items += len(still)
@@ -222,6 +253,64 @@ class OpenSearchSink(Sink):
                               retry=retry_if_exception(transient), reraise=True):
             with trial:
                 attempt()
+
+    def _resolve_existing(self, items: list[Item], written: list[int]) -> list[Item]:
+        """Items whose `_id` exists: count the duplicates, record the conflicts; returns the items to send again."""
+        response = self._client.mget(
+            body={"docs": [{"_index": i.index, "_id": i.event_id} for i in items]}, params={"realtime": "true"}
+        )
+        again: list[Item] = []
+        conflicts: list[tuple[Item, dict[str, Any]]] = []
+        for item, found in zip(items, response["docs"], strict=True):
+            if not found.get("found"):
+                again.append(item)  # deleted since: create it again
+                continue
+            stored: dict[str, Any] = found["_source"]
+            own = stored.get(SINK_FIELD)
+            stored_hash = own.get("content_hash") if isinstance(own, dict) else None
+            if stored_hash is None:  # written before documents carried their hash
+                stored_hash = content_hash(from_document(stored)).hex()
+            if stored_hash == item.content_hash:
+                written[1] += 1
+            else:
+                conflicts.append((item, stored))
+        if not conflicts:
+            return again
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        lines = []
+        for item, stored in conflicts:
+            field = stored.get(SINK_FIELD)
+            sink: dict[str, Any] = field if isinstance(field, dict) else {}
+            rejected = item.lines.split(b"\n", 1)[1].rstrip(b"\n")
+            lines.append(orjson.dumps({"create": {"_index": conflicts_index(self._prefix),
+                                                  "_id": f"{item.event_id}:{item.content_hash}"}}))
+            lines.append(orjson.dumps({
+                "event_id": item.event_id, "content_hash": item.content_hash, "detected_at": now,
+                "kept": {"event": orjson.dumps(from_document(stored)).decode(), "topic": sink.get("topic"),
+                         "partition": sink.get("partition"), "offset": sink.get("offset")},
+                "rejected": {"event": orjson.dumps(from_document(orjson.loads(rejected))).decode(), "topic": item.topic,
+                             "partition": item.partition, "offset": item.offset},
+            }))
+        outcome = self._client.bulk(body=b"\n".join(lines) + b"\n", params={"filter_path": FILTER_PATH})
+        recorded = 0
+        for (item, _stored), entry in zip(conflicts, outcome.get("items", []), strict=True):
+            status, _result, error = _outcome(entry)
+            if status < 300:
+                written[2] += 1
+                recorded += 1
+            elif status == 409:
+                written[1] += 1  # recorded before (a replay)
+            elif status == 429 or status >= 500:
+                again.append(item)
+            else:
+                self._dead.append(_rejected(item, status, error))
+        if recorded:
+            log.warning(
+                "Events arrived again under an event_id the index holds with different content; the index keeps the "
+                "first version and the conflicts index has both.",
+                extra={"conflicts": recorded, "event_id": conflicts[0][0].event_id},
+            )
+        return again
 
     def _write_dead_letters(self, letters: list[DeadLetter]) -> None:
         self._publish(letters)

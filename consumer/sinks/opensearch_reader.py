@@ -8,7 +8,7 @@ from opensearchpy.exceptions import TransportError
 from consumer.config import SinkSettings
 from consumer.sinks.base import IndexReader, SearchQuery, SinkError
 from consumer.sinks.opensearch import make_client
-from consumer.sinks.opensearch_schema import deadletters_index, from_document
+from consumer.sinks.opensearch_schema import conflicts_index, deadletters_index, from_document
 
 
 class OpenSearchReader(IndexReader):
@@ -18,6 +18,7 @@ class OpenSearchReader(IndexReader):
         self._client = make_client(settings)
         self._events = f"{settings.index_prefix}-events-*"
         self._dead = deadletters_index(settings.index_prefix)
+        self._conflicts = conflicts_index(settings.index_prefix)
 
     def search(self, query: SearchQuery) -> list[dict[str, Any]]:
         must: list[dict[str, Any]] = []
@@ -53,6 +54,23 @@ class OpenSearchReader(IndexReader):
                 raise SinkError(f"counting in OpenSearch failed: {error}", retriable=True) from error
             counts.append(int(response["count"]))
         return counts[0], counts[1]
+
+    def conflicts(self, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        params = {"ignore_unavailable": "true", "allow_no_indices": "true"}
+        try:
+            count = self._client.count(index=self._conflicts, params=params)
+            latest = self._client.search(index=self._conflicts, params=params, body={
+                "sort": [{"detected_at": {"order": "desc"}}], "size": limit,
+                "_source": ["event_id", "detected_at", "kept.topic", "kept.partition", "kept.offset",
+                            "rejected.topic", "rejected.partition", "rejected.offset"]})
+        except (TransportError, OpenSearchConnectionError) as error:
+            raise SinkError(f"reading conflicts from OpenSearch failed: {error}", retriable=True) from error
+        rows = []
+        for hit in latest["hits"]["hits"]:
+            source = hit["_source"]
+            rows.append({"event_id": source["event_id"], "detected_at": source["detected_at"],
+                         "kept": source.get("kept", {}), "rejected": source.get("rejected", {})})
+        return int(count["count"]), rows
 
     def close(self) -> None:
         self._client.close()

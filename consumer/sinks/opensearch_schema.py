@@ -23,6 +23,14 @@ def deadletters_index(prefix: str) -> str:
     return f"{prefix}-deadletters"
 
 
+def conflicts_index(prefix: str) -> str:
+    return f"{prefix}-conflicts"
+
+
+# The object the sink adds to each event document: its content hash and where it came from (not part of the event).
+SINK_FIELD = "logferry"
+
+
 def to_document(event: dict[str, Any], raw: bytes) -> bytes:
     """The document of a valid event; the raw JSON itself whenever the body is a string (the common case)."""
     body = event["body"]
@@ -36,9 +44,11 @@ def to_document(event: dict[str, Any], raw: bytes) -> bytes:
 
 def from_document(document: dict[str, Any]) -> dict[str, Any]:
     """The unified event a document was made from."""
-    if "body_object" in document:
+    if "body_object" in document or SINK_FIELD in document:
         document = dict(document)
-        document["body"] = document.pop("body_object")
+        document.pop(SINK_FIELD, None)
+        if "body_object" in document:
+            document["body"] = document.pop("body_object")
     return document
 
 
@@ -92,6 +102,10 @@ def events_template(prefix: str, replicas: int) -> dict[str, Any]:
                     "parse_error": {"type": "boolean"},
                     "parse_error_reason": {"type": "text"},
                     "flags": {"type": "keyword"},
+                    SINK_FIELD: {"properties": {
+                        "content_hash": {"type": "keyword"}, "topic": {"type": "keyword"},
+                        "partition": {"type": "integer"}, "offset": {"type": "long"},
+                    }},
                 },
             },
         },
@@ -111,6 +125,26 @@ def deadletters_template(prefix: str, replicas: int) -> dict[str, Any]:
                     "topic": {"type": "keyword"}, "partition": {"type": "integer"}, "offset": {"type": "long"},
                     "error": {"type": "text"}, "size": {"type": "long"}, "raw_text": {"type": "text", "index": False},
                     "raw_base64": {"type": "binary"}, "received_at": {"type": "date"},
+                },
+            },
+        },
+    }
+
+
+def conflicts_template(prefix: str, replicas: int) -> dict[str, Any]:
+    """The template of the conflicts index: an event_id that arrived again with other content, both versions."""
+    version = {"properties": {"event": {"type": "text", "index": False}, "topic": {"type": "keyword"},
+                              "partition": {"type": "integer"}, "offset": {"type": "long"}}}
+    return {
+        "index_patterns": [conflicts_index(prefix)],
+        "priority": 200,
+        "template": {
+            "settings": {"number_of_shards": 1, "number_of_replicas": replicas, "index.translog.durability": "request"},
+            "mappings": {
+                "dynamic": False,
+                "properties": {
+                    "event_id": {"type": "keyword"}, "content_hash": {"type": "keyword"}, "detected_at": {"type": "date"},
+                    "kept": version, "rejected": version,
                 },
             },
         },

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from consumer.config import ConsumerConfig
+from consumer.content import HASH_BYTES, content_hash
 from consumer.records import Batch, DeadLetter, TopicPartitionKey
 from consumer.sinks.base import FlushResult, IndexReader, PublishDeadLetters, Sink, SinkError
 from consumer.sinks.sqlite_db import connect, create_schema
@@ -28,8 +29,8 @@ BEGINNING = -2  # librdkafka's OFFSET_BEGINNING: where a partition with no store
 _UNREAD = object()
 
 INSERT_EVENT = (
-    "INSERT OR IGNORE INTO events (event_id, timestamp, severity, service, host, file_path, message, event) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT OR IGNORE INTO events (event_id, timestamp, severity, service, host, file_path, message, event, content_hash, "
+    "source_topic, source_partition, source_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_DEAD_LETTER = (
     "INSERT OR IGNORE INTO dead_letters (topic, partition, offset, error, size, key, raw) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -46,13 +47,27 @@ UPSERT_OFFSETS = (
     "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 )
 # A batch's rows in one statement: per-row executemany releases and re-takes the GIL for every row, and while the main
-# thread decodes the next batch each re-take waits for its switch interval. The ids and raw events travel as two
-# concatenated blobs (substr of a blob is a blob); the text columns as one JSON array of
-# [timestamp, severity, service, host, file_path, message, raw start, raw length] in the batch's order.
+# thread decodes the next batch each re-take waits for its switch interval. The ids, content hashes and raw events
+# travel as three concatenated blobs (substr of a blob is a blob); the text columns as one JSON array of
+# [timestamp, severity, service, host, file_path, message, raw start, raw length, topic, partition, offset] in the
+# batch's order.
 INSERT_EVENTS = (
-    "INSERT OR IGNORE INTO events (event_id, timestamp, severity, service, host, file_path, message, event) "
+    "INSERT OR IGNORE INTO events (event_id, timestamp, severity, service, host, file_path, message, event, content_hash, "
+    "source_topic, source_partition, source_offset) "
     "SELECT substr(?1, key * 16 + 1, 16), value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, "
-    "value ->> 5, substr(?2, value ->> 6, value ->> 7) FROM json_each(?3)"
+    "value ->> 5, substr(?2, value ->> 6, value ->> 7), substr(?4, key * 16 + 1, 16), value ->> 8, value ->> 9, "
+    "value ->> 10 FROM json_each(?3)"
+)
+# After a chunk was inserted: its rows whose event_id the index holds with another content hash (or none, a row
+# written before schema 2), by position in the chunk. ?2 is a JSON array [0, 1, ..., n-1].
+DIFFERENT_CONTENT = (
+    "SELECT j.value, e.content_hash, e.event, e.source_topic, e.source_partition, e.source_offset "
+    "FROM json_each(?2) AS j JOIN events AS e ON e.event_id = substr(?1, j.value * 16 + 1, 16) "
+    "WHERE e.content_hash IS NOT substr(?3, j.value * 16 + 1, 16)"
+)
+INSERT_CONFLICT = (
+    "INSERT OR IGNORE INTO conflicts (event_id, content_hash, kept_event, kept_topic, kept_partition, kept_offset, "
+    "rejected_event, rejected_topic, rejected_partition, rejected_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 # No ORDER BY: json_each yields the elements in array order anyway, and SQLite cannot know it, so ORDER BY key sorted
 # every row (all its values, the raw event included) through a temporary B-tree first (~4.5k instructions per event).
@@ -65,7 +80,8 @@ _EXCEPTION_KEY_SET = frozenset(_EXCEPTION_KEYS)
 
 
 def event_row(event: dict[str, Any], raw: bytes) -> tuple[Any, ...]:
-    """The `events` row of a valid event (hot path)."""
+    """The `events` row of a valid event without its source (hot path): the columns up to `event`, then the
+    content hash. `pack` adds the source topic, partition and offset."""
     body = event["body"]
     message = body if type(body) is str else orjson.dumps(body).decode()
     attributes = event["attributes"]
@@ -85,32 +101,38 @@ def event_row(event: dict[str, Any], raw: bytes) -> tuple[Any, ...]:
         path if path is None or type(path) is str else str(path),
         message,
         raw,
+        content_hash(event),
     )
 
 
-# INSERT_EVENTS's parameters for a chunk of rows, plus the rows themselves when the chunk must go row by row.
-Packed = tuple[bytes, bytes, bytes, "list[tuple[Any, ...]] | None"]
+# INSERT_EVENTS's parameters for a chunk of rows (ids, raws, texts, hashes), plus the rows with their sources when the
+# chunk must go row by row.
+Packed = tuple[bytes, bytes, bytes, bytes, "list[tuple[Any, ...]] | None"]
+Source = tuple[str, int, int]
 
 
-def _packed(rows: list[tuple[Any, ...]]) -> tuple[bytes, bytes, bytes]:
-    """The parameters of INSERT_EVENTS for `rows` (event_row tuples)."""
+def _packed(rows: list[tuple[Any, ...]], sources: list[Source]) -> tuple[bytes, bytes, bytes, bytes]:
+    """The parameters of INSERT_EVENTS for `rows` (event_row tuples) and their `sources`."""
     texts = []
     start = 1
-    for row in rows:
+    for row, (topic, partition, offset) in zip(rows, sources, strict=True):
         length = len(row[7])
-        texts.append((row[1], row[2], row[3], row[4], row[5], row[6], start, length))
+        texts.append((row[1], row[2], row[3], row[4], row[5], row[6], start, length, topic, partition, offset))
         start += length
-    return b"".join([row[0] for row in rows]), b"".join([row[7] for row in rows]), orjson.dumps(texts)
+    return (b"".join([row[0] for row in rows]), b"".join([row[7] for row in rows]), orjson.dumps(texts),
+            b"".join([row[8] for row in rows]))
 
 
-def pack(rows: list[tuple[Any, ...]]) -> list[Packed]:
+def pack(rows: list[tuple[Any, ...]], sources: list[Source]) -> list[Packed]:
     """`rows` as INSERT_EVENTS chunks, in order. SQLite's JSON functions cut text at an escaped NUL: a chunk with one
     keeps its rows, and goes row by row (INSERT_EVENT) in the same order."""
     chunks: list[Packed] = []
     for start in range(0, len(rows), INSERT_CHUNK):
         part = rows[start:start + INSERT_CHUNK]
-        ids, raws, texts = _packed(part)
-        chunks.append((ids, raws, texts, part if b"\\u0000" in texts else None))
+        part_sources = sources[start:start + INSERT_CHUNK]
+        ids, raws, texts, hashes = _packed(part, part_sources)
+        singles = [(*row, *source) for row, source in zip(part, part_sources, strict=True)] if b"\\u0000" in texts else None
+        chunks.append((ids, raws, texts, hashes, singles))
     return chunks
 
 
@@ -174,7 +196,7 @@ class SqliteSink(Sink):
     def add(self, batch: Batch) -> None:
         self._written = None
         if self._packed is not None:
-            self._packed.extend(pack(batch.items))
+            self._packed.extend(pack(batch.items, batch.sources))
         self._pending.extend(batch)
         self._unpublished.extend(batch.dead_letters)
 
@@ -209,11 +231,14 @@ class SqliteSink(Sink):
                     packed = None
                 (last_id,) = connection.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
                 inserted = 0
-                for ids, raws, texts, rows in packed if packed is not None else pack(batch.items):
+                chunks = packed if packed is not None else pack(batch.items, batch.sources)
+                for ids, raws, texts, hashes, rows in chunks:
                     if rows is not None:
                         inserted += connection.executemany(INSERT_EVENT, rows).rowcount
                     else:
-                        inserted += connection.execute(INSERT_EVENTS, (ids, raws, texts)).rowcount
+                        inserted += connection.execute(INSERT_EVENTS, (ids, raws, texts, hashes)).rowcount
+                # Rows not inserted are re-sends: the same content (a duplicate, as always) or a conflict.
+                recorded = self._record_conflicts(chunks, batch) if inserted < len(batch.items) else 0
                 if inserted:
                     connection.execute(
                         "INSERT INTO events_fts (rowid, message) SELECT id, message FROM events WHERE id > ?", (last_id,)
@@ -237,8 +262,44 @@ class SqliteSink(Sink):
             self._expected[tp] = None if offset == BEGINNING else offset
         return FlushResult(
             durable=dict(batch.next_offsets), conflicts=conflicts, indexed=inserted,
-            duplicates=len(batch.items) - inserted, dead_letters=len(batch.dead_letters),
+            duplicates=len(batch.items) - inserted - recorded, dead_letters=len(batch.dead_letters),
+            id_conflicts=recorded,
         )
+
+    def _record_conflicts(self, chunks: list[Packed], batch: Batch) -> int:
+        """Inside the flush's transaction: record each row of `batch` whose event_id the index holds with other
+        content (the index keeps its first version); the number of conflicts recorded for the first time."""
+        connection = self.connection
+        recorded = 0
+        first_id: bytes | None = None
+        start = 0
+        for ids, _raws, _texts, hashes, _rows in chunks:
+            count = len(ids) // HASH_BYTES
+            keys = orjson.dumps(list(range(count)))
+            found = connection.execute(DIFFERENT_CONTENT, (ids, keys, hashes)).fetchall()
+            for key, stored_hash, stored_event, topic, partition, offset in found:
+                row = batch.items[start + key]
+                if stored_hash is None:
+                    # Written before schema 2: hash its stored event now, and keep the hash for the next comparison.
+                    computed = content_hash(orjson.loads(stored_event))
+                    connection.execute("UPDATE events SET content_hash = ? WHERE event_id = ?", (computed, row[0]))
+                    if computed == row[8]:
+                        continue
+                source = batch.sources[start + key]
+                cursor = connection.execute(
+                    INSERT_CONFLICT, (row[0], row[8], stored_event, topic, partition, offset, row[7], *source)
+                )
+                if cursor.rowcount:
+                    recorded += 1
+                    first_id = first_id or row[0]
+            start += count
+        if recorded:
+            log.warning(
+                "Events arrived again under an event_id the index holds with different content; the index keeps the "
+                "first version and the conflicts table has both.",
+                extra={"conflicts": recorded, "event_id": first_id.hex() if first_id else None},
+            )
+        return recorded
 
     def _conflicts(self, next_offsets: dict[TopicPartitionKey, int]) -> dict[TopicPartitionKey, int]:
         """Partitions whose stored offset is no longer what this member expects, with the stored offset."""

@@ -10,6 +10,12 @@ Layout (measured, see /work/shared/reference/consumers.md):
   1M events, bench/consume_throughput.py); queries read a few more segments, results are the same.
 - `offsets`: (topic, partition) -> next offset, written in the same transaction as the rows.
 - `dead_letters`: records the index cannot take, with the raw bytes.
+- `conflicts` (schema 2): an `event_id` that arrived again with different content (`consumer.content`): the version
+  the index keeps (the first) and the other one, each with its topic, partition and offset; one row per distinct
+  other version. `events` carries `content_hash` and the source topic/partition/offset of each row for it.
+
+Migrations: `create_schema` upgrades an older file in place (schema 1 -> 2 adds the `events` columns, NULL in old
+rows, and the `conflicts` table); a row without a hash gets one computed from its stored event when it is compared.
 
 Pages are 16 KiB in databases created since (older files keep theirs): each WAL frame is one write() plus a header and
 checksum, so a batch committed as 4 KiB pages cost about three times the CPU of the same bytes in 16 KiB pages
@@ -20,7 +26,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PAGE_SIZE = 16_384  # for new database files
 WAL_CHECKPOINT_BYTES = 64 * 1_048_576
 
@@ -35,7 +41,11 @@ CREATE TABLE IF NOT EXISTS events (
     host TEXT,
     file_path TEXT,
     message TEXT NOT NULL,
-    event BLOB NOT NULL
+    event BLOB NOT NULL,
+    content_hash BLOB,
+    source_topic TEXT,
+    source_partition INTEGER,
+    source_offset INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_by_timestamp ON events (timestamp);
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
@@ -59,7 +69,25 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     PRIMARY KEY (topic, partition, offset)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS conflicts (
+    event_id BLOB NOT NULL,
+    content_hash BLOB NOT NULL,
+    kept_event BLOB NOT NULL,
+    kept_topic TEXT,
+    kept_partition INTEGER,
+    kept_offset INTEGER,
+    rejected_event BLOB NOT NULL,
+    rejected_topic TEXT NOT NULL,
+    rejected_partition INTEGER NOT NULL,
+    rejected_offset INTEGER NOT NULL,
+    detected_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (event_id, content_hash)
+) WITHOUT ROWID;
 """
+# Schema 1 -> 2: the columns a schema 1 `events` table lacks (CREATE TABLE IF NOT EXISTS leaves an old table as it is).
+EVENTS_COLUMNS_V2 = (
+    ("content_hash", "BLOB"), ("source_topic", "TEXT"), ("source_partition", "INTEGER"), ("source_offset", "INTEGER"),
+)
 # Stored in events_fts's own config table, so a database created before this setting gets it too.
 FTS_AUTOMERGE = "INSERT INTO events_fts (events_fts, rank) VALUES ('automerge', 16);"
 
@@ -94,8 +122,23 @@ def connect(path: str, *, create: bool) -> sqlite3.Connection:
 
 
 def create_schema(connection: sqlite3.Connection) -> None:
-    connection.executescript("BEGIN IMMEDIATE;" + DDL + FTS_AUTOMERGE + "COMMIT;")
-    connection.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    """Create the tables, or upgrade an older database to SCHEMA_VERSION, in one transaction."""
+    connection.executescript("BEGIN IMMEDIATE;" + DDL + FTS_AUTOMERGE)
+    try:
+        present = {row[1] for row in connection.execute("PRAGMA table_info(events)")}
+        for name, kind in EVENTS_COLUMNS_V2:
+            if name not in present:
+                connection.execute(f"ALTER TABLE events ADD COLUMN {name} {kind}")
+        connection.execute(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = "
+            "excluded.value WHERE CAST(meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+            (str(SCHEMA_VERSION),),
+        )
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
     # The WAL and shared-memory files inherit the database's mode from SQLite; keep the main file owner-only too.
     for suffix in ("", "-wal", "-shm"):
         try:

@@ -67,6 +67,22 @@ class SqliteReader(IndexReader):
         (dead,) = self._connection.execute("SELECT count(*) FROM dead_letters").fetchone()
         return int(events), int(dead)
 
+    def conflicts(self, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        if self._connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'conflicts'").fetchone() is None:
+            return 0, []  # a schema 1 file no consumer of this version has opened yet
+        (count,) = self._connection.execute("SELECT count(*) FROM conflicts").fetchone()
+        rows = self._connection.execute(
+            "SELECT event_id, detected_at, kept_topic, kept_partition, kept_offset, rejected_topic, rejected_partition, "
+            "rejected_offset FROM conflicts ORDER BY detected_at DESC LIMIT ?", (limit,)
+        ).fetchall()
+        latest = [
+            {"event_id": bytes(event_id).hex(), "detected_at": detected_at,
+             "kept": {"topic": kept_topic, "partition": kept_partition, "offset": kept_offset},
+             "rejected": {"topic": topic, "partition": partition, "offset": offset}}
+            for event_id, detected_at, kept_topic, kept_partition, kept_offset, topic, partition, offset in rows
+        ]
+        return int(count), latest
+
     def stored_offsets(self) -> dict[TopicPartitionKey, int]:
         rows = self._connection.execute("SELECT topic, partition, next_offset FROM offsets").fetchall()
         return {(str(t), int(p)): int(o) for t, p, o in rows}

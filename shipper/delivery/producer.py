@@ -177,6 +177,11 @@ class Delivery:
                 # A small event in a batch the broker found too large: smaller batches, not a cut event.
                 self.batch_size = max(16_384, self.batch_size // 2)
                 self.rebuild = True
+        reason = refusal(error)
+        if reason is not None and self.refused is None:
+            # A topic the ACLs do not let us write is refused per message, never through error_cb: retrying cannot help.
+            self.refused = reason
+            log.error("Kafka refused the connection; the shipper stops.", extra={"reason": reason})
         if error.fatal():
             self.fatal = True
         # A delivery report does not always carry the headers; the event id is in the event itself.
