@@ -14,8 +14,16 @@ import orjson
 import pytest
 
 from shipper.config import parse_config
-from tests.shipper.support import RunningShipper, lines, wait_for_count, wait_until, write_lines
-from tests.support.kafka import ROOT
+from tests.shipper.support import (
+    RunningShipper,
+    assert_exactly_once,
+    lines,
+    shipped,
+    wait_for_count,
+    wait_until,
+    write_lines,
+)
+from tests.support.kafka import ROOT, dedicated_broker, new_topic
 from tests.support.proxy import TcpForwarder, free_port
 
 pytestmark = pytest.mark.kafka
@@ -132,3 +140,39 @@ def _answers(port: int) -> bool:
     except OSError:
         return False
 
+
+
+@pytest.mark.slow
+def test_broker_stopped_mid_stream_fails_health_and_delivery_resumes_after_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    metrics_port = free_port()
+    with dedicated_broker(tmp_path / "kafka") as broker:
+        topic = new_topic(broker.bootstrap)
+        (tmp_path / "logs").mkdir()
+        log = tmp_path / "logs" / "app.log"
+        config = parse_config({
+            "shipper": {"state_dir": str(tmp_path / "state"), "host_id": "test-host", "rescan_interval": 0.2,
+                        "checkpoint_interval": 0.2, "metrics_address": f"127.0.0.1:{metrics_port}"},
+            "kafka": {"bootstrap_servers": broker.bootstrap, "topic": topic, "linger_ms": 5},
+            "health": {"delivery_stall": 2.0},
+            "inputs": [{"id": "app", "paths": [str(log)], "format": "plain"}],
+        })
+        first, during = lines("before", 200), lines("during", 200)
+        with RunningShipper(config) as shipper:
+            write_lines(log, first)
+            wait_for_count(broker.bootstrap, topic, 200)
+            wait_until(lambda: _health(metrics_port)[0] == 200, 30, "/health ok while Kafka answers")
+            broker.stop()
+            write_lines(log, during)
+            wait_until(lambda: _health(metrics_port)[0] == 503, 90, "/health to report the outage")
+            assert _health(metrics_port)[1]["problems"][0]["problem"] in ("kafka_unreachable", "delivery_stalled")
+            assert shipper.thread.is_alive(), "a running shipper must keep retrying"
+            assert not [r for r in caplog.records if r.getMessage() == "Delivery resumed."]
+            broker.start()
+            wait_for_count(broker.bootstrap, topic, 400, timeout=120)
+            wait_until(lambda: _health(metrics_port)[0] == 200, 60, "/health to recover")
+        assert_exactly_once(shipped(broker.bootstrap, topic), first + during)
+    resumed = [r for r in caplog.records if r.getMessage() == "Delivery resumed."]
+    assert len(resumed) == 1 and resumed[0].outage_s > 2.0
