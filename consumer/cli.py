@@ -184,22 +184,28 @@ def _ignore_hangup(signum: int, _frame: FrameType | None) -> None:
 
 
 def _expect_kafka(config: ConsumerConfig, should_stop: Callable[[], bool]) -> None:
-    """LogferryError unless a broker answers within kafka.connect_timeout."""
+    """LogferryError unless a broker answers within kafka.connect_timeout (at once when Kafka refuses us)."""
     from confluent_kafka.admin import AdminClient
 
-    from logferry.kafka import await_kafka
+    from logferry.kafka import await_kafka, refusal
 
     errors: list[str] = []
+    refused: list[str] = []
 
     def remember(error: KafkaError) -> None:
         errors.append(error.str())
+        reason = refusal(error)
+        if reason is not None:
+            refused.append(reason)
 
     settings: dict[str, Any] = {**config.kafka.client_config(), "error_cb": remember}
     admin = AdminClient(settings)
     failure = await_kafka(
         config.kafka.bootstrap_servers, lambda seconds: admin.list_topics(timeout=seconds), config.kafka.connect_timeout,
-        should_stop, serve=lambda: admin.poll(0), detail=lambda: errors[-1] if errors else "",
+        lambda: should_stop() or bool(refused), serve=lambda: admin.poll(0), detail=lambda: errors[-1] if errors else "",
     )
+    if refused:
+        raise LogferryError(refused[0])
     if failure is not None:
         raise LogferryError(failure)
 
