@@ -168,10 +168,8 @@ class Delivery:
         assert self.give_up_after is not None
         failure = self.watch.failure(time.monotonic(), self.give_up_after)
         if failure is not None and self.refused is None:
-            self.refused = (
-                f"Kafka did not acknowledge anything for {self.give_up_after:g} s (kafka.connect_timeout): "
-                f"{failure.error or 'no answer'}"
-            )
+            why = f": {failure.error}" if failure.error else "; Kafka reported no error (is the topic missing?)"
+            self.refused = f"Kafka did not acknowledge anything for {self.give_up_after:g} s (kafka.connect_timeout){why}"
 
     def expect_kafka_within(self, timeout: float, should_stop: Callable[[], bool]) -> None:
         """For --once: ShipperError unless a broker answers within `timeout` seconds; from then on, give up (with

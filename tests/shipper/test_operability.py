@@ -7,6 +7,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +177,52 @@ def test_broker_stopped_mid_stream_fails_health_and_delivery_resumes_after_resta
         assert_exactly_once(shipped(broker.bootstrap, topic), first + during)
     resumed = [r for r in caplog.records if r.getMessage() == "Delivery resumed."]
     assert len(resumed) == 1 and resumed[0].outage_s > 2.0
+
+
+def _missing_topic() -> str:
+    """A topic that does not exist; with auto-creation off in the client, the broker answers but never stores a write."""
+    return f"test-missing-{uuid.uuid4().hex[:12]}"
+
+
+NO_AUTO_CREATE = {"allow.auto.create.topics": False}
+
+
+def test_once_gives_up_when_kafka_acknowledges_nothing_for_connect_timeout(tmp_path: Path, kafka_bootstrap: str) -> None:
+    topic = _missing_topic()
+    config = _config_file(
+        tmp_path, kafka_bootstrap, topic, 'connect_timeout = 3\nlibrdkafka = { "allow.auto.create.topics" = false }'
+    )
+    write_lines(tmp_path / "logs" / "app.log", lines("unacked", 10))
+    # The broker answers (the connect check passes) but the topic is missing and not created, so nothing is ever
+    # acknowledged (the events are produced again and again): before the fix, --once waited for ever.
+    result = subprocess.run(
+        [sys.executable, "-m", "shipper", "run", "--once", "--config", str(config)],
+        cwd=ROOT, capture_output=True, text=True, timeout=90,
+    )
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: Kafka did not acknowledge anything for 3 s (kafka.connect_timeout)")
+    assert "Traceback" not in result.stderr
+    stopped = [r for r in _json_lines(result.stderr) if r["msg"].startswith("Stopping with events not acknowledged")]
+    assert stopped and stopped[0]["in_flight"] == 10
+
+
+def test_health_reports_unacknowledged_events_while_kafka_answers(tmp_path: Path, kafka_bootstrap: str) -> None:
+    topic = _missing_topic()
+    metrics_port = free_port()
+    (tmp_path / "logs").mkdir()
+    config = parse_config({
+        "shipper": {"state_dir": str(tmp_path / "state"), "host_id": "test-host", "rescan_interval": 0.2,
+                    "metrics_address": f"127.0.0.1:{metrics_port}"},
+        "kafka": {"bootstrap_servers": kafka_bootstrap, "topic": topic, "linger_ms": 5, "librdkafka": NO_AUTO_CREATE},
+        "health": {"delivery_stall": 2.0},
+        "inputs": [{"id": "app", "paths": [str(tmp_path / "logs" / "*.log")], "format": "plain"}],
+    })
+    with RunningShipper(config) as shipper:
+        wait_until(lambda: _answers(metrics_port), 30, "the metrics server")
+        assert _health(metrics_port)[0] == 200  # nothing waits yet
+        write_lines(tmp_path / "logs" / "app.log", lines("unacked", 10))
+        wait_until(lambda: _health(metrics_port)[0] == 503, 60, "/health to report the stall")
+        [problem] = _health(metrics_port)[1]["problems"]
+        assert problem["problem"] == "delivery_stalled" and problem["for_s"] > 2.0
+        assert shipper.thread.is_alive(), "a running shipper never gives up"
