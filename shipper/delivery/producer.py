@@ -213,8 +213,9 @@ class Delivery:
     def failed(self, batch: DeliveryBatch, error: Any, message: Any) -> None:
         """A delivery report with an error: keep the message to produce it again."""
         self.delivery_errors += 1
-        self.watch.failed(time.monotonic(), error)
         code = error.code()
+        if code not in _TOO_LARGE:  # an event too large is shrunk and sent again: no outage
+            self.watch.failed(time.monotonic(), error)
         value = message.value() or b""
         if code in _TOO_LARGE:
             if len(value) > self.batch_size // 4:
