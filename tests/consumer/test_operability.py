@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from tests.consumer.helpers import indexed_ids, make_events, produce, run_consumer, sqlite_config, start_consumer, wait_for
+from tests.support.kafka import dedicated_broker, new_topic
 from tests.support.proxy import TcpForwarder, free_port
 
 pytestmark = pytest.mark.kafka
@@ -114,3 +115,37 @@ def _count(db: Path) -> int:
             return int(connection.execute("SELECT count(*) FROM events").fetchone()[0])
     except sqlite3.OperationalError:
         return 0
+
+
+@pytest.mark.slow
+def test_broker_stopped_under_a_running_consumer_fails_health_and_consumption_resumes(tmp_path: Path) -> None:
+    metrics_port = free_port()
+    with dedicated_broker(tmp_path / "kafka") as broker:
+        topic = new_topic(broker.bootstrap)
+        db = tmp_path / "logs.db"
+        config = sqlite_config(
+            db, broker.bootstrap, topic, f"outage-{topic}", extra=f'metrics_address = "127.0.0.1:{metrics_port}"'
+        )
+        config.write_text(config.read_text() + "\n[health]\ndelivery_stall = 2.0\n")
+        first, second = make_events(100), make_events(100, start=100)
+        produce(broker.bootstrap, topic, first)
+        log = tmp_path / "consumer.log"
+        worker = start_consumer("run", "--config", str(config), log=log)
+        try:
+            wait_for(lambda: _count(db) == 100, 60, "the first events indexed")
+            assert _health(metrics_port)[0] == 200
+            broker.stop()
+            wait_for(lambda: _health(metrics_port)[0] == 503, 90, "/health to report the outage")
+            assert _health(metrics_port)[1]["problems"][0]["problem"] == "kafka_unreachable"
+            assert worker.poll() is None, "a running consumer must keep retrying"
+            broker.start()
+            produce(broker.bootstrap, topic, second)
+            wait_for(lambda: _count(db) == 200, 120, "every event indexed after the restart")
+            wait_for(lambda: _health(metrics_port)[0] == 200, 60, "/health to recover")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            code = worker.wait(90)
+    assert code == 0
+    assert sorted(indexed_ids(db)) == sorted(str(e["event_id"]) for e in first + second)
+    resumed = [r for r in _json_lines(log.read_text()) if r["msg"] == "Kafka answers again; consumption resumed."]
+    assert len(resumed) == 1 and resumed[0]["outage_s"] > 2.0
