@@ -4,8 +4,12 @@ A process is healthy (200, `{"status": "ok", ...}`) unless one of these has last
 `{"status": "failing", "problems": [{"problem": ..., "for_s": ..., "error": ...}]}`):
 
 - Kafka unreachable, or events in flight with no acknowledgement (`health.delivery_stall`);
-- checkpoints (shipper) or batch writes to the index (consumer) failing (`health.delivery_stall`);
+- batch writes to the index failing (consumer, `health.delivery_stall`);
+- checkpoints that cannot be written (shipper; at once: the runner retries them with backoff meanwhile);
 - the main loop not turning (`health.loop_stall`).
+
+An outage begins with librdkafka's first report of unreachable brokers (or a failed delivery) and ends with the next
+acknowledgement or record; a stall without any error is a failure for /health, but no outage that "resumes".
 
 `KafkaWatch` is the state machine of one process's link to Kafka: the main loop tells it when something starts
 waiting, when an acknowledgement (or a record) arrives and when librdkafka reports the brokers down; a probe thread
