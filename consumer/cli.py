@@ -10,9 +10,11 @@ import os
 import signal
 import sqlite3
 import sys
+from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 
 from consumer.config import ConsumerConfig, load_config
 from logferry.errors import ConfigError, LogferryError
@@ -147,11 +149,18 @@ def run(config: ConsumerConfig, *, once: bool, idle_timeout: float) -> int:
     # Before anything slow: a stop during start-up is a clean exit, not a kill.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    hangup = getattr(signal, "SIGHUP", None)  # absent on Windows
+    if hangup is not None:
+        signal.signal(hangup, _ignore_hangup)
     metrics = Metrics()
-    server = serve(metrics, config.consumer.metrics_address) if config.consumer.metrics_address else None
+    server = None
+    if config.consumer.metrics_address:
+        server = serve(metrics, config.consumer.metrics_address, config.health, _prober(config))
     publisher = DeadLetterPublisher(config.kafka, config.consumer.deadletter_raw_bytes)
     sink = open_sink(config, publisher.publish)
     try:
+        if once:  # a one-off run fails (exit 1) when Kafka does not answer; a running consumer retries for ever
+            _expect_kafka(config, lambda: stop_requested)
         sink.setup()
         publisher.ensure_topics()
         worker = Worker(config, sink, metrics, Progress(config.consumer.progress))
@@ -163,3 +172,54 @@ def run(config: ConsumerConfig, *, once: bool, idle_timeout: float) -> int:
         publisher.close()
         if server is not None:
             server.shutdown()
+
+
+def _ignore_hangup(signum: int, _frame: FrameType | None) -> None:
+    # Reloading is not supported: the sink, the group membership and the metrics server are built once from the
+    # config. A restart applies a changed config (the group rebalances; nothing is lost).
+    log.warning(
+        "SIGHUP received; the consumer does not reload its configuration and keeps running. Restart it to apply changes.",
+        extra={"signal": "SIGHUP"},
+    )
+
+
+def _expect_kafka(config: ConsumerConfig, should_stop: Callable[[], bool]) -> None:
+    """LogferryError unless a broker answers within kafka.connect_timeout (at once when Kafka refuses us)."""
+    from confluent_kafka.admin import AdminClient
+
+    from logferry.kafka import await_kafka, refusal
+
+    errors: list[str] = []
+    refused: list[str] = []
+
+    def remember(error: KafkaError) -> None:
+        errors.append(error.str())
+        reason = refusal(error)
+        if reason is not None:
+            refused.append(reason)
+
+    settings: dict[str, Any] = {**config.kafka.client_config(), "error_cb": remember}
+    admin = AdminClient(settings)
+    failure = await_kafka(
+        config.kafka.bootstrap_servers, lambda seconds: admin.list_topics(timeout=seconds), config.kafka.connect_timeout,
+        lambda: should_stop() or bool(refused), serve=lambda: admin.poll(0), detail=lambda: errors[-1] if errors else "",
+    )
+    if refused:
+        raise LogferryError(refused[0])
+    if failure is not None:
+        raise LogferryError(failure)
+
+
+def _prober(config: ConsumerConfig) -> Callable[[float], object]:
+    """A metadata request on a client of its own (made at the first probe), for /health's outage probe."""
+    from confluent_kafka.admin import AdminClient
+
+    clients: list[AdminClient] = []
+
+    def probe(timeout: float) -> object:
+        if not clients:
+            clients.append(AdminClient(config.kafka.client_config()))
+        clients[0].poll(0)  # its log lines
+        return clients[0].list_topics(timeout=timeout)
+
+    return probe

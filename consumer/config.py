@@ -3,6 +3,7 @@
     [consumer]   process-wide settings (batching, limits, logs, metrics)
     [kafka]      where events come from and the consumer group
     [sink]       where events are indexed: sqlite (default) or opensearch
+    [health]     when /health answers 503
 
 `load_config(path)` reads and validates the whole file before anything starts; it raises ConfigError
 with one sentence naming the key and the problem.
@@ -15,6 +16,7 @@ from typing import Any, Literal
 
 from logferry.config import load, read_toml, setting
 from logferry.errors import ConfigError
+from logferry.health import HealthSettings
 from logferry.kafka import KafkaConnection
 
 _TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
@@ -37,7 +39,7 @@ class ConsumerSettings:
     shutdown_timeout: float = setting(30.0, "Seconds a stopping consumer keeps trying to write its last batch.")
     log_level: Literal["debug", "info", "warning", "error"] = setting("info", "Level of the consumer's own logs.")
     log_format: Literal["auto", "json", "text"] = setting("auto", "Own logs as JSON lines, text, or text on a terminal.")
-    metrics_address: str = setting("", "host:port for the Prometheus /metrics endpoint; empty for off.")
+    metrics_address: str = setting("", "host:port for the Prometheus /metrics and /health endpoints; empty for off.")
     progress: Literal["auto", "bar", "log", "off"] = setting(
         "auto", "Progress report while running: a bar on a terminal (auto), plain log lines, or none."
     )
@@ -171,6 +173,7 @@ class ConsumerConfig:
     consumer: ConsumerSettings = setting(None, "Process-wide settings.", factory=ConsumerSettings)
     kafka: ConsumerKafka = setting(None, "Kafka source and consumer group.", factory=ConsumerKafka)
     sink: SinkSettings = setting(None, "Where events are indexed.", factory=SinkSettings)
+    health: HealthSettings = setting(None, "When /health answers 503.", factory=HealthSettings)
 
 
 def load_config(path: str | Path) -> ConsumerConfig:

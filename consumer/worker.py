@@ -34,11 +34,12 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_INVALID, Consumer, KafkaException, TopicPartition
 
 from consumer.config import ConsumerConfig
-from consumer.metrics import Metrics
+from consumer.metrics import Metrics, resumed
 from consumer.progress import Progress
 from consumer.records import Batch, TopicPartitionKey, decode_into
 from consumer.sinks.base import FlushResult, Sink, SinkError
 from logferry.errors import LogferryError
+from logferry.health import is_unreachable
 from logferry.kafka import refusal
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,6 @@ def consumer_settings(config: ConsumerConfig) -> dict[str, Any]:
         "queued.max.messages.kbytes": 32_768,
         # A topic created after the worker started (the shipper's first event) is noticed within seconds, not minutes.
         "topic.metadata.refresh.interval.ms": 10_000,
-        "logger": logging.getLogger("librdkafka"),
     }
     if kafka.group_instance_id:
         settings["group.instance.id"] = kafka.group_instance_id
@@ -144,7 +144,7 @@ class Worker:
             got = self._poll()
             if self._inflight is not None and self._inflight.done():
                 self._settle()
-            now = time.monotonic()
+            now = self._metrics.last_turn = time.monotonic()
             if self._failing:
                 self._last_activity = now
                 if now >= self._retry_at and self._inflight is None:
@@ -177,6 +177,7 @@ class Worker:
         messages = consumer.consume(num_messages=min(room, 10_000), timeout=POLL_TIMEOUT)
         if not messages:
             return 0
+        self._answered()
         if not len(self._batch):
             self._batch_started = time.monotonic()
         self._last_activity = time.monotonic()
@@ -327,6 +328,7 @@ class Worker:
         self._assigned.update(keys)
         self._ever_assigned = True
         self._last_activity = time.monotonic()
+        self._answered()
         if self._paused:
             consumer.pause(partitions)
         log.info("Partitions assigned.", extra={"partitions": _names(keys), "stored_offsets": _names(stored)})
@@ -398,9 +400,17 @@ class Worker:
             return
         code = error.code()
         now = time.monotonic()
+        if is_unreachable(error):
+            self._metrics.kafka.unreachable(now, error)
         if now - self._client_errors.get(code, -1e9) >= 30.0:
             self._client_errors[code] = now
             log.warning("Kafka reported an error while consuming.", extra={"error": str(error)})
+
+    def _answered(self) -> None:
+        """Kafka answered (records or an assignment arrived): an outage, if one was going on, ends."""
+        lasted = self._metrics.kafka.answered(time.monotonic(), False)
+        if lasted is not None:
+            resumed(lasted)
 
     def _report(self) -> None:
         lag: dict[TopicPartitionKey, int] = {}

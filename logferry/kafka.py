@@ -5,8 +5,11 @@ password. Any other librdkafka property can be passed through `[kafka.librdkafka
 `env:NAME` is read from the environment variable NAME.
 """
 
+import logging
 import os
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,8 +36,15 @@ class KafkaConnection:
     sasl_password_env: str = setting("LOGFERRY_KAFKA_PASSWORD", "Environment variable that holds the SASL password.")
     ssl_ca_location: str = setting("", "CA certificate file (PEM) to verify the brokers with; empty for the system store.")
     librdkafka: dict[str, str | int | bool] = setting({}, "Extra librdkafka properties; a value 'env:NAME' is read from $NAME.")
+    connect_timeout: float = setting(
+        60.0,
+        "Seconds `run --once` waits for a broker to answer (or, once running, to acknowledge again) before it fails "
+        "with exit 1; a long-running process keeps retrying for ever and reports the outage in /health.",
+    )
 
     def check(self, where: str) -> None:
+        if self.connect_timeout <= 0:
+            raise ConfigError(f"{where}.connect_timeout", "must be greater than 0")
         for server in self.bootstrap_servers.split(","):
             match = _HOST_PORT.match(server.strip())
             if match is None or not 0 < int(match.group(2)) < 65536:
@@ -48,6 +58,8 @@ class KafkaConnection:
         config: dict[str, Any] = {
             "bootstrap.servers": self.bootstrap_servers,
             "security.protocol": self.security_protocol,
+            # librdkafka's own log lines become our structured records (served by poll()/consume()), never raw stderr.
+            "logger": CLIENT_LOG,
         }
         if self.security_protocol.startswith("SASL"):
             user = os.environ.get(self.sasl_username_env)
@@ -104,3 +116,51 @@ def refusal(error: Any) -> str | None:
     if reason is None:
         return None
     return f"Kafka refused the connection: {reason} ({redact(error.str())})"
+
+
+class ClientLog:
+    """librdkafka's log lines as our structured records, at the level confluent-kafka maps the syslog level to.
+
+    confluent-kafka calls `log(level, "%s [%s] %s", facility, client, text)` on the object given as the `logger`
+    property (syslog 0-2 critical, 3 error, 4 warning, 5-6 info, 7 debug). Repeated lines are thinned by
+    logferry.logs.RepeatedClientLines, keyed on the facility and the text.
+    """
+
+    def __init__(self, name: str = "librdkafka") -> None:
+        self.logger = logging.getLogger(name)
+
+    def log(self, level: int, _format: str, facility: str = "", client: str = "", text: str = "", *_rest: object) -> None:
+        if self.logger.isEnabledFor(level):
+            self.logger.log(
+                level, "The Kafka client logged a line.", extra={"facility": facility, "client": client, "detail": text}
+            )
+
+
+CLIENT_LOG = ClientLog()
+
+
+def await_kafka(
+    servers: str, list_topics: Callable[[float], object], timeout: float, should_stop: Callable[[], bool], *,
+    serve: Callable[[], object] = lambda: None, detail: Callable[[], str] = lambda: "",
+) -> str | None:
+    """Ask for metadata until a broker answers (None), a stop is requested (None) or `timeout` seconds pass.
+
+    In the last case, a sentence saying so, for the one line of a failing `run --once`: the last error the client
+    reported (`detail()`), else the metadata request's. Asked in slices of at most a second, so a stop request is
+    honoured at once; `serve()` runs between them (it delivers the client's log lines and error callbacks).
+    """
+    deadline = time.monotonic() + timeout
+    last = ""
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            list_topics(max(0.1, min(1.0, remaining)))
+            return None
+        except Exception as error:  # KafkaException, or anything the client raises: not reachable yet
+            last = str(error.args[0].str() if error.args and hasattr(error.args[0], "str") else error)
+        serve()
+        if should_stop():
+            return None
+        if time.monotonic() >= deadline:
+            why = detail() or last
+            return f"no Kafka broker at {servers} answered within {timeout:g} s (kafka.connect_timeout): {redact(why)}"

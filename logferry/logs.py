@@ -79,8 +79,10 @@ class RepeatedClientLines(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not record.name.endswith("librdkafka"):
             return True
-        # The same failure differs only in its timings ("after 312ms"): compare without digits.
-        key = (record.name, _DIGITS.sub("", record.getMessage()))
+        # The same failure differs only in its timings ("after 312ms"): compare without digits. A line from
+        # logferry.kafka.ClientLog carries librdkafka's text in `detail` (the message is always the same sentence).
+        text = f"{getattr(record, 'facility', '')} {getattr(record, 'detail', '')} {record.getMessage()}"
+        key = (record.name, _DIGITS.sub("", text))
         now = time.monotonic()
         seen = self.last.get(key)
         if seen is not None and now - seen[0] < self.interval:

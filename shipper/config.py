@@ -2,6 +2,7 @@
 
     [shipper]            process-wide settings (state, limits, intervals)
     [kafka]              where events go
+    [health]             when /health answers 503
     [[inputs]]           which files to follow and how to parse them
 
 `load_config(path)` reads and validates the whole file before anything starts; it raises ConfigError
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from logferry.config import REQUIRED, load, read_toml, setting
 from logferry.errors import ConfigError
+from logferry.health import HealthSettings
 from logferry.kafka import KafkaConnection
 
 
@@ -176,6 +178,7 @@ class ShipperConfig:
 
     shipper: ShipperSettings = setting(None, "Process-wide settings.", factory=ShipperSettings)
     kafka: ShipperKafka = setting(None, "Kafka destination.", factory=ShipperKafka)
+    health: HealthSettings = setting(None, "When /health answers 503.", factory=HealthSettings)
     inputs: list[InputSettings] = setting(REQUIRED, "Files to follow.")
 
     def check(self, where: str) -> None:

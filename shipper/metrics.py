@@ -1,9 +1,13 @@
 """Prometheus text metrics and a health check over HTTP, off unless `shipper.metrics_address` is set.
 
     GET /metrics   counters and gauges in the Prometheus text format
-    GET /health    200 while the main loop turns, 503 when it has not turned for HEALTH_STALL seconds
+    GET /health    200 `{"status": "ok", ...}`, or 503 with the problems as JSON (see logferry.health): Kafka
+                   unreachable or not acknowledging for health.delivery_stall, checkpoints not written, or the
+                   main loop not turning for health.loop_stall
 
 The server runs in a daemon thread and only reads the shipper's counters (plain ints, updated by the main loop).
+While Kafka is thought unreachable and nothing waits for it, its probe thread asks for metadata every few seconds,
+so that /health sees an idle shipper's outage end.
 """
 
 import logging
@@ -11,10 +15,21 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+
+from logferry.health import Failure, HealthSettings, KafkaWatch, Problem, ReachabilityProbe, assess
 
 log = logging.getLogger("shipper.metrics")
 
-HEALTH_STALL = 30.0
+
+class KafkaLink(Protocol):
+    """What /health needs of the producer (shipper.delivery.producer.Delivery)."""
+
+    watch: KafkaWatch
+
+    def probe(self, timeout: float) -> object: ...
+
+    def resumed(self, lasted: float) -> None: ...
 
 
 class Sample:
@@ -43,12 +58,33 @@ def _escape(value: str) -> str:
 
 
 class MetricsServer:
-    """Serves `collect()` at /metrics and `last_turn()` freshness at /health."""
+    """Serves `collect()` at /metrics and the shipper's health at /health.
 
-    def __init__(self, address: str, collect: Callable[[], list[Sample]], last_turn: Callable[[], float]) -> None:
+    `checkpoint_failure()` is the runner's current checkpoint write failure (an object with `.since`, a
+    time.monotonic() value, and `.error`), None while checkpoints are written.
+    """
+
+    def __init__(
+        self, address: str, collect: Callable[[], list[Sample]], last_turn: Callable[[], float], *,
+        settings: HealthSettings | None = None, kafka: KafkaLink | None = None,
+        checkpoint_failure: Callable[[], Any] = lambda: None,
+    ) -> None:
         host, _, port = address.rpartition(":")
         host = host.strip("[]")
         self.address = address
+        health = settings or HealthSettings()
+        self.probe = None if kafka is None else ReachabilityProbe(kafka.watch, kafka.probe, kafka.resumed)
+
+        def answer() -> tuple[int, bytes]:
+            now = time.monotonic()
+            failures = []
+            if kafka is not None:
+                failures.append(kafka.watch.failure(now, health.delivery_stall))
+            failing = checkpoint_failure()
+            if failing is not None:
+                # Immediately: a checkpoint that cannot be written is a fact, retried with backoff by the runner.
+                failures.append(Failure(Problem.CHECKPOINTS_FAILING, float(failing.since), str(failing.error)))
+            return assess(now, health, last_turn(), failures)
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
@@ -56,8 +92,8 @@ class MetricsServer:
                     body = render(collect()).encode()
                     self._reply(200, body, "text/plain; version=0.0.4; charset=utf-8")
                 elif self.path == "/health":
-                    stalled = time.monotonic() - last_turn() > HEALTH_STALL
-                    self._reply(503 if stalled else 200, b"stalled\n" if stalled else b"ok\n", "text/plain")
+                    code, body = answer()
+                    self._reply(code, body, "application/json")
                 else:
                     self._reply(404, b"not found\n", "text/plain")
 
@@ -77,8 +113,12 @@ class MetricsServer:
 
     def start(self) -> None:
         self.thread.start()
+        if self.probe is not None:
+            self.probe.start()
         log.info("Serving metrics and health.", extra={"address": self.address})
 
     def stop(self) -> None:
+        if self.probe is not None:
+            self.probe.stop()
         self.httpd.shutdown()
         self.httpd.server_close()

@@ -64,7 +64,10 @@ class Shipper:
         self.metrics: MetricsServer | None = None
         if self.settings.metrics_address:
             try:
-                self.metrics = MetricsServer(self.settings.metrics_address, self.samples, lambda: self.last_turn)
+                self.metrics = MetricsServer(
+                    self.settings.metrics_address, self.samples, lambda: self.last_turn, settings=config.health,
+                    kafka=self.delivery, checkpoint_failure=lambda: getattr(self, "checkpoint_failure", None),
+                )
             except OSError as error:
                 self.lock.release()
                 raise ShipperError(f"cannot serve metrics on {self.settings.metrics_address}: {error.strerror}") from None
@@ -87,6 +90,8 @@ class Shipper:
         gc.freeze()  # what start-up built lives as long as the process: full collections need not walk it
         gc.set_threshold(GC_YOUNG_THRESHOLD, thresholds[1], thresholds[2])
         try:
+            if self.once:  # a backfill fails (exit 1) when Kafka does not answer; a running shipper retries for ever
+                self.delivery.expect_kafka_within(self.config.kafka.connect_timeout, self._stopping)
             try:
                 self._loop()
             except Stopping:

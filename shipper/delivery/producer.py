@@ -5,6 +5,8 @@
 - A delivery report with an error puts the message back (shrunk first when the broker found it too large);
   a fatal producer error replaces the producer and re-produces everything it still held.
 - In-flight records and bytes are counted so the runner can stop reading while Kafka is behind.
+- `watch` (logferry.health.KafkaWatch) follows whether Kafka answers, for /health and the "Delivery resumed." line;
+  with `--once`, `expect_kafka_within` makes the shipper give up (exit 1) when no broker answers for connect_timeout.
 """
 
 import logging
@@ -17,7 +19,8 @@ import orjson
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from logferry.errors import ConfigError
-from logferry.kafka import refusal
+from logferry.health import KafkaWatch, is_unreachable
+from logferry.kafka import CLIENT_LOG, await_kafka, refusal
 from shipper.config import ShipperKafka
 from shipper.delivery.acks import AckTracker, DeliveryBatch, InFlight
 from shipper.delivery.oversize import shrink_event
@@ -52,7 +55,11 @@ class Delivery:
         self.retries: list[tuple[DeliveryBatch, bytes, bytes, Any]] = []
         self.fatal = False
         self.refused: str | None = None
-        """Set when Kafka refuses our credentials or permissions: retrying cannot help, so the shipper stops."""
+        """Set when Kafka refuses our credentials or permissions, or (with --once) no broker answered for
+        connect_timeout: retrying cannot help, so the shipper stops."""
+        self.watch = KafkaWatch()
+        self.give_up_after: float | None = None
+        """With --once: seconds without an answer from Kafka after which the shipper gives up (None: never)."""
         # Batches must fit the broker's limit too; halved (and the producer rebuilt) if the broker says otherwise.
         self.batch_size = min(1_000_000, kafka.max_message_bytes)
         self.rebuild = False
@@ -81,8 +88,6 @@ class Delivery:
             "queue.buffering.max.kbytes": max(16_384, 2 * self.max_inflight_bytes // 1024),
             "message.max.bytes": max(1_000_000, kafka.max_message_bytes + 65_536),
             "error_cb": self._on_error,
-            # librdkafka's own log lines go through our structured logs (served by poll()).
-            "logger": logging.getLogger("shipper.librdkafka"),
         }
         config.update(kafka.client_config())
         return config
@@ -91,9 +96,12 @@ class Delivery:
 
     def send(self, tracker: AckTracker, stream_id: str, events: Sequence[EncodedEvent], end: int, marker: str) -> None:
         """Produce `events` of one stream in order; once all are acknowledged the stream is covered up to `end`."""
+        idle = self.inflight.records == 0
         batch = tracker.open_batch(len(events), 0, end, marker)
         if not events:
             return
+        if idle:
+            self.watch.waiting(time.monotonic())
         produce = self.producer.produce
         topic = self.topic
         limit = self.limit
@@ -138,9 +146,47 @@ class Delivery:
 
     def poll(self, timeout: float = 0.0) -> None:
         """Serve delivery reports (for up to `timeout` seconds when there are none) and put failures back."""
+        records = self.inflight.records
         self.producer.poll(timeout)
+        if self.inflight.records < records:
+            self._answered()
+        elif self.give_up_after is not None and records:
+            self._give_up_when_silent()
         if self.retries or self.fatal:
             self._resend()
+
+    def _answered(self) -> None:
+        lasted = self.watch.answered(time.monotonic(), self.inflight.records > 0)
+        if lasted is not None:
+            self.resumed(lasted)
+
+    def resumed(self, lasted: float) -> None:
+        """An outage ended (from the main thread, or the metrics server's probe thread)."""
+        log.info("Delivery resumed.", extra={"outage_s": round(lasted, 3), "in_flight": self.inflight.records})
+
+    def _give_up_when_silent(self) -> None:
+        assert self.give_up_after is not None
+        failure = self.watch.failure(time.monotonic(), self.give_up_after)
+        if failure is not None and self.refused is None:
+            why = f": {failure.error}" if failure.error else "; Kafka reported no error (is the topic missing?)"
+            self.refused = f"Kafka did not acknowledge anything for {self.give_up_after:g} s (kafka.connect_timeout){why}"
+
+    def expect_kafka_within(self, timeout: float, should_stop: Callable[[], bool]) -> None:
+        """For --once: ShipperError unless a broker answers within `timeout` seconds; from then on, give up (with
+        `refused`) when events wait that long without an acknowledgement. A running shipper never gives up."""
+        from shipper.errors import ShipperError
+
+        failure = await_kafka(
+            self.kafka.bootstrap_servers, lambda seconds: self.producer.list_topics(self.topic, timeout=seconds),
+            timeout, should_stop, serve=lambda: self.producer.poll(0), detail=lambda: self.watch.error,
+        )
+        if failure is not None:
+            raise ShipperError(failure)
+        self.give_up_after = timeout
+
+    def probe(self, timeout: float) -> object:
+        """A metadata request (from the metrics server's probe thread): raises when no broker answers."""
+        return self.producer.list_topics(self.topic, timeout=timeout)
 
     @property
     def congested(self) -> bool:
@@ -168,6 +214,8 @@ class Delivery:
         """A delivery report with an error: keep the message to produce it again."""
         self.delivery_errors += 1
         code = error.code()
+        if code not in _TOO_LARGE:  # an event too large is shrunk and sent again: no outage
+            self.watch.failed(time.monotonic(), error)
         value = message.value() or b""
         if code in _TOO_LARGE:
             if len(value) > self.batch_size // 4:
@@ -218,6 +266,8 @@ class Delivery:
             log.error("Kafka refused the connection; the shipper stops.", extra={"reason": reason})
         if error.fatal():
             self.fatal = True
+        if is_unreachable(error):
+            self.watch.unreachable(time.monotonic(), error)
         self._log_error("Kafka reports an error; events wait in the producer until it recovers.", error)
 
     def _log_error(self, message: str, error: Any) -> None:
@@ -238,7 +288,7 @@ def _headers_of(value: bytes) -> list[tuple[str, str | bytes | None]]:
 
 def check_librdkafka(kafka: ShipperKafka) -> None:
     """ConfigError when librdkafka rejects a property passed through in [kafka.librdkafka] (secrets not needed)."""
-    config: dict[str, Any] = {"bootstrap.servers": kafka.bootstrap_servers, "logger": logging.getLogger("shipper.check")}
+    config: dict[str, Any] = {"bootstrap.servers": kafka.bootstrap_servers, "logger": CLIENT_LOG}
     for name, value in kafka.librdkafka.items():
         config[name] = "placeholder" if isinstance(value, str) and value.startswith("env:") else value
     try:

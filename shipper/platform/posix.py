@@ -1,5 +1,6 @@
 """Linux (and other POSIX) side of the platform seam."""
 
+import logging
 import os
 import signal
 import sys
@@ -26,13 +27,26 @@ def is_delete_pending(fd: int) -> bool:
 
 
 def install_stop_handlers(request_stop: Callable[[], None], wait_stopped: Callable[[float], bool]) -> None:
-    """SIGTERM and SIGINT call `request_stop()`. (`wait_stopped` is for Windows, where handlers must block.)"""
+    """SIGTERM and SIGINT call `request_stop()`; SIGHUP is ignored with a log line (its default would end the
+    process silently). (`wait_stopped` is for Windows, where handlers must block.)"""
 
     def handle(signum: int, frame: object) -> None:
         request_stop()
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
+    hangup = getattr(signal, "SIGHUP", None)  # absent on Windows
+    if hangup is not None:
+        signal.signal(hangup, _ignore_hangup)
+
+
+def _ignore_hangup(signum: int, frame: object) -> None:
+    # Reloading is not supported yet: the file table, the producer and the metrics server are built once from the
+    # config, and rebuilding them live is a change of its own. A restart applies a changed config.
+    logging.getLogger("shipper").warning(
+        "SIGHUP received; the shipper does not reload its configuration and keeps running. Restart it to apply changes.",
+        extra={"signal": "SIGHUP"},
+    )
 
 
 def lock_exclusive(fd: int) -> None:
