@@ -47,6 +47,9 @@ CLIENT_PREFIX = "logferry-consumer-"
 MAX_SLOTS = 1024  # automatic worker indexes tried before giving up
 HEARTBEAT_INTERVAL = 1.0  # seconds between touches of a held worker index file
 LEAVE_TIMEOUT = 10.0  # seconds a leaving worker serves the revocation before it closes anyway
+# Seconds close() may take. With the coordinator unreachable librdkafka's close() can block for good
+# (confluentinc/librdkafka#4519); a stopping worker must stop all the same.
+CLOSE_TIMEOUT = 20.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -269,3 +272,24 @@ def leave_group(consumer: Consumer, membership: Membership) -> None:
                     extra={"error": str(error), "group_instance_id": membership.instance_id})
         return
     log.info("Left the group.", extra={"group_instance_id": membership.instance_id})
+
+
+def close_consumer(consumer: Consumer, timeout: float = CLOSE_TIMEOUT) -> bool:
+    """`consumer.close()`, waited for at most `timeout` s; False when it did not return in time (the broker does not
+    answer: the coordinator drops the member when its session expires, and nothing below the stored or committed
+    offsets is lost). Rebalance callbacks close() serves run on its thread while this one waits."""
+    closer = threading.Thread(target=_close_quietly, args=(consumer,), name="consumer-close", daemon=True)
+    closer.start()
+    closer.join(timeout)
+    if closer.is_alive():
+        log.warning("Closing the Kafka consumer did not finish in time; stopping without waiting for it (the group "
+                    "drops this member when its session expires).", extra={"timeout_s": timeout})
+        return False
+    return True
+
+
+def _close_quietly(consumer: Consumer) -> None:
+    try:
+        consumer.close()
+    except Exception as error:
+        log.warning("Closing the Kafka consumer failed.", extra={"error": str(error)})

@@ -34,7 +34,7 @@ from confluent_kafka import OFFSET_BEGINNING, OFFSET_INVALID, Consumer, KafkaExc
 
 from consumer.catchup import CatchUp, CatchUpState, NotCaughtUp
 from consumer.config import ConsumerConfig
-from consumer.membership import Membership, leave_group, membership_for
+from consumer.membership import Membership, close_consumer, leave_group, membership_for
 from consumer.metrics import Metrics
 from consumer.progress import Progress
 from consumer.records import Batch, TopicPartitionKey, decode_into
@@ -421,7 +421,7 @@ class Worker:
         self._progress.finish()
         if self._membership is not None:
             leave_group(self.consumer, self._membership)  # a static member leaves for good too
-        self.consumer.close()
+        close_consumer(self.consumer)  # bounded: with the broker unreachable librdkafka's close() may never return
         self._consumer = None
         if self._membership is not None:
             self._membership.release()
