@@ -166,8 +166,9 @@ class CatchUp:
         left = self.lag()
         if not left:
             if quiet and now - self._last_record >= self._idle_timeout:
-                log.info("Caught up with the end offsets recorded at start, and no new record for the idle timeout; "
-                         "stopping.", extra={"idle_timeout": self._idle_timeout, "partitions": len(self.targets)})
+                log.info("No new record for the idle timeout, and the index holds everything up to the end offsets "
+                         "recorded at start; stopping.",
+                         extra={"idle_timeout": self._idle_timeout, "partitions": len(self.targets)})
                 return Verdict(CatchUpState.CAUGHT_UP)
             return BEHIND
         stalled = now - self._last_progress

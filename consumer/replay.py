@@ -136,7 +136,7 @@ def refusal(config: ConsumerConfig, members: list[GroupMember]) -> str:
     now = time.time()
     slots = slot_records(slot_directory(config), config.kafka.group_id)
     described = "; ".join(describe_member(config, m, slots, now) for m in members)
-    return (f"the group {config.kafka.group_id!r} has {len(members)} active member(s): {described}; stop every running "
+    return (f"the group {config.kafka.group_id!r} has {len(members)} active member(s): {described}; stop every "
             "worker of the group, then replay, or add --force-after-expiry to wait until stale members expire")
 
 

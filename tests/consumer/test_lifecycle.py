@@ -225,6 +225,36 @@ def test_catch_up_counts_only_what_the_index_holds_and_gives_up_naming_the_lag(
         catchup.close()
 
 
+def test_catch_up_without_stored_offsets_reads_the_groups_committed_offsets(
+    kafka_bootstrap: str, kafka_topic: str
+) -> None:
+    """A sink that keeps no offsets (OpenSearch): what the group committed says what the index holds. The offsets are
+    committed by a real member of the group; no OpenSearch node is needed, the reader never asks it anything."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    produce(kafka_bootstrap, kafka_topic, spread_events(300, files=6))
+    group = f"committed-{uuid.uuid4().hex[:8]}"
+    config = parse_config({"kafka": {"bootstrap_servers": kafka_bootstrap, "topics": [kafka_topic], "group_id": group},
+                           "sink": {"type": "opensearch", "url": "http://127.0.0.1:9"}})
+    catchup = CatchUp(config, idle_timeout=0.5, max_wait=60.0)
+    member = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        assert catchup.start(lambda: False)
+        assert sum(catchup.targets.values()) == 300
+        now = time.monotonic()
+        assert catchup.verdict(now + 1.0, 0, True).state is CatchUpState.BEHIND
+        member.commit(offsets=[TopicPartition(t, p, end) for (t, p), end in catchup.targets.items()], asynchronous=False)
+        deadline = time.monotonic() + 30
+        verdict = catchup.verdict(time.monotonic() + 1.0, 0, True)
+        while verdict.state is CatchUpState.BEHIND and time.monotonic() < deadline:
+            time.sleep(0.2)
+            verdict = catchup.verdict(time.monotonic() + 1.0, 0, True)
+        assert verdict.state is CatchUpState.CAUGHT_UP
+    finally:
+        member.close()
+        catchup.close()
+
+
 # --- the issue's scenarios ---------------------------------------------------------------------------------------
 
 
@@ -248,7 +278,10 @@ def test_once_right_after_kill_9_of_the_only_worker_indexes_every_event_exactly_
     result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "8", timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
     assert_exactly(db, events)
-    assert any('"Caught up with the end offsets' in line for line in result.stderr.splitlines())
+    assert any("the index holds everything up to the end offsets recorded at start" in line
+               for line in result.stderr.splitlines())
+    stopped = next(orjson.loads(line) for line in result.stderr.splitlines() if '"Stopped."' in line)
+    print(f"--once after the kill: {stopped['indexed']} indexed, {stopped['duplicates_skipped']} duplicates skipped")
 
 
 @pytest.fixture
@@ -414,6 +447,7 @@ def test_replay_names_the_stale_member_and_force_after_expiry_waits_for_it(
     assert f"its process {worker.pid} on this host has exited" in line
     assert "last alive at " in line and "its session expires at " in line
     assert "--force-after-expiry" in line
+    print(f"replay refused: {line}")
     last_alive = datetime.fromisoformat(line.split("last alive at ")[1][:20].replace("Z", "+00:00")).timestamp()
     assert killed_at - 3 <= last_alive <= killed_at + 1
     forced = run_consumer("replay", "--config", str(config), "--to-earliest", "--force-after-expiry", timeout=120)
