@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, KafkaError
 
 from consumer.config import ConsumerConfig
 from logferry.hostid import os_machine_id
@@ -254,6 +254,23 @@ def membership_for(config: ConsumerConfig, *, once: bool) -> Membership:
     if slot is not None and membership.instance_id is not None:
         slot.announce(membership.instance_id, membership.client_id)
     return membership
+
+
+def fatal_reason(error: Any, membership: Membership | None) -> str | None:
+    """A sentence when `error` (a confluent_kafka KafkaError) is fatal: the client is unusable and the worker must stop.
+    Static membership makes one likely: another worker joined with the same group.instance.id and fenced this one."""
+    try:
+        # A consumed message carries the fatal error as code _FATAL, without the fatal flag.
+        fatal = bool(error.fatal()) or error.code() == KafkaError._FATAL
+        text = str(error.str())
+    except AttributeError:
+        return None
+    if not fatal:
+        return None
+    if "fenced" in text.lower() and membership is not None and membership.instance_id is not None:
+        return (f"Kafka fenced this worker: another worker joined the group with the same group.instance.id "
+                f"{membership.instance_id!r}; give each worker its own [consumer] worker_index or [kafka] group_instance_id")
+    return f"Kafka reported a fatal error: {text}"
 
 
 def leave_group(consumer: Consumer, membership: Membership) -> None:

@@ -34,7 +34,7 @@ from confluent_kafka import OFFSET_BEGINNING, OFFSET_INVALID, Consumer, KafkaExc
 
 from consumer.catchup import CatchUp, CatchUpState, NotCaughtUp
 from consumer.config import ConsumerConfig
-from consumer.membership import Membership, close_consumer, leave_group, membership_for
+from consumer.membership import Membership, close_consumer, fatal_reason, leave_group, membership_for
 from consumer.metrics import Metrics
 from consumer.progress import Progress
 from consumer.records import Batch, TopicPartitionKey, decode_into
@@ -368,7 +368,7 @@ class Worker:
         self._last_activity = time.monotonic()
 
     def _client_error(self, error: Any) -> None:
-        reason = refusal(error)
+        reason = refusal(error) or fatal_reason(error, self._membership)
         if reason is not None and self._refused is None:
             # Bad credentials or permissions: retrying cannot help, so the worker stops with this reason.
             self._refused = reason

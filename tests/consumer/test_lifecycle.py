@@ -471,3 +471,25 @@ def test_replay_force_after_expiry_refuses_at_once_while_a_worker_runs(
         assert f"its process {worker.pid} runs on this host" in refused.stderr
     finally:
         assert stop(worker) == 0
+
+
+def test_a_worker_fenced_by_another_with_its_instance_id_stops_with_exit_1_saying_so(
+    kafka_bootstrap: str, kafka_topic: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "index" / "logs.db"
+    config = lifecycle_config(db, kafka_bootstrap, kafka_topic, f"fence-{uuid.uuid4().hex[:8]}", session_ms=6000)
+    config.write_text(config.read_text().replace("[sink]", 'group_instance_id = "indexer-1"\n[sink]'))
+    first = start_consumer("run", "--config", str(config), log=tmp_path / "first.log")
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        wait_for(lambda: bool(lines_with(tmp_path / "first.log", "Partitions assigned.")), 60, "the first worker to join")
+        second = start_consumer("run", "--config", str(config), log=tmp_path / "second.log")
+        assert first.wait(60) == 1
+    finally:
+        kill(first)
+        codes = [stop(second)] if second is not None else []
+    assert codes == [0]
+    failed = [line for line in (tmp_path / "first.log").read_text().splitlines() if line.startswith("run failed:")]
+    assert failed == ["run failed: Kafka fenced this worker: another worker joined the group with the same "
+                      "group.instance.id 'indexer-1'; give each worker its own [consumer] worker_index or [kafka] "
+                      "group_instance_id"]
