@@ -32,6 +32,7 @@ from consumer.records import TopicPartitionKey
 from consumer.sinks.base import IndexReader
 from consumer.sinks.registry import open_reader
 from logferry.errors import LogferryError
+from logferry.kafka import refusal
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,10 @@ class CatchUp:
         self._config = config
         self._idle_timeout = idle_timeout
         self._max_wait = max_wait if max_wait is not None else default_max_wait(config, idle_timeout)
-        self._admin = AdminClient(config.kafka.client_config())
+        self._refused: str | None = None
+        # error_cb: refused credentials surface there, not as an exception of the request that failed.
+        settings: dict[str, Any] = {**config.kafka.client_config(), "error_cb": self._client_error}
+        self._admin = AdminClient(settings)
         self._reader: IndexReader | None = None
         self.targets: dict[TopicPartitionKey, int] = {}
         self._low: dict[TopicPartitionKey, int] = {}
@@ -112,6 +116,11 @@ class CatchUp:
         self._last_progress = now
         self._checked = 0.0
         self._logged = now
+
+    def _client_error(self, error: Any) -> None:
+        reason = refusal(error)
+        if reason is not None and self._refused is None:
+            self._refused = reason
 
     @property
     def max_wait(self) -> float:
@@ -128,6 +137,11 @@ class CatchUp:
                 offsets = end_offsets(self._admin, list(self._config.kafka.topics))
                 break
             except (KafkaException, futures.TimeoutError) as error:
+                self._admin.poll(0)  # serves error_cb
+                if self._refused is None and isinstance(error, KafkaException) and error.args:
+                    self._refused = refusal(error.args[0])
+                if self._refused is not None:
+                    raise LogferryError(self._refused) from error
                 if time.monotonic() >= deadline:
                     raise NotCaughtUp(
                         f"could not read the end offsets of {', '.join(self._config.kafka.topics)} within "
