@@ -10,6 +10,8 @@ the other members. The id is `logferry-<host name>-<first 8 of the host id>-<wor
 - the worker index is `[consumer] worker_index`, or by default the lowest number no running worker of the same
   group on this host holds (an exclusive lock on a small file, released by the OS when the process ends, even on
   kill -9), so several workers started from one config file get different ids, and one restarted gets its old one;
+  a configured index is locked the same way, so a second worker with the same index stops at start instead of
+  fencing the first;
 - `[kafka] group_instance_id` replaces the whole id; `[kafka] static_membership = false` turns it off.
 
 `run --once` joins as a dynamic member (unless group_instance_id is set): a batch run must never take over the id of
@@ -39,6 +41,7 @@ import orjson
 from confluent_kafka import Consumer, KafkaError
 
 from consumer.config import ConsumerConfig
+from logferry.errors import LogferryError
 from logferry.hostid import os_machine_id
 
 log = logging.getLogger(__name__)
@@ -183,17 +186,25 @@ def slot_directory(config: ConsumerConfig) -> Path:
     return Path(tempfile.gettempdir()) / f"logferry-consumer-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
 
 
-def take_slot(directory: Path, group_id: str) -> WorkerSlot:
-    """The lowest worker index of `group_id` that no running process on this host holds."""
+class SlotTaken(LogferryError):
+    """The configured worker index is held by another running worker of the group on this host."""
+
+
+def take_slot(directory: Path, group_id: str, index: int | None = None) -> WorkerSlot:
+    """The lowest worker index of `group_id` that no running process on this host holds; with `index`, that one, or
+    SlotTaken (two workers with one index would have one group.instance.id and fence each other)."""
     directory.mkdir(parents=True, exist_ok=True)
     group = _slot_group(group_id)
-    for index in range(MAX_SLOTS):
-        path = directory / f".logferry-worker-{group}-{index}.lock"
+    for candidate in range(MAX_SLOTS) if index is None else (index,):
+        path = directory / f".logferry-worker-{group}-{candidate}.lock"
         handle = open(path, "a+b")  # noqa: SIM115 - held open for the life of the slot
         if _try_lock(handle):
-            return WorkerSlot(index, path, handle)
+            return WorkerSlot(candidate, path, handle)
         handle.close()
-    raise OSError(f"all {MAX_SLOTS} worker indexes of group {group_id!r} in {directory} are taken")
+    if index is not None:
+        raise SlotTaken(f"consumer.worker_index {index} is held by another running worker of group {group_id!r} on "
+                        "this host; give each worker its own worker_index (or -1 for the lowest free one)")
+    raise SlotTaken(f"all {MAX_SLOTS} worker indexes of group {group_id!r} in {directory} are taken")
 
 
 def _try_lock(handle: IO[bytes]) -> bool:
@@ -245,14 +256,10 @@ def membership_for(config: ConsumerConfig, *, once: bool) -> Membership:
         return Membership(client_id(), kafka.group_instance_id)
     if once or not kafka.static_membership:
         return Membership(client_id(), None)
-    slot = None
     index = config.consumer.worker_index
-    if index < 0:
-        slot = take_slot(slot_directory(config), kafka.group_id)
-        index = slot.index
-    membership = Membership(client_id(), derived_instance_id(index), slot)
-    if slot is not None and membership.instance_id is not None:
-        slot.announce(membership.instance_id, membership.client_id)
+    slot = take_slot(slot_directory(config), kafka.group_id, index if index >= 0 else None)
+    membership = Membership(client_id(), derived_instance_id(slot.index), slot)
+    slot.announce(str(membership.instance_id), membership.client_id)
     return membership
 
 

@@ -19,8 +19,13 @@ Rebalance listener contract (cooperative-sticky, so each callback gets only the 
   on_revoke(partitions): this member still owns them. Write what is buffered (one attempt), commit the durable
     offsets synchronously, then forget the buffered records of those partitions and `incremental_unassign`.
   on_lost(partitions): another member may own them already. Forget their buffered records, commit nothing.
-  Callbacks run inside consume()/close() on the main thread; each first waits for the flush in flight, so the sink
-  is never touched by two threads at once.
+  Callbacks run inside consume()/close() on the main thread (close() on a helper thread while the main thread waits
+  for it, see membership.close_consumer); each first waits for the flush in flight, so the sink is never touched by
+  two threads at once.
+
+Group membership (consumer/membership.py): long-running workers are static members, so a restart after a crash takes
+the partitions back without a rebalance; a stopping static member unsubscribes before close() to leave the group.
+`run --once` is a dynamic member and stops when caught up with the end offsets recorded at start (consumer/catchup.py).
 """
 
 import gc

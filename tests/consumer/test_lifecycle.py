@@ -174,7 +174,17 @@ def test_membership_static_for_long_running_dynamic_for_once_and_overridable(tmp
     fixed = parse_config({**base, "kafka": {"group_id": "g", "group_instance_id": "indexer-7"}})
     assert membership_for(fixed, once=True).instance_id == "indexer-7"
     indexed = parse_config({**base, "consumer": {"worker_index": 5}})
-    assert str(membership_for(indexed, once=False).instance_id).endswith("-5")
+    fifth = membership_for(indexed, once=False)
+    try:
+        assert str(fifth.instance_id).endswith("-5")
+        holder = subprocess.run(
+            [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path; "
+             "from consumer.membership import take_slot; take_slot(Path(sys.argv[2]), 'g', 5)",
+             str(Path(__file__).resolve().parents[2]), str(tmp_path)], capture_output=True, text=True, timeout=60)
+        assert holder.returncode == 1
+        assert "consumer.worker_index 5 is held by another running worker of group 'g' on this host" in holder.stderr
+    finally:
+        fifth.release()
     dynamic = parse_config({**base, "kafka": {"group_id": "g", "static_membership": False}})
     assert membership_for(dynamic, once=False).instance_id is None
     process = client_process(long_running.client_id)
