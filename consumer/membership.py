@@ -291,11 +291,16 @@ def leave_group(consumer: Consumer, membership: Membership) -> None:
         while consumer.assignment() and time.monotonic() < deadline:
             consumer.poll(0.1)  # serves the revocation; a record it may still return is read again next time
         consumer.poll(0.1)  # lets the LeaveGroup request go out before close() stops the group handler
+        left = not consumer.assignment()
     except Exception as error:  # leaving is best effort: the session expiring has the same end result, later
+        left, reason = False, str(error)
+    else:
+        reason = f"the revocation did not end within {LEAVE_TIMEOUT:.0f} s"
+    if left:
+        log.info("Left the group.", extra={"group_instance_id": membership.instance_id})
+    else:
         log.warning("Could not leave the group explicitly; the coordinator drops this member when its session expires.",
-                    extra={"error": str(error), "group_instance_id": membership.instance_id})
-        return
-    log.info("Left the group.", extra={"group_instance_id": membership.instance_id})
+                    extra={"error": reason, "group_instance_id": membership.instance_id})
 
 
 def close_consumer(consumer: Consumer, timeout: float = CLOSE_TIMEOUT) -> bool:
