@@ -7,10 +7,11 @@ this database made durable, this one or another), else the group's committed off
 commits only what its sink acknowledged). A partition counts as done when that offset reached its recorded end.
 
 While behind, the run waits through rebalances and for stale members (a killed worker keeps its partitions until
-its session expires) to be dropped. `max_wait` bounds the wait without progress: when neither a record arrived nor
-the offsets moved for that long, the run gives up and ends with exit 1 and one line naming each partition left and
-its lag. A long backlog that is being indexed never trips it; a dead broker, a sink that keeps failing, or a live
-member that holds partitions and does not index them does. The default is the session timeout + the idle timeout +
+its session expires) to be dropped. `max_wait` bounds the wait without progress: when those offsets did not move
+towards the recorded ends for that long (they are read every CHECK_INTERVAL), the run gives up and ends with exit 1
+and one line naming each partition left and its lag. A long backlog that is being indexed never trips it (records
+newer than the recorded ends do not count as progress); a dead broker, a sink that keeps failing, or a live member
+that holds partitions and does not index them does. The default is the session timeout + the idle timeout +
 a margin: long enough for a killed member's session to expire and the rebalance that follows.
 """
 
@@ -111,7 +112,6 @@ class CatchUp:
         self._progress: dict[TopicPartitionKey, int] = {}
         self._committed: futures.Future[Any] | None = None
         now = time.monotonic()
-        self._started = now
         self._last_record = now
         self._last_progress = now
         self._checked = 0.0
@@ -152,7 +152,7 @@ class CatchUp:
         self.targets = {key: high for key, (_low, high) in offsets.items()}
         self._low = {key: low for key, (low, _high) in offsets.items()}
         now = time.monotonic()
-        self._started = self._last_record = self._last_progress = self._logged = now
+        self._last_record = self._last_progress = self._logged = now
         log.info("Catching up to the end offsets recorded at start.", extra={
             "partitions": len(self.targets), "records": sum(self.lag().values()), "max_wait_s": round(self._max_wait, 1),
             "idle_timeout_s": self._idle_timeout})
@@ -171,9 +171,7 @@ class CatchUp:
         """After one turn of the worker's loop that brought `records` records; `quiet`: nothing is buffered or in
         flight. BEHIND to go on, CAUGHT_UP to stop with exit 0, GAVE_UP (with the line to print) to stop with 1."""
         if records:
-            self._last_record = self._last_progress = now
-        if now - self._last_record < min(CHECK_INTERVAL, self._idle_timeout):
-            return BEHIND
+            self._last_record = now
         if now - self._checked >= CHECK_INTERVAL:
             self._checked = now
             self._measure(now)
