@@ -194,11 +194,13 @@ class CatchUp:
         return BEHIND
 
     def _give_up_line(self, left: dict[TopicPartitionKey, int], stalled: float) -> str:
-        listed = ", ".join(f"{t}[{p}] lag {n}" for (t, p), n in sorted(left.items())[:LISTED])
-        more = f" and {len(left) - LISTED} more" if len(left) > LISTED else ""
-        return (f"not caught up: no progress for {stalled:.0f} s (--max-wait {self._max_wait:.0f}); "
-                f"{len(left)} partition(s) behind the end offsets recorded at start: {listed}{more} "
-                f"({sum(left.values())} records in all)")
+        return f"not caught up: no progress for {stalled:.0f} s (--max-wait {self._max_wait:.0f}); {_behind(left)}"
+
+    def unfinished(self) -> str | None:
+        """For a run stopped by request: the line saying what is left, or None when the index holds everything."""
+        self._measure(time.monotonic())
+        left = self.lag()
+        return f"stopped before catching up: {_behind(left)}" if left else None
 
     def _measure(self, now: float) -> None:
         """Read the offsets that say what the index holds; a move forward counts as progress."""
@@ -243,6 +245,13 @@ class CatchUp:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+
+def _behind(left: dict[TopicPartitionKey, int]) -> str:
+    listed = ", ".join(f"{t}[{p}] lag {n}" for (t, p), n in sorted(left.items())[:LISTED])
+    more = f" and {len(left) - LISTED} more" if len(left) > LISTED else ""
+    return (f"{len(left)} partition(s) behind the end offsets recorded at start: {listed}{more} "
+            f"({sum(left.values())} records in all)")
 
 
 def _named(lag: dict[TopicPartitionKey, int]) -> dict[str, int]:

@@ -146,6 +146,10 @@ class Worker:
         code = self._shutdown()
         if self._refused is not None:
             raise LogferryError(self._refused)
+        if self._catchup is not None:
+            if self._stop and self._not_caught_up is None:
+                self._not_caught_up = self._catchup.unfinished()  # stopped by request: done only if caught up
+            self._catchup.close()
         if self._not_caught_up is not None:
             raise NotCaughtUp(self._not_caught_up)
         return code
@@ -430,8 +434,6 @@ class Worker:
         self._consumer = None
         if self._membership is not None:
             self._membership.release()
-        if self._catchup is not None:
-            self._catchup.close()
         self._writer.shutdown(wait=True)
         log.info(
             "Stopped.",

@@ -351,6 +351,29 @@ def test_once_with_the_broker_paused_exits_1_naming_the_lag_left(
     assert f"{topic}[" in failed[0] and "] lag " in failed[0]
 
 
+def test_once_stopped_before_catching_up_exits_1_naming_the_lag(
+    kafka_bootstrap: str, kafka_topic: str, tmp_path: Path
+) -> None:
+    events = spread_events(60_000, files=6)
+    produce(kafka_bootstrap, kafka_topic, events)
+    db = tmp_path / "index" / "logs.db"
+    config = lifecycle_config(db, kafka_bootstrap, kafka_topic, f"stopped-{kafka_topic}", session_ms=6000,
+                              extra="batch_max_events = 500")
+    log = tmp_path / "once.log"
+    once = start_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2", log=log)
+    try:
+        wait_for(lambda: count(db) >= 1000, 60, "the first events indexed", interval=0.02)
+        once.send_signal(signal.SIGTERM)
+        code = once.wait(60)
+    finally:
+        kill(once)
+    indexed = count(db)
+    assert code == 1, log.read_text()[-3000:]
+    failed = [line for line in log.read_text().splitlines() if line.startswith("run failed:")]
+    assert failed and failed[0].startswith("run failed: stopped before catching up: ")
+    assert f"({len(events) - indexed} records in all)" in failed[0]
+
+
 @pytest.mark.slow
 def test_static_member_killed_and_restarted_takes_its_partitions_back_without_a_rebalance(
     kafka_bootstrap: str, tmp_path: Path
