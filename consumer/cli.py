@@ -32,9 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="consume and index in the foreground")
     run.add_argument("--config", required=True, help="TOML config file")
-    run.add_argument("--once", action="store_true", help="stop once no message arrived for the idle timeout")
+    run.add_argument("--once", action="store_true",
+                     help="index up to the end offsets at start, then stop once no message arrived for the idle timeout; "
+                          "exit 1 if that cannot happen within --max-wait")
     run.add_argument("--idle-timeout", type=float, default=10.0, metavar="SECONDS",
-                     help="with --once: seconds without a new message before stopping (default 10)")
+                     help="with --once: seconds without a new message, once caught up, before stopping (default 10)")
+    run.add_argument("--max-wait", type=float, default=None, metavar="SECONDS",
+                     help="with --once: seconds without progress before giving up with exit 1 "
+                          "(default: session_timeout_ms + the idle timeout + 30 s)")
 
     replay = commands.add_parser("replay", help="reset the group's offsets (kafka-consumer-groups --reset-offsets)")
     replay.add_argument("--config", required=True)
@@ -47,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--topic", help="only this topic")
     replay.add_argument("--partition", type=int, help="only this partition")
     replay.add_argument("--dry-run", action="store_true", help="show the new offsets, change nothing")
+    replay.add_argument("--force-after-expiry", action="store_true",
+                        help="if members of crashed workers remain, wait for their sessions to expire "
+                             "(up to session_timeout_ms + 30 s), then replay")
 
     search = commands.add_parser("search", help="full-text search with filters, newest first")
     search.add_argument("--config", required=True)
@@ -101,7 +109,7 @@ def dispatch(args: argparse.Namespace, config: ConsumerConfig) -> int:
         print(f"config OK: topics {', '.join(config.kafka.topics)}, group {config.kafka.group_id!r}, sink {config.sink.type}")
         return 0
     if args.command == "run":
-        return run(config, once=args.once, idle_timeout=args.idle_timeout)
+        return run(config, once=args.once, idle_timeout=args.idle_timeout, max_wait=args.max_wait)
     if args.command == "search":
         from consumer.search import build_query, run_search
 
@@ -123,11 +131,12 @@ def dispatch(args: argparse.Namespace, config: ConsumerConfig) -> int:
             reset = Reset("offset", str(args.to_offset))
         else:
             reset = Reset("shift", str(args.shift_by))
-        return run_replay(config, reset, args.topic, args.partition, args.dry_run)
+        return run_replay(config, reset, args.topic, args.partition, args.dry_run,
+                          force_after_expiry=args.force_after_expiry)
     raise ValueError(f"unknown command {args.command!r}")
 
 
-def run(config: ConsumerConfig, *, once: bool, idle_timeout: float) -> int:
+def run(config: ConsumerConfig, *, once: bool, idle_timeout: float, max_wait: float | None = None) -> int:
     from consumer.deadletter import DeadLetterPublisher
     from consumer.metrics import Metrics, serve
     from consumer.progress import Progress
@@ -136,6 +145,8 @@ def run(config: ConsumerConfig, *, once: bool, idle_timeout: float) -> int:
 
     if idle_timeout <= 0:
         raise ValueError("--idle-timeout must be greater than 0")
+    if max_wait is not None and max_wait <= 0:
+        raise ValueError("--max-wait must be greater than 0")
     worker: Worker | None = None
     stop_requested = False
 
@@ -166,7 +177,7 @@ def run(config: ConsumerConfig, *, once: bool, idle_timeout: float) -> int:
         worker = Worker(config, sink, metrics, Progress(config.consumer.progress))
         if stop_requested:
             return 0
-        return worker.run(once=once, idle_timeout=idle_timeout)
+        return worker.run(once=once, idle_timeout=idle_timeout, max_wait=max_wait)
     finally:
         sink.close()
         publisher.close()

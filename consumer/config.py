@@ -43,6 +43,11 @@ class ConsumerSettings:
     progress: Literal["auto", "bar", "log", "off"] = setting(
         "auto", "Progress report while running: a bar on a terminal (auto), plain log lines, or none."
     )
+    worker_index: int = setting(
+        -1, "Which worker of the group on this host this is, part of the derived group.instance.id; -1: the lowest "
+        "number no running worker of the group on this host holds (lock files beside the SQLite index, else in the "
+        "temporary directory)."
+    )
 
     def check(self, where: str) -> None:
         for name in ("batch_max_events", "batch_max_bytes", "max_record_bytes", "deadletter_raw_bytes"):
@@ -51,6 +56,8 @@ class ConsumerSettings:
         for name in ("batch_max_wait", "retry_initial", "retry_max", "shutdown_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{where}.{name}", "must be greater than 0")
+        if self.worker_index < -1:
+            raise ConfigError(f"{where}.worker_index", "must be -1 (automatic) or a number from 0")
         if self.metrics_address:
             host, _, port = self.metrics_address.rpartition(":")
             if not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -73,7 +80,14 @@ class ConsumerKafka(KafkaConnection):
         "Empty for off."
     )
     group_id: str = setting("logferry-indexer", "Consumer group id; workers with the same id share the partitions.")
-    group_instance_id: str = setting("", "Static membership id (group.instance.id), unique per worker; empty for dynamic.")
+    static_membership: bool = setting(
+        True, "Long-running workers join as static members (group.instance.id), so one restarted within "
+        "session_timeout_ms takes its partitions back without a rebalance; `run --once` joins as a dynamic member."
+    )
+    group_instance_id: str = setting(
+        "", "Static membership id (group.instance.id) instead of the derived one, unique per worker; also used by "
+        "`run --once`. Empty: logferry-<host>-<host id>-<worker_index>."
+    )
     session_timeout_ms: int = setting(45_000, "Milliseconds without heartbeats after which the group drops a worker.")
     max_poll_interval_ms: int = setting(300_000, "Most milliseconds between polls; the worker keeps polling even while paused.")
     deadletter_suffix: str = setting(".deadletter", "Dead letters of topic T go to topic T + this suffix.")
@@ -100,6 +114,10 @@ class ConsumerKafka(KafkaConnection):
             raise ConfigError(f"{where}.host_topic_prefix", f"{self.host_topic_prefix!r} is not the start of a valid topic name")
         if not self.group_id.strip():
             raise ConfigError(f"{where}.group_id", "must not be empty")
+        if self.group_instance_id and not _TOPIC.fullmatch(self.group_instance_id):
+            raise ConfigError(f"{where}.group_instance_id", "must be 1 to 249 letters, digits, '.', '_' or '-'")
+        if self.group_instance_id and not self.static_membership:
+            raise ConfigError(f"{where}.group_instance_id", "is set while static_membership is false")
         if self.session_timeout_ms < 1000:
             raise ConfigError(f"{where}.session_timeout_ms", "must be at least 1000")
         if self.max_poll_interval_ms < self.session_timeout_ms:

@@ -25,6 +25,17 @@ class PartitionFacts:
     committed: int | None
 
 
+@dataclass(frozen=True)
+class GroupMember:
+    """One member of the group: ids, the client's address, and the partitions assigned to it."""
+
+    member_id: str
+    client_id: str
+    host: str
+    group_instance_id: str | None
+    partitions: tuple[TopicPartitionKey, ...]
+
+
 class GroupAdmin:
     """Reads (and for replay, sets) the group's committed offsets."""
 
@@ -69,11 +80,20 @@ class GroupAdmin:
         result = self._reader.offsets_for_times([TopicPartition(t, p, ms) for t, p in partitions], timeout=TIMEOUT)
         return {(tp.topic, tp.partition): tp.offset for tp in result}
 
-    def active_members(self) -> list[str]:
-        """Client ids (with hosts) of the group's members; empty when the group is inactive."""
+    def members(self) -> list["GroupMember"]:
+        """The group's members as the coordinator sees them (a killed one stays until its session expires)."""
         future = self._admin.describe_consumer_groups([self._config.kafka.group_id])[self._config.kafka.group_id]
         description: Any = future.result(timeout=TIMEOUT)
-        return [f"{m.client_id}@{m.host}" for m in description.members]
+        found = []
+        for member in description.members:
+            assignment = getattr(member, "assignment", None)
+            partitions = tuple(sorted((tp.topic, tp.partition) for tp in getattr(assignment, "topic_partitions", None) or []))
+            found.append(GroupMember(member.member_id, member.client_id, member.host, member.group_instance_id, partitions))
+        return found
+
+    def active_members(self) -> list[str]:
+        """Client ids (with hosts) of the group's members; empty when the group is inactive."""
+        return [f"{m.client_id}@{m.host}" for m in self.members()]
 
     def set_committed(self, offsets: dict[TopicPartitionKey, int]) -> None:
         from confluent_kafka import ConsumerGroupTopicPartitions

@@ -7,7 +7,11 @@ offset when it keeps offsets, else the committed one, else the log start). Every
 partition's [log start, log end], as kafka-consumer-groups does.
 
 It refuses while the group has active members: a running worker would overwrite the reset with its own commits
-and stored offsets. Re-indexing the range afterwards adds no duplicates: the index skips (SQLite) or overwrites
+and stored offsets. The refusal names each member and, for a worker of this host, whether its process still runs,
+when it was last alive (its worker index file's heartbeat) and when its session expires; a killed worker stays a
+member until then. `--force-after-expiry` waits (up to session_timeout_ms + a margin) until such stale members are
+dropped and the group is empty, then replays; it refuses at once when a member's process is seen running here.
+Re-indexing the range afterwards adds no duplicates: the index skips (SQLite) or overwrites
 (OpenSearch) events it already holds.
 """
 
@@ -18,7 +22,8 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from consumer.config import ConsumerConfig
-from consumer.kafka_admin import GroupAdmin
+from consumer.kafka_admin import GroupAdmin, GroupMember
+from consumer.membership import SlotRecord, client_process, slot_directory, slot_records
 from consumer.records import TopicPartitionKey
 from consumer.sinks.registry import open_reader
 from consumer.timeargs import parse_duration_s, parse_time_ns
@@ -96,16 +101,75 @@ def plan(config: ConsumerConfig, reset: Reset, topic: str | None, partition: int
         admin.close()
 
 
-def apply(config: ConsumerConfig, moves: list[PlannedMove]) -> None:
-    """Set Kafka's committed offsets and the sink's stored offsets to the targets; refuses for an active group."""
+EXPIRY_MARGIN = 30.0  # seconds --force-after-expiry waits beyond the session timeout
+WAIT_POLL = 1.0  # seconds between looks at the group while waiting
+
+
+def describe_member(config: ConsumerConfig, member: GroupMember, slots: dict[str, SlotRecord], now: float) -> str:
+    """Which member, whether it runs, since when it is gone and when its session expires, as far as is known here."""
+    session = config.kafka.session_timeout_ms / 1000
+    name = member.client_id + (f" (static {member.group_instance_id})" if member.group_instance_id else "")
+    where = f"{name} at {member.host}"
+    if member.partitions:
+        where += f" holding {', '.join(f'{t}[{p}]' for t, p in member.partitions)}"
+    slot = slots.get(member.group_instance_id or "")
+    process = client_process(member.client_id)
+    running = process.running() if process is not None else None
+    if running and process is not None:
+        return f"{where}: its process {process.pid} runs on this host"
+    facts = []
+    if running is False and process is not None:
+        facts.append(f"its process {process.pid} on this host has exited")
+    if slot is not None and slot.client_id == member.client_id:
+        facts.append(f"last alive at {_utc(slot.last_alive)}")
+        expires = slot.last_alive + session
+        facts.append(f"its session expires at {_utc(expires)}" if expires > now else
+                     "its session should expire any moment")
+    elif running is False:
+        facts.append(f"its session expires by {_utc(now + session)} at the latest")
+    else:
+        facts.append(f"if it is not running, its session expires within {session:.0f} s of its last heartbeat")
+    return f"{where}: {', '.join(facts)}"
+
+
+def refusal(config: ConsumerConfig, members: list[GroupMember]) -> str:
+    now = time.time()
+    slots = slot_records(slot_directory(config), config.kafka.group_id)
+    described = "; ".join(describe_member(config, m, slots, now) for m in members)
+    return (f"the group {config.kafka.group_id!r} has {len(members)} active member(s): {described}; stop every "
+            "worker of the group, then replay, or add --force-after-expiry to wait until stale members expire")
+
+
+def _running_here(member: GroupMember) -> bool:
+    process = client_process(member.client_id)
+    return process is not None and process.running() is True
+
+
+def wait_for_empty_group(config: ConsumerConfig, admin: GroupAdmin) -> list[GroupMember]:
+    """Wait until the group has no member, up to the session timeout + a margin; the members left (empty: go on)."""
+    deadline = time.monotonic() + config.kafka.session_timeout_ms / 1000 + EXPIRY_MARGIN
+    members = admin.members()
+    while members and time.monotonic() < deadline and not any(_running_here(m) for m in members):
+        log.info("Waiting for the group's stale members to expire.",
+                 extra={"group_id": config.kafka.group_id, "members": [m.client_id for m in members],
+                        "gives_up_in_s": round(deadline - time.monotonic())})
+        time.sleep(WAIT_POLL)
+        members = admin.members()
+    return members
+
+
+def _utc(when: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+
+
+def apply(config: ConsumerConfig, moves: list[PlannedMove], *, force_after_expiry: bool = False) -> None:
+    """Set Kafka's committed offsets and the sink's stored offsets to the targets; refuses for an active group
+    (with `force_after_expiry`: once waiting for its stale members to expire did not empty it)."""
     admin = GroupAdmin(config)
     try:
-        members = admin.active_members()
+        members = wait_for_empty_group(config, admin) if force_after_expiry else admin.members()
         if members:
-            raise ReplayRefused(
-                f"the group {config.kafka.group_id!r} has {len(members)} active member(s) ({', '.join(members)}); "
-                "stop every worker of the group, then replay"
-            )
+            raise ReplayRefused(refusal(config, members))
         targets = {(m.topic, m.partition): m.target for m in moves}
         admin.set_committed(targets)
     finally:
@@ -127,10 +191,11 @@ def print_plan(moves: list[PlannedMove], dry_run: bool, out: TextIO = sys.stdout
     out.write(f"{again} records {verb} read again{' (dry run: nothing changed)' if dry_run else ''}\n")
 
 
-def run_replay(config: ConsumerConfig, reset: Reset, topic: str | None, partition: int | None, dry_run: bool) -> int:
+def run_replay(config: ConsumerConfig, reset: Reset, topic: str | None, partition: int | None, dry_run: bool, *,
+               force_after_expiry: bool = False) -> int:
     moves = plan(config, reset, topic, partition)
     print_plan(moves, dry_run)
     if not dry_run:
-        apply(config, moves)
+        apply(config, moves, force_after_expiry=force_after_expiry)
         log.info("Offsets reset.", extra={"group_id": config.kafka.group_id, "partitions": len(moves)})
     return 0

@@ -19,9 +19,14 @@ Rebalance listener contract (cooperative-sticky, so each callback gets only the 
   on_revoke(partitions): this member still owns them. Write what is buffered (one attempt), commit the durable
     offsets synchronously, then forget the buffered records of those partitions and `incremental_unassign`.
   on_lost(partitions): another member may own them already. Forget their buffered records, commit nothing.
-  Callbacks run inside consume()/close() on the main thread; each first waits for the flush in flight, so the sink
-  is never touched by two threads at once. Partitions of dead-letter topics a topic pattern matches are left out of
-  all three (never assigned to the client, so never read).
+  Callbacks run inside consume()/close() on the main thread (close() on a helper thread while the main thread waits
+  for it, see membership.close_consumer); each first waits for the flush in flight, so the sink is never touched by
+  two threads at once. Partitions of dead-letter topics a topic pattern matches are left out of all three (never
+  assigned to the client, so never read).
+
+Group membership (consumer/membership.py): long-running workers are static members, so a restart after a crash takes
+the partitions back without a rebalance; a stopping static member unsubscribes before close() to leave the group.
+`run --once` is a dynamic member and stops when caught up with the end offsets recorded at start (consumer/catchup.py).
 """
 
 import gc
@@ -33,7 +38,9 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_INVALID, Consumer, KafkaException, TopicPartition
 
+from consumer.catchup import CatchUp, CatchUpState, NotCaughtUp
 from consumer.config import ConsumerConfig
+from consumer.membership import Membership, close_consumer, fatal_reason, leave_group, membership_for
 from consumer.metrics import Metrics, resumed
 from consumer.progress import Progress
 from consumer.records import Batch, TopicPartitionKey, decode_into
@@ -45,20 +52,19 @@ from logferry.kafka import refusal
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 0.2  # seconds; also how fast a stop request is noticed
-JOIN_GRACE = 30.0  # seconds `--once` waits for a first assignment on top of the idle timeout
 LAG_INTERVAL = 1.0  # seconds between lag updates while the metrics endpoint serves
 # The loop allocates short-lived objects per record (decoded events, rows, sources): a larger young generation lets
 # most of them die or be untracked before a collection walks them (the default 700 collects every few hundred records).
 GC_YOUNG_THRESHOLD = 50_000
 
 
-def consumer_settings(config: ConsumerConfig) -> dict[str, Any]:
+def consumer_settings(config: ConsumerConfig, membership: Membership) -> dict[str, Any]:
     """librdkafka properties of a worker."""
     kafka = config.kafka
     settings: dict[str, Any] = {
         **kafka.client_config(),
+        **membership.settings(),  # client.id, and group.instance.id for a static member
         "group.id": kafka.group_id,
-        "client.id": "logferry-consumer",
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",
@@ -70,13 +76,11 @@ def consumer_settings(config: ConsumerConfig) -> dict[str, Any]:
         # A topic created after the worker started (the shipper's first event) is noticed within seconds, not minutes.
         "topic.metadata.refresh.interval.ms": 10_000,
     }
-    if kafka.group_instance_id:
-        settings["group.instance.id"] = kafka.group_instance_id
     return settings
 
 
 class Worker:
-    """Runs the consume-write-commit loop until stopped (or idle, with `once`)."""
+    """Runs the consume-write-commit loop until stopped (or caught up, with `once`)."""
 
     def __init__(self, config: ConsumerConfig, sink: Sink, metrics: Metrics, progress: Progress) -> None:
         self._config = config
@@ -95,6 +99,9 @@ class Worker:
         self._retry_at = 0.0
         self._stop = False
         self._refused: str | None = None
+        self._membership: Membership | None = None
+        self._catchup: CatchUp | None = None
+        self._not_caught_up: str | None = None
         self._last_activity = time.monotonic()
         self._client_errors: dict[int, float] = {}
         self._lag_updated = 0.0
@@ -116,30 +123,43 @@ class Worker:
             raise RuntimeError("the worker is not running")
         return self._consumer
 
-    def run(self, *, once: bool = False, idle_timeout: float = 10.0) -> int:
-        """Consume until stopped (or, with `once`, until no record came for `idle_timeout` s); the exit code."""
-        started = time.monotonic()
-        self._last_activity = started
+    def run(self, *, once: bool = False, idle_timeout: float = 10.0, max_wait: float | None = None) -> int:
+        """Consume until stopped (or, with `once`, until caught up with the end offsets at start and no record came for
+        `idle_timeout` s; see consumer/catchup.py); the exit code."""
+        if once:
+            self._catchup = CatchUp(self._config, idle_timeout=idle_timeout, max_wait=max_wait)
+            if not self._catchup.start(lambda: self._stop):  # before joining: the end offsets when the run starts
+                return 0
+        self._membership = membership_for(self._config, once=once)
+        self._last_activity = time.monotonic()
         # error_cb: connection-level errors (such as refused credentials) never arrive as consumed messages.
-        self._consumer = Consumer({**consumer_settings(self._config), "error_cb": self._client_error})
+        self._consumer = Consumer({**consumer_settings(self._config, self._membership), "error_cb": self._client_error})
         self._consumer.subscribe(
             list(self._config.kafka.topics), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
-        log.info("Consuming.", extra={"topics": self._config.kafka.topics, "group_id": self._config.kafka.group_id})
+        log.info("Consuming.", extra={"topics": self._config.kafka.topics, "group_id": self._config.kafka.group_id,
+                                      "group_instance_id": self._membership.instance_id,
+                                      "client_id": self._membership.client_id})
         thresholds = gc.get_threshold()
         gc.freeze()  # what start-up built lives as long as the process: full collections need not walk it
         gc.set_threshold(GC_YOUNG_THRESHOLD, thresholds[1], thresholds[2])
         try:
-            self._loop(once, idle_timeout, started)
+            self._loop()
         finally:
             gc.set_threshold(*thresholds)
             gc.unfreeze()
         code = self._shutdown()
         if self._refused is not None:
             raise LogferryError(self._refused)
+        if self._catchup is not None:
+            if self._stop and self._not_caught_up is None:
+                self._not_caught_up = self._catchup.unfinished()  # stopped by request: done only if caught up
+            self._catchup.close()
+        if self._not_caught_up is not None:
+            raise NotCaughtUp(self._not_caught_up)
         return code
 
-    def _loop(self, once: bool, idle_timeout: float, started: float) -> None:
+    def _loop(self) -> None:
         while not self._stop:
             got = self._poll()
             if self._inflight is not None and self._inflight.done():
@@ -153,10 +173,12 @@ class Worker:
                 self._write()
             if self._progress.due() or (self._metrics.serving and now - self._lag_updated >= LAG_INTERVAL):
                 self._report()
-            if once and self._inflight is None and not len(self._batch) and not self._sink.buffered():
-                idle = now - self._last_activity
-                if idle >= idle_timeout and (self._ever_assigned or now - started >= idle_timeout + JOIN_GRACE):
-                    log.info("No new record for the idle timeout; stopping.", extra={"idle_timeout": idle_timeout})
+            if self._catchup is not None:
+                quiet = self._inflight is None and not len(self._batch) and not self._sink.buffered()
+                verdict = self._catchup.verdict(now, got, quiet)
+                if verdict.state is CatchUpState.GAVE_UP:
+                    self._not_caught_up = verdict.message
+                if verdict.state is not CatchUpState.BEHIND:
                     break
 
     def _poll(self) -> int:
@@ -391,7 +413,7 @@ class Worker:
         self._last_activity = time.monotonic()
 
     def _client_error(self, error: Any) -> None:
-        reason = refusal(error)
+        reason = refusal(error) or fatal_reason(error, self._membership)
         if reason is not None and self._refused is None:
             # Bad credentials or permissions: retrying cannot help, so the worker stops with this reason.
             self._refused = reason
@@ -450,8 +472,12 @@ class Worker:
         if self._progress.mode != "off":
             self._report()
         self._progress.finish()
-        self.consumer.close()
+        if self._membership is not None:
+            leave_group(self.consumer, self._membership)  # a static member leaves for good too
+        close_consumer(self.consumer)  # bounded: with the broker unreachable librdkafka's close() may never return
         self._consumer = None
+        if self._membership is not None:
+            self._membership.release()
         self._writer.shutdown(wait=True)
         log.info(
             "Stopped.",

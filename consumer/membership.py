@@ -1,0 +1,324 @@
+"""Who a worker is in its consumer group: its client id, its static membership (group.instance.id), and how it
+leaves the group for good.
+
+Static membership (KIP-345): a long-running worker joins with a group.instance.id that stays the same across its
+restarts on this host. When it dies (kill -9, OOM, power loss), the coordinator keeps its partitions for it until
+`session_timeout_ms` passes; started again within that time, it takes them back at once, without a rebalance of
+the other members. The id is `logferry-<host name>-<first 8 of the host id>-<worker index>`:
+- the host id is the OS machine id (logferry/hostid.py), else the host name alone; the host name is there too
+  because cloned VMs and container images often share one machine id;
+- the worker index is `[consumer] worker_index`, or by default the lowest number no running worker of the same
+  group on this host holds (an exclusive lock on a small file, released by the OS when the process ends, even on
+  kill -9), so several workers started from one config file get different ids, and one restarted gets its old one;
+  a configured index is locked the same way, so a second worker with the same index stops at start instead of
+  fencing the first;
+- `[kafka] group_instance_id` replaces the whole id; `[kafka] static_membership = false` turns it off.
+
+`run --once` joins as a dynamic member (unless group_instance_id is set): a batch run must never take over the id of
+the host's long-running worker (the coordinator would fence one of the two).
+
+Leaving for good: librdkafka does not send LeaveGroup when a static member closes (KIP-345), so a stopping worker
+unsubscribes first and serves the revocation, which does send it; only then it closes. A crashed worker sends
+nothing, which is the point.
+
+The client id names the host and the process (`logferry-consumer-<host name>-<pid>`), so that `replay` can tell a
+member whose process has exited on this host (a stale member waiting for its session to expire) from a live one.
+"""
+
+import logging
+import os
+import re
+import socket
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+from confluent_kafka import Consumer, KafkaError
+
+from consumer.config import ConsumerConfig
+from logferry.errors import LogferryError
+from logferry.hostid import os_machine_id
+
+log = logging.getLogger(__name__)
+
+CLIENT_PREFIX = "logferry-consumer-"
+MAX_SLOTS = 1024  # automatic worker indexes tried before giving up
+HEARTBEAT_INTERVAL = 1.0  # seconds between touches of a held worker index file
+LEAVE_TIMEOUT = 10.0  # seconds a leaving worker serves the revocation before it closes anyway
+# Seconds close() may take. With the coordinator unreachable librdkafka's close() can block for good
+# (confluentinc/librdkafka#4519); a stopping worker must stop all the same.
+CLOSE_TIMEOUT = 20.0
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def host_name() -> str:
+    """This host's name as it appears in ids: letters, digits, '.', '_' and '-' only."""
+    return _UNSAFE.sub("-", socket.gethostname()).strip("-")[:64] or "host"
+
+
+def client_id(pid: int | None = None) -> str:
+    """The client.id of a worker process: names the host and the process."""
+    return f"{CLIENT_PREFIX}{host_name()}-{os.getpid() if pid is None else pid}"
+
+
+@dataclass(frozen=True)
+class ClientProcess:
+    """The host name and process id a worker's client id names."""
+
+    host: str
+    pid: int
+
+    @property
+    def local(self) -> bool:
+        return self.host == host_name()
+
+    def running(self) -> bool | None:
+        """Whether the process still runs; None when it is not on this host (no way to tell from here)."""
+        if not self.local:
+            return None
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # it exists, under another user
+        except OSError:
+            return None
+        return True
+
+
+def client_process(client: str) -> ClientProcess | None:
+    """What a member's client id says about its process; None for clients that are not logferry workers."""
+    if not client.startswith(CLIENT_PREFIX):
+        return None
+    host, _, pid = client[len(CLIENT_PREFIX):].rpartition("-")
+    if not host or not pid.isdigit():
+        return None
+    return ClientProcess(host, int(pid))
+
+
+def derived_instance_id(worker_index: int, machine_id: str | None = None) -> str:
+    """The group.instance.id of worker `worker_index` on this host."""
+    machine = machine_id if machine_id is not None else (os_machine_id() or "")
+    machine = _UNSAFE.sub("", machine)[:8]
+    return "-".join(part for part in ("logferry", host_name(), machine, str(worker_index)) if part)[:249]
+
+
+@dataclass
+class WorkerSlot:
+    """An automatic worker index, held by an exclusive lock on its file for as long as the process runs.
+
+    The file also says who holds it (instance id, client id, pid) and, by its modification time, when the holder was
+    last alive: a thread touches it every HEARTBEAT_INTERVAL. After a kill -9 the time stays, so `replay` can say since
+    when a stale member has been gone and when its session expires."""
+
+    index: int
+    path: Path
+    handle: IO[bytes] | None = field(default=None, repr=False)
+    _stopped: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def announce(self, instance_id: str, client: str) -> None:
+        """Write who holds the slot and start the heartbeat."""
+        if self.handle is None:
+            return
+        try:
+            self.handle.seek(0)
+            self.handle.truncate()
+            self.handle.write(orjson.dumps({"group_instance_id": instance_id, "client_id": client, "pid": os.getpid(),
+                                            "started": time.time()}))
+            self.handle.flush()
+        except OSError:  # only informative (replay's refusal message); the lock is what matters
+            pass
+        threading.Thread(target=self._beat, name="member-heartbeat", daemon=True).start()
+
+    def _beat(self) -> None:
+        while not self._stopped.wait(HEARTBEAT_INTERVAL):
+            try:
+                os.utime(self.path)
+            except OSError:
+                pass
+
+    def release(self) -> None:
+        self._stopped.set()
+        if self.handle is not None:
+            self.handle.close()  # closing drops the lock
+            self.handle = None
+
+
+@dataclass(frozen=True)
+class SlotRecord:
+    """What a worker index file says about its last holder."""
+
+    group_instance_id: str
+    client_id: str
+    pid: int
+    last_alive: float  # Unix time of the last heartbeat
+
+
+def slot_records(directory: Path, group_id: str) -> dict[str, SlotRecord]:
+    """By group.instance.id, the holders the worker index files of `group_id` in `directory` name."""
+    found: dict[str, SlotRecord] = {}
+    for path in directory.glob(f".logferry-worker-{_slot_group(group_id)}-*.lock"):
+        try:
+            info = orjson.loads(path.read_bytes())
+            record = SlotRecord(str(info["group_instance_id"]), str(info["client_id"]), int(info["pid"]),
+                                path.stat().st_mtime)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        found[record.group_instance_id] = record
+    return found
+
+
+def _slot_group(group_id: str) -> str:
+    return _UNSAFE.sub("_", group_id)[:100]
+
+
+def slot_directory(config: ConsumerConfig) -> Path:
+    """Where the worker index locks of this config live: beside the SQLite index (workers sharing a database share
+    this directory, even with a private /tmp each), else in the temporary directory."""
+    if config.sink.type == "sqlite":
+        return Path(config.sink.path).resolve().parent
+    return Path(tempfile.gettempdir()) / f"logferry-consumer-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+
+
+class SlotTaken(LogferryError):
+    """The configured worker index is held by another running worker of the group on this host."""
+
+
+def take_slot(directory: Path, group_id: str, index: int | None = None) -> WorkerSlot:
+    """The lowest worker index of `group_id` that no running process on this host holds; with `index`, that one, or
+    SlotTaken (two workers with one index would have one group.instance.id and fence each other)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    group = _slot_group(group_id)
+    for candidate in range(MAX_SLOTS) if index is None else (index,):
+        path = directory / f".logferry-worker-{group}-{candidate}.lock"
+        handle = open(path, "a+b")  # noqa: SIM115 - held open for the life of the slot
+        if _try_lock(handle):
+            return WorkerSlot(candidate, path, handle)
+        handle.close()
+    if index is not None:
+        raise SlotTaken(f"consumer.worker_index {index} is held by another running worker of group {group_id!r} on "
+                        "this host; give each worker its own worker_index (or -1 for the lowest free one)")
+    raise SlotTaken(f"all {MAX_SLOTS} worker indexes of group {group_id!r} in {directory} are taken")
+
+
+def _try_lock(handle: IO[bytes]) -> bool:
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+@dataclass
+class Membership:
+    """How this process joins its group: client id, and the static instance id when it has one."""
+
+    client_id: str
+    instance_id: str | None
+    slot: WorkerSlot | None = None
+
+    @property
+    def static(self) -> bool:
+        return self.instance_id is not None
+
+    def settings(self) -> dict[str, Any]:
+        """The librdkafka properties of this membership."""
+        settings: dict[str, Any] = {"client.id": self.client_id}
+        if self.instance_id is not None:
+            settings["group.instance.id"] = self.instance_id
+        return settings
+
+    def release(self) -> None:
+        if self.slot is not None:
+            self.slot.release()
+
+
+def membership_for(config: ConsumerConfig, *, once: bool) -> Membership:
+    """The membership a worker of `config` joins with (see the module docstring)."""
+    kafka = config.kafka
+    if kafka.group_instance_id:
+        return Membership(client_id(), kafka.group_instance_id)
+    if once or not kafka.static_membership:
+        return Membership(client_id(), None)
+    index = config.consumer.worker_index
+    slot = take_slot(slot_directory(config), kafka.group_id, index if index >= 0 else None)
+    membership = Membership(client_id(), derived_instance_id(slot.index), slot)
+    slot.announce(str(membership.instance_id), membership.client_id)
+    return membership
+
+
+def fatal_reason(error: Any, membership: Membership | None) -> str | None:
+    """A sentence when `error` (a confluent_kafka KafkaError) is fatal: the client is unusable and the worker must stop.
+    Static membership makes one likely: another worker joined with the same group.instance.id and fenced this one."""
+    try:
+        # A consumed message carries the fatal error as code _FATAL, without the fatal flag.
+        fatal = bool(error.fatal()) or error.code() == KafkaError._FATAL
+        text = str(error.str())
+    except AttributeError:
+        return None
+    if not fatal:
+        return None
+    if "fenced" in text.lower() and membership is not None and membership.instance_id is not None:
+        return (f"Kafka fenced this worker: another worker joined the group with the same group.instance.id "
+                f"{membership.instance_id!r}; give each worker its own [consumer] worker_index or [kafka] group_instance_id")
+    return f"Kafka reported a fatal error: {text}"
+
+
+def leave_group(consumer: Consumer, membership: Membership) -> None:
+    """Leave the group for good before `close()`. A dynamic member's close() sends LeaveGroup by itself; a static
+    member's does not, so it unsubscribes and serves the revocation (whose end sends LeaveGroup) first."""
+    if not membership.static:
+        return
+    try:
+        consumer.unsubscribe()
+        deadline = time.monotonic() + LEAVE_TIMEOUT
+        while consumer.assignment() and time.monotonic() < deadline:
+            consumer.poll(0.1)  # serves the revocation; a record it may still return is read again next time
+        consumer.poll(0.1)  # lets the LeaveGroup request go out before close() stops the group handler
+        left = not consumer.assignment()
+    except Exception as error:  # leaving is best effort: the session expiring has the same end result, later
+        left, reason = False, str(error)
+    else:
+        reason = f"the revocation did not end within {LEAVE_TIMEOUT:.0f} s"
+    if left:
+        log.info("Left the group.", extra={"group_instance_id": membership.instance_id})
+    else:
+        log.warning("Could not leave the group explicitly; the coordinator drops this member when its session expires.",
+                    extra={"error": reason, "group_instance_id": membership.instance_id})
+
+
+def close_consumer(consumer: Consumer, timeout: float = CLOSE_TIMEOUT) -> bool:
+    """`consumer.close()`, waited for at most `timeout` s; False when it did not return in time (the broker does not
+    answer: the coordinator drops the member when its session expires, and nothing below the stored or committed
+    offsets is lost). Rebalance callbacks close() serves run on its thread while this one waits."""
+    closer = threading.Thread(target=_close_quietly, args=(consumer,), name="consumer-close", daemon=True)
+    closer.start()
+    closer.join(timeout)
+    if closer.is_alive():
+        log.warning("Closing the Kafka consumer did not finish in time; stopping without waiting for it (the group "
+                    "drops this member when its session expires).", extra={"timeout_s": timeout})
+        return False
+    return True
+
+
+def _close_quietly(consumer: Consumer) -> None:
+    try:
+        consumer.close()
+    except Exception as error:
+        log.warning("Closing the Kafka consumer failed.", extra={"error": str(error)})
