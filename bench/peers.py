@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.parse_throughput import GENERATORS, MIXED  # noqa: E402
+from bench.parse_throughput import GENERATORS, MIXED, _build  # noqa: E402
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:35289"
 STALL_SECONDS = 120.0  # a peer that delivers nothing new for this long is given up on
@@ -332,6 +332,13 @@ PEERS: dict[str, Callable[[], Peer]] = {
 }
 
 
+def parsers_build() -> str:
+    """Whether the shipper runs its parsers compiled (mypyc, `make install`) or as plain Python: CPU per line differs."""
+    if os.environ.get("LOGFERRY_PURE_PYTHON") == "1":
+        return "plain Python (LOGFERRY_PURE_PYTHON=1)"
+    return _build()
+
+
 # ----- the bench ------------------------------------------------------------------------------------------------
 
 
@@ -393,6 +400,7 @@ def main() -> int:
     try:
         corpus = write_corpus(workdir / "mixed.log", args.lines)
         print(f"corpus: {corpus.lines:,} lines, {corpus.size / 2**20:.1f} MiB ({'+'.join(MIXED)}); broker {bootstrap}")
+        print(f"logferry's parsers: {parsers_build()}")
         results: dict[str, list[RunResult]] = {peer.name: [] for peer in peers}
         for run in range(args.runs):
             for peer in peers:
