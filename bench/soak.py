@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.chaos.harness import Chaos, ChaosPlan  # noqa: E402
+from tests.chaos.harness import HOSTILE_LINE_KINDS, Chaos, ChaosPlan  # noqa: E402
 
 MODEL_TEST = Path("tests") / "shipper" / "test_model.py"
 
@@ -54,6 +54,7 @@ def main() -> int:
     mix = parser.add_argument_group("hostile mix-ins (each on unless switched off)")
     switch = argparse.BooleanOptionalAction
     mix.add_argument("--hostile-lines", action=switch, default=True, help="nginx ReDoS, 320 KB logfmt, CR-only writers")
+    mix.add_argument("--hostile-kinds", default=",".join(HOSTILE_LINE_KINDS), help="which adversarial writers")
     mix.add_argument("--symlink-loops", action=switch, default=True, help="sub/a -> . and sub/b -> . under a ** glob")
     mix.add_argument("--slot-pressure", action=switch, default=True, help="many files, few open-file slots")
     mix.add_argument("--truncate-regrow", action=switch, default=True, help="O_TRUNC and regrow past the old size")
@@ -63,6 +64,9 @@ def main() -> int:
     model.add_argument("--model", action="store_true", help="run only the model-based test, longer")
     model.add_argument("--model-examples", type=int, default=2000)
     args = parser.parse_args()
+    unknown = set(args.hostile_kinds.split(",")) - set(HOSTILE_LINE_KINDS) - {""}
+    if unknown:
+        parser.error(f"--hostile-kinds: unknown kind {sorted(unknown)[0]!r}; choose from {', '.join(HOSTILE_LINE_KINDS)}")
     if args.model:
         return run_model(args.model_examples)
     plan = ChaosPlan(
@@ -78,6 +82,7 @@ def main() -> int:
         poison=args.poison,
         drain_timeout=args.drain_timeout,
         hostile_lines=args.hostile_lines,
+        hostile_kinds=tuple(kind for kind in args.hostile_kinds.split(",") if kind),
         symlink_loops=args.symlink_loops,
         slot_pressure=args.slot_pressure,
         truncate_regrow=args.truncate_regrow,

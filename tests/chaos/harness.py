@@ -45,6 +45,7 @@ TOKEN = re.compile(rb"chaos-w(\d+)-(\d{8}) (" + b"|".join(sorted({p.encode() for
 PHRASE_BYTES = {fmt: phrase.encode() for fmt, phrase in PHRASES.items()}
 FLAGGED = re.compile(rb'"parse_error"\s*:\s*true')
 ROTATIONS = ("rename", "copytruncate", "delete")
+HOSTILE_LINE_KINDS = ("nginx-xff", "logfmt-huge", "cr-only")
 STOP_WAIT_SECONDS = 60.0
 
 
@@ -66,6 +67,7 @@ class ChaosPlan:
     seed: int = field(default_factory=lambda: random.randrange(1 << 30))
     # hostile mix-ins (see the module's docstring)
     hostile_lines: bool = False
+    hostile_kinds: tuple[str, ...] = HOSTILE_LINE_KINDS  # which adversarial writers hostile_lines starts
     symlink_loops: bool = False
     slot_pressure: bool = False
     truncate_regrow: bool = False
@@ -81,7 +83,10 @@ class ChaosPlan:
 
     def mix(self) -> str:
         names = ("hostile_lines", "symlink_loops", "slot_pressure", "truncate_regrow")
-        return ",".join(name for name in names if getattr(self, name)) or "none"
+        on = [name for name in names if getattr(self, name)]
+        if self.hostile_lines and tuple(self.hostile_kinds) != HOSTILE_LINE_KINDS:
+            on[0] = "hostile_lines(" + "+".join(self.hostile_kinds) + ")"
+        return ",".join(on) or "none"
 
 
 @dataclass
@@ -101,6 +106,7 @@ class ChaosSummary:
     lines_indexed: int = 0
     lost: int = 0
     lost_by_kind: dict[str, int] = field(default_factory=dict)
+    duplicated_by_kind: dict[str, int] = field(default_factory=dict)
     flagged: int = 0
     stop_timeouts: int = 0
     shipped_waits_expired: int = 0
@@ -112,10 +118,11 @@ class ChaosSummary:
     lost_examples: list[str] = field(default_factory=list)
 
     def render(self) -> str:
-        rows = {k: v for k, v in asdict(self).items() if k not in ("lost_examples", "lost_by_kind")}
+        rows = {k: v for k, v in asdict(self).items() if k not in ("lost_examples", "lost_by_kind", "duplicated_by_kind")}
         text = "chaos summary: " + ", ".join(f"{k}={v}" for k, v in rows.items())
-        if self.lost_by_kind:
-            text += "\n  lost by kind of writer: " + ", ".join(f"{k}={v}" for k, v in sorted(self.lost_by_kind.items()))
+        for label, kinds in (("lost", self.lost_by_kind), ("duplicated in the index", self.duplicated_by_kind)):
+            if kinds:
+                text += f"\n  {label} by kind of writer: " + ", ".join(f"{k}={v}" for k, v in sorted(kinds.items()))
         if self.lost_examples:
             text += "\n  lost (first): " + ", ".join(self.lost_examples)
         return text
@@ -242,10 +249,14 @@ path = "{self.work}/index/logs.db"
                 add(FORMATS[number % len(FORMATS)], "utf8", FORMATS[number % len(FORMATS)], rotation)
         if plan.hostile_lines:
             every = {"adversarial_every": plan.adversarial_every, "huge_line_bytes": plan.huge_line_bytes}
-            add("nginx-xff", "hostile", "nginx-xff", "rename", **every)
-            # the huge lines are rarer: 320 KB at every 25th line of 40 lines/s would be most of the run's bytes
-            add("logfmt-huge", "hostile", "logfmt-huge", "rename", **{**every, "adversarial_every": plan.adversarial_every * 16})
-            add("cr-only", "hostile", "plain", "rename", newline="\r")
+            if "nginx-xff" in plan.hostile_kinds:
+                add("nginx-xff", "hostile", "nginx-xff", "rename", **every)
+            if "logfmt-huge" in plan.hostile_kinds:
+                # rarer: 320 KB at every 25th line of 40 lines/s would be most of the run's bytes
+                rarer = {**every, "adversarial_every": plan.adversarial_every * 16}
+                add("logfmt-huge", "hostile", "logfmt-huge", "rename", **rarer)
+            if "cr-only" in plan.hostile_kinds:
+                add("cr-only", "hostile", "plain", "rename", newline="\r")
         if plan.symlink_loops:
             add("symlink-loops", "tree/sub", "json", "rename")
         if plan.slot_pressure:
@@ -455,6 +466,11 @@ path = "{self.work}/index/logs.db"
         self.summary.flagged = flagged
         self.summary.lost_examples = [f"w{w}-{s:08d}" for w, s in lost[:10]]
         self.summary.duplicated_in_index = sum(n - 1 for n in counts.values() if n > 1)
+        doubled: Counter[str] = Counter()
+        for (writer, _), n in counts.items():
+            if n > 1 and writer in self.kinds:
+                doubled[self.kinds[writer]] += n - 1
+        self.summary.duplicated_by_kind = dict(doubled)
         self.summary.corrupted = corrupted
         self.summary.dead_letters = dead
         self.summary.duplicated_in_kafka = self.kafka_duplicates()
