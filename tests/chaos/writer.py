@@ -16,8 +16,10 @@ Rotation modes:
   before the shipper can see it short), then goes on appending; each generation is longer than the last;
 - none: the file only grows.
 
-With `files` > 1 the writer spreads its lines over that many files (`<stem>-<k>.log`, chosen at random), opening
-a file, appending one line and closing it, as many small services do: slot pressure on `max_open_files`.
+With `files` > 1 the writer spreads its lines over that many files (`<stem>-<k>.log`), opening a file, appending one
+line and closing it, as many small services do. It sweeps them in order, one line to each file in a burst, then
+sleeps for the sweep's share of the rate: at the end of a burst every file has new data at once, far more files
+than `max_open_files` slots (slot pressure), and a line stranded by the last sweep is not rescued by a later one.
 
 Formats beyond the ordinary ones (`FORMATS`):
 - nginx-xff: nginx combined lines with an X-Forwarded-For field; every `adversarial_every`-th one is
@@ -31,7 +33,6 @@ The token always stands near the start of a line, so it survives truncation of a
 
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -133,7 +134,6 @@ class Writer:
         self.path = Path(spec.path)
         self.rotations = 0
         self.expired_waits = 0
-        self.random = random.Random(spec.writer)
         self.generation_lines = 0  # lines in the file since it was last truncated (truncate-regrow)
         self.handle: BinaryIO | None = None
 
@@ -165,7 +165,7 @@ class Writer:
         """Write line `sequence` (or, after a truncate-regrow, a burst of lines from it); how many were written."""
         spec = self.spec
         if spec.files > 1:
-            name = self.path.with_name(f"{self.path.stem}-{self.random.randrange(spec.files)}{self.path.suffix}")
+            name = self.path.with_name(f"{self.path.stem}-{sequence % spec.files}{self.path.suffix}")
             with open(name, "ab") as scattered:
                 scattered.write(self.encode(render(spec, sequence, now)))
             return 1
@@ -232,6 +232,8 @@ class Writer:
                 if self.due(sequence):
                     self.rotate()
                 sequence += self.write(sequence, time.time())
+            if spec.files > 1 and sequence % spec.files and sequence < spec.lines:
+                continue  # within a sweep: no pause
             delay = started + sequence * interval - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
