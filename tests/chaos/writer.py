@@ -17,9 +17,10 @@ Rotation modes:
 - none: the file only grows.
 
 With `files` > 1 the writer spreads its lines over that many files (`<stem>-<k>.log`), opening a file, appending one
-line and closing it, as many small services do. It sweeps them in order, one line to each file in a burst, then
-sleeps for the sweep's share of the rate: at the end of a burst every file has new data at once, far more files
-than `max_open_files` slots (slot pressure), and a line stranded by the last sweep is not rescued by a later one.
+line and closing it, as many small services do. It sweeps them in order, one line to each file in a burst, the sweeps
+spread over the run so that the last one comes at its end: after a burst every file has new data at once, far
+more files than `max_open_files` slots (slot pressure), and a line stranded by the last sweep is not rescued by a
+later one or by a restart.
 
 Formats beyond the ordinary ones (`FORMATS`):
 - nginx-xff: nginx combined lines with an X-Forwarded-For field; every `adversarial_every`-th one is
@@ -232,9 +233,16 @@ class Writer:
                 if self.due(sequence):
                     self.rotate()
                 sequence += self.write(sequence, time.time())
-            if spec.files > 1 and sequence % spec.files and sequence < spec.lines:
-                continue  # within a sweep: no pause
-            delay = started + sequence * interval - time.monotonic()
+            if spec.files > 1:
+                if sequence % spec.files and sequence < spec.lines:
+                    continue  # within a sweep: no pause
+                # sweep k of n starts at k / (n - 1) of the run's length: the last one at its very end, after the
+                # harness's last fault (a shipper restart would re-read the lines the last sweep strands)
+                sweeps = -(-spec.lines // spec.files)
+                share = (sequence // spec.files) / max(1, sweeps - 1)
+                delay = started + spec.lines * interval * share - time.monotonic()
+            else:
+                delay = started + sequence * interval - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
         if self.handle is not None:
