@@ -333,9 +333,8 @@ PEERS: dict[str, Callable[[], Peer]] = {
 
 
 def parsers_build() -> str:
-    """Whether the shipper runs its parsers compiled (mypyc, `make install`) or as plain Python: CPU per line differs."""
-    if os.environ.get("LOGFERRY_PURE_PYTHON") == "1":
-        return "plain Python (LOGFERRY_PURE_PYTHON=1)"
+    """Whether the shipper runs its parsers compiled (mypyc, `make install`) or as plain Python: CPU per line differs.
+    (LOGFERRY_PURE_PYTHON is a build switch: it takes effect when the package is installed again, not here.)"""
     return _build()
 
 
