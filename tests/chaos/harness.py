@@ -7,6 +7,18 @@ worker and restarts it, stops and restarts the broker, makes the index's files u
 the workers, set from outside with prlimit) and frees them again, and produces poison messages. At the end it
 waits for the pipeline to drain and checks every written line, one by one.
 
+Hostile mix-ins, each switched on by its ChaosPlan field (all of them: `ChaosPlan.with_hostile_mix()`):
+- hostile_lines: writers of adversarial lines in their own directory (input format auto): nginx lines whose
+  X-Forwarded-For is `a::1,...(40 times),!`, 320 KB logfmt lines `a=1 b=2 x x x ...`, and CR-only line endings;
+- symlink_loops: a tree watched with `**` that holds `sub/a -> .` and `sub/b -> .`, with a writer inside;
+- slot_pressure: one writer spreading single lines over `slot_files` files while the shipper may hold only
+  `slot_max_open_files` open;
+- truncate_regrow: a writer that truncates its file (once shipped) and at once writes more fixed-length lines than
+  it held.
+Every line they write must arrive, once (an adversarial one may arrive flagged parse_error). The summary counts
+lost lines per kind of writer, and the waits that expired: a shipper that does not stop on SIGTERM within a
+minute, and delete/truncate writers that gave up waiting for their file to be shipped.
+
 The same code runs the CI-sized test (tests/chaos/test_chaos.py) and the long soak (bench/soak.py).
 """
 
@@ -22,22 +34,19 @@ import sys
 import time
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from tests.chaos.writer import FORMATS, WriterSpec
+from tests.chaos.writer import FORMATS, PHRASES, WriterSpec
 from tests.support.kafka import LOCAL_KAFKA
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = re.compile(rb"chaos-w(\d+)-(\d{8}) (payment accepted|disk almost full|request failed|user login|plain line)")
-PHRASES = {
-    "json": b"payment accepted",
-    "logfmt": b"disk almost full",
-    "python": b"request failed",
-    "syslog": b"user login",
-    "plain": b"plain line",
-}
+TOKEN = re.compile(rb"chaos-w(\d+)-(\d{8}) (" + b"|".join(sorted({p.encode() for p in PHRASES.values()})) + rb")")
+PHRASE_BYTES = {fmt: phrase.encode() for fmt, phrase in PHRASES.items()}
+FLAGGED = re.compile(rb'"parse_error"\s*:\s*true')
 ROTATIONS = ("rename", "copytruncate", "delete")
+HOSTILE_LINE_KINDS = ("nginx-xff", "logfmt-huge", "cr-only")
+STOP_WAIT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,28 @@ class ChaosPlan:
     poison: int = 4
     drain_timeout: float = 240.0
     seed: int = field(default_factory=lambda: random.randrange(1 << 30))
+    # hostile mix-ins (see the module's docstring)
+    hostile_lines: bool = False
+    hostile_kinds: tuple[str, ...] = HOSTILE_LINE_KINDS  # which adversarial writers hostile_lines starts
+    symlink_loops: bool = False
+    slot_pressure: bool = False
+    truncate_regrow: bool = False
+    adversarial_every: int = 25  # every n-th line of an adversarial writer is the adversarial one
+    huge_line_bytes: int = 320_000
+    slot_files: int = 300
+    slot_max_open_files: int = 16
+    regrow_every: int = 100  # lines in the first generation of the truncate-regrow writer
+
+    def with_hostile_mix(self) -> "ChaosPlan":
+        """This plan with every hostile mix-in switched on."""
+        return replace(self, hostile_lines=True, symlink_loops=True, slot_pressure=True, truncate_regrow=True)
+
+    def mix(self) -> str:
+        names = ("hostile_lines", "symlink_loops", "slot_pressure", "truncate_regrow")
+        on = [name for name in names if getattr(self, name)]
+        if self.hostile_lines and tuple(self.hostile_kinds) != HOSTILE_LINE_KINDS:
+            on[0] = "hostile_lines(" + "+".join(self.hostile_kinds) + ")"
+        return ",".join(on) or "none"
 
 
 @dataclass
@@ -63,6 +94,8 @@ class ChaosSummary:
     """What happened and what arrived."""
 
     seed: int = 0
+    mix: str = "none"
+    writers: int = 0
     lines_written: int = 0
     rotations: int = 0
     shipper_kills: int = 0
@@ -72,6 +105,11 @@ class ChaosSummary:
     poison_injected: int = 0
     lines_indexed: int = 0
     lost: int = 0
+    lost_by_kind: dict[str, int] = field(default_factory=dict)
+    duplicated_by_kind: dict[str, int] = field(default_factory=dict)
+    flagged: int = 0
+    stop_timeouts: int = 0
+    shipped_waits_expired: int = 0
     duplicated_in_index: int = 0
     corrupted: int = 0
     duplicated_in_kafka: int = 0
@@ -80,8 +118,11 @@ class ChaosSummary:
     lost_examples: list[str] = field(default_factory=list)
 
     def render(self) -> str:
-        rows = {k: v for k, v in asdict(self).items() if k != "lost_examples"}
+        rows = {k: v for k, v in asdict(self).items() if k not in ("lost_examples", "lost_by_kind", "duplicated_by_kind")}
         text = "chaos summary: " + ", ".join(f"{k}={v}" for k, v in rows.items())
+        for label, kinds in (("lost", self.lost_by_kind), ("duplicated in the index", self.duplicated_by_kind)):
+            if kinds:
+                text += f"\n  {label} by kind of writer: " + ", ".join(f"{k}={v}" for k, v in sorted(kinds.items()))
         if self.lost_examples:
             text += "\n  lost (first): " + ", ".join(self.lost_examples)
         return text
@@ -95,12 +136,13 @@ class Chaos:
         self.plan = plan
         self.python = python
         self.random = random.Random(plan.seed)
-        self.summary = ChaosSummary(seed=plan.seed)
+        self.summary = ChaosSummary(seed=plan.seed, mix=plan.mix())
         self.kafka_env = {**os.environ, "LOGFERRY_KAFKA_RUN_DIR": str(workdir / "kafka")}
         self.topic = f"chaos-{uuid.uuid4().hex[:8]}"
         self.shipper: subprocess.Popen[bytes] | None = None
         self.workers: list[subprocess.Popen[bytes] | None] = [None, None]
         self.writers: list[tuple[WriterSpec, subprocess.Popen[bytes]]] = []
+        self.kinds: dict[int, str] = {}  # writer number -> what kind of writer (for the lost-lines breakdown)
         self.bootstrap = ""
 
     # ----- services -----------------------------------------------------------------------------------------
@@ -124,11 +166,30 @@ class Chaos:
         self.workers[index] = self.spawn(f"consumer-{index}", "consumer", "run", "--config", str(self.work / "consumer.toml"))
 
     def write_configs(self) -> None:
+        plan = self.plan
         logs = self.work / "logs"
         (logs / "utf8").mkdir(parents=True)
         (logs / "utf16").mkdir(parents=True)
         (self.work / "index").mkdir()
         (self.work / "done").mkdir()
+        inputs = [
+            f'[[inputs]]\nid = "utf8"\npaths = ["{logs}/utf8/*.log", "{logs}/utf8/*.log.*"]\nformat = "auto"\n',
+            f'[[inputs]]\nid = "utf16"\npaths = ["{logs}/utf16/*.log", "{logs}/utf16/*.log.*"]\nformat = "plain"\n'
+            'encoding = "utf-16"\n',
+        ]
+        if plan.hostile_lines:
+            (logs / "hostile").mkdir()
+            inputs.append(f'[[inputs]]\nid = "hostile"\npaths = ["{logs}/hostile/*.log", "{logs}/hostile/*.log.*"]\n')
+        if plan.symlink_loops:
+            # two loops under one `**`: a scan without loop detection walks 2^depth paths
+            (logs / "tree" / "sub").mkdir(parents=True)
+            os.symlink(".", logs / "tree" / "sub" / "a")
+            os.symlink(".", logs / "tree" / "sub" / "b")
+            inputs.append(f'[[inputs]]\nid = "tree"\npaths = ["{logs}/tree/**/*.log", "{logs}/tree/**/*.log.*"]\n')
+        if plan.slot_pressure:
+            (logs / "slots").mkdir()
+            inputs.append(f'[[inputs]]\nid = "slots"\npaths = ["{logs}/slots/*.log"]\n')
+        slots = f"max_open_files = {plan.slot_max_open_files}\n" if plan.slot_pressure else ""
         (self.work / "shipper.toml").write_text(f"""
 [shipper]
 state_dir = "{self.work}/shipper-state"
@@ -138,22 +199,12 @@ checkpoint_interval = 0.5
 rotate_wait = 3.0
 shutdown_timeout = 20.0
 log_format = "json"
-
+{slots}
 [kafka]
 bootstrap_servers = "{self.bootstrap}"
 topic = "{self.topic}"
 
-[[inputs]]
-id = "utf8"
-paths = ["{logs}/utf8/*.log", "{logs}/utf8/*.log.*"]
-format = "auto"
-
-[[inputs]]
-id = "utf16"
-paths = ["{logs}/utf16/*.log", "{logs}/utf16/*.log.*"]
-format = "plain"
-encoding = "utf-16"
-""")
+""" + "\n".join(inputs))
         (self.work / "consumer.toml").write_text(f"""
 [kafka]
 bootstrap_servers = "{self.bootstrap}"
@@ -165,27 +216,61 @@ type = "sqlite"
 path = "{self.work}/index/logs.db"
 """)
 
-    def start_writers(self) -> None:
+    def writer_specs(self) -> list[tuple[str, WriterSpec]]:
+        """Every writer of the plan, with its kind (the ordinary ones, then those of the mix-ins)."""
         plan = self.plan
+        logs = self.work / "logs"
         lines = int(plan.seconds * plan.rate)
+        specs: list[tuple[str, WriterSpec]] = []
+
+        def add(kind: str, directory: str, fmt: str, rotation: str, **extra: object) -> None:
+            number = len(specs)
+            fields: dict[str, object] = {
+                "writer": number,
+                "path": str(logs / directory / f"app-{number}.log"),
+                "format": fmt,
+                "encoding": "utf-8",
+                "rotation": rotation,
+                "lines": lines,
+                "rate": plan.rate,
+                "rotate_every": plan.rotate_every,
+                "shipper_config": str(self.work / "shipper.toml"),
+                "python": self.python,
+                "done_path": str(self.work / "done" / f"w{number}"),
+                **extra,
+            }
+            specs.append((kind, WriterSpec(**fields)))  # type: ignore[arg-type]
+
         for number in range(plan.writers):
-            utf16 = number < plan.utf16_writers
-            fmt = "plain" if utf16 else FORMATS[number % len(FORMATS)]
-            spec = WriterSpec(
-                writer=number,
-                path=str(self.work / "logs" / ("utf16" if utf16 else "utf8") / f"app-{number}.log"),
-                format=fmt,
-                encoding="utf-16-le" if utf16 else "utf-8",
-                rotation=ROTATIONS[number % len(ROTATIONS)],
-                lines=lines,
-                rate=plan.rate,
-                rotate_every=plan.rotate_every,
-                shipper_config=str(self.work / "shipper.toml"),
-                python=self.python,
-                done_path=str(self.work / "done" / f"w{number}"),
-            )
-            process = self.spawn(f"writer-{number}", "tests.chaos.writer", json.dumps(asdict(spec)))
+            rotation = ROTATIONS[number % len(ROTATIONS)]
+            if number < plan.utf16_writers:
+                add("utf16", "utf16", "plain", rotation, encoding="utf-16-le")
+            else:
+                add(FORMATS[number % len(FORMATS)], "utf8", FORMATS[number % len(FORMATS)], rotation)
+        if plan.hostile_lines:
+            every = {"adversarial_every": plan.adversarial_every, "huge_line_bytes": plan.huge_line_bytes}
+            if "nginx-xff" in plan.hostile_kinds:
+                add("nginx-xff", "hostile", "nginx-xff", "rename", **every)
+            if "logfmt-huge" in plan.hostile_kinds:
+                # rarer: 320 KB at every 25th line of 40 lines/s would be most of the run's bytes
+                rarer = {**every, "adversarial_every": plan.adversarial_every * 16}
+                add("logfmt-huge", "hostile", "logfmt-huge", "rename", **rarer)
+            if "cr-only" in plan.hostile_kinds:
+                add("cr-only", "hostile", "plain", "rename", newline="\r")
+        if plan.symlink_loops:
+            add("symlink-loops", "tree/sub", "json", "rename")
+        if plan.slot_pressure:
+            add("slot-pressure", "slots", "logfmt", "none", files=plan.slot_files)
+        if plan.truncate_regrow:
+            add("truncate-regrow", "utf8", "fixed", "truncate-regrow", rotate_every=plan.regrow_every)
+        return specs
+
+    def start_writers(self) -> None:
+        for kind, spec in self.writer_specs():
+            self.kinds[spec.writer] = kind
+            process = self.spawn(f"writer-{spec.writer}", "tests.chaos.writer", json.dumps(asdict(spec)))
             self.writers.append((spec, process))
+        self.summary.writers = len(self.writers)
 
     # ----- faults -----------------------------------------------------------------------------------------------
 
@@ -241,13 +326,13 @@ path = "{self.work}/index/logs.db"
     def expected_tokens(self) -> set[tuple[int, int]]:
         return {(spec.writer, seq) for spec, _ in self.writers for seq in range(spec.lines)}
 
-    def indexed(self) -> tuple[Counter[tuple[int, int]], int, int]:
-        """Per token, how many indexed events carry it; the number of corrupted events; dead letters."""
+    def indexed(self) -> tuple[Counter[tuple[int, int]], int, int, int]:
+        """Per token, how many indexed events carry it; corrupted events; dead letters; events flagged parse_error."""
         path = self.work / "index" / "logs.db"
         counts: Counter[tuple[int, int]] = Counter()
-        corrupted = 0
+        corrupted = flagged = 0
         if not path.exists():
-            return counts, 0, 0
+            return counts, 0, 0, 0
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
         try:
             for (event,) in db.execute("SELECT event FROM events"):
@@ -256,14 +341,16 @@ path = "{self.work}/index/logs.db"
                 for writer, seq, phrase in found:
                     counts[(writer, seq)] += 1
                     spec = self.writers[writer][0]
-                    if phrase != PHRASES[spec.format]:
+                    if phrase != PHRASE_BYTES[spec.format]:
                         corrupted += 1
+                if found and FLAGGED.search(raw):
+                    flagged += 1
             dead = db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
         except sqlite3.OperationalError:
-            return counts, corrupted, 0
+            return counts, corrupted, 0, flagged
         finally:
             db.close()
-        return counts, corrupted, dead
+        return counts, corrupted, dead, flagged
 
     def kafka_duplicates(self) -> int:
         from confluent_kafka import Consumer
@@ -285,9 +372,10 @@ path = "{self.work}/index/logs.db"
                 if batch:
                     idle_since = time.monotonic()
                 for message in batch:
-                    if message.error() is None and message.value():
+                    value = message.value()
+                    if message.error() is None and value:
                         # A token can stand in the body and in log.record.original: count the message once.
-                        for w, s in {(w, s) for w, s, _ in TOKEN.findall(message.value())}:
+                        for w, s in {(w, s) for w, s, _ in TOKEN.findall(value)}:
                             seen[(int(w), int(s))] += 1
         finally:
             consumer.close()
@@ -346,30 +434,43 @@ path = "{self.work}/index/logs.db"
             if process.returncode != 0:
                 raise RuntimeError(f"writer {spec.writer} failed; see {self.work}/writer-{spec.writer}.log")
         self.summary.lines_written = sum(spec.lines for spec, _ in self.writers)
-        self.summary.rotations = sum(int((self.work / "done" / f"w{s.writer}").read_text().split()[1]) for s, _ in self.writers)
+        done = [(self.work / "done" / f"w{s.writer}").read_text().split() for s, _ in self.writers]
+        self.summary.rotations = sum(int(fields[1]) for fields in done)
+        self.summary.shipped_waits_expired = sum(int(fields[2]) for fields in done)
 
         expected = self.expected_tokens()
         deadline = time.monotonic() + plan.drain_timeout
         while True:
-            counts, corrupted, dead = self.indexed()
+            counts, corrupted, dead, _ = self.indexed()
             drained = expected <= set(counts) and dead >= self.summary.poison_injected
             if drained or time.monotonic() > deadline:
                 break
             time.sleep(2.0)
 
-        for process in [self.shipper, *self.workers]:
-            if process is not None:
-                process.send_signal(signal.SIGTERM)
-        for process in [self.shipper, *self.workers]:
-            if process is not None:
-                process.wait(timeout=60)
+        services = [p for p in [self.shipper, *self.workers] if p is not None]
+        for service in services:
+            service.send_signal(signal.SIGTERM)
+        for service in services:
+            try:
+                service.wait(timeout=STOP_WAIT_SECONDS)
+            except subprocess.TimeoutExpired:  # a stop request not honoured: counted, then ended for good
+                self.summary.stop_timeouts += 1
+                service.kill()
+                service.wait()
 
-        counts, corrupted, dead = self.indexed()
+        counts, corrupted, dead, flagged = self.indexed()
         lost = sorted(expected - set(counts))
         self.summary.lines_indexed = sum(1 for token in counts if token in expected)
         self.summary.lost = len(lost)
+        self.summary.lost_by_kind = dict(Counter(self.kinds[writer] for writer, _ in lost))
+        self.summary.flagged = flagged
         self.summary.lost_examples = [f"w{w}-{s:08d}" for w, s in lost[:10]]
         self.summary.duplicated_in_index = sum(n - 1 for n in counts.values() if n > 1)
+        doubled: Counter[str] = Counter()
+        for (writer, _), n in counts.items():
+            if n > 1 and writer in self.kinds:
+                doubled[self.kinds[writer]] += n - 1
+        self.summary.duplicated_by_kind = dict(doubled)
         self.summary.corrupted = corrupted
         self.summary.dead_letters = dead
         self.summary.duplicated_in_kafka = self.kafka_duplicates()

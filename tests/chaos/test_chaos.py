@@ -7,6 +7,11 @@ import pytest
 
 from tests.chaos.harness import Chaos, ChaosPlan
 
+# The hostile mix-ins (adversarial lines, directory symlink loops, slot pressure, truncate-and-regrow writers; see
+# tests/chaos/harness.py) lose lines or hang the shipper until the fixes of issue #11 are merged. The coordinator
+# sets this to True once they are; bench/soak.py runs them by default.
+HOSTILE_MIX = False
+
 
 @pytest.mark.slow
 def test_pipeline_under_kills_broker_restarts_and_full_disk_loses_and_doubles_nothing(
@@ -14,14 +19,19 @@ def test_pipeline_under_kills_broker_restarts_and_full_disk_loses_and_doubles_no
 ) -> None:
     seed = int(os.environ["LOGFERRY_CHAOS_SEED"]) if "LOGFERRY_CHAOS_SEED" in os.environ else None
     plan = ChaosPlan() if seed is None else ChaosPlan(seed=seed)
+    if HOSTILE_MIX:
+        plan = plan.with_hostile_mix()
     summary = Chaos(tmp_path / "chaos", plan).run()
     with capsys.disabled():  # the summary belongs in the CI log, pass or fail
         print("\n" + summary.render())
-    assert summary.lines_written == plan.writers * int(plan.seconds * plan.rate)
+    assert summary.writers >= plan.writers
+    assert summary.lines_written == summary.writers * int(plan.seconds * plan.rate)
     assert summary.shipper_kills == plan.shipper_kills and summary.consumer_kills == plan.consumer_kills
     assert summary.broker_restarts == plan.broker_restarts
     assert summary.lost == 0, summary.render()
     assert summary.duplicated_in_index == 0, summary.render()
     assert summary.corrupted == 0, summary.render()
+    assert summary.stop_timeouts == 0, summary.render()  # SIGTERM honoured by the shipper and both workers
+    assert summary.shipped_waits_expired == 0, summary.render()  # no writer found its file unshipped for 2 minutes
     assert summary.lines_indexed == summary.lines_written
     assert summary.dead_letters == summary.poison_injected == plan.poison
