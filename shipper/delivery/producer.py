@@ -126,6 +126,8 @@ class Delivery:
                 produce(topic, value, key, ANY_PARTITION, batch, None, NOW, headers)
             except BufferError:
                 self._produce_when_room(batch, key, value, headers)
+            except KafkaException as error:
+                self._refused_at_once(error)
             nbytes += size
         batch.nbytes = nbytes
         self.inflight.bytes += nbytes
@@ -143,6 +145,21 @@ class Delivery:
                 return
             except BufferError:
                 continue
+            except KafkaException as error:
+                self._refused_at_once(error)
+
+    def _refused_at_once(self, error: KafkaException) -> None:
+        """produce() itself raised: once librdkafka knows the ACLs refuse the topic (the --once connect check fetched
+        its metadata, say), it refuses each message at once instead of in a delivery report. Stop like a refusal there;
+        anything else is a bug of ours and propagates."""
+        reason = refusal(error.args[0]) if error.args else None
+        if reason is None:
+            raise error
+        if self.refused is None:
+            self.refused = reason
+            log.error("Kafka refused the connection; the shipper stops.", extra={"reason": reason})
+        # The batch stays incomplete, so the checkpoint stays before this event: it is read again.
+        raise Stopping
 
     def poll(self, timeout: float = 0.0) -> None:
         """Serve delivery reports (for up to `timeout` seconds when there are none) and put failures back."""
