@@ -395,7 +395,12 @@ class Files:
     def _seen(self, h: Harvester, *, fallback: bool) -> Seen | None:
         """The look that, at the next rescan, means "unchanged since the last read to its end"."""
         dev, ino = h.dev_ino
-        st = os.fstat(h.fd)
+        if h.read_to is not None:
+            size, mtime_ns = h.read_to
+            return Seen(dev, ino, size, mtime_ns)
+        if not fallback:
+            return None
+        st = os.fstat(h.fd)  # never read (first line incomplete): unchanged until it grows
         return Seen(dev, ino, st.st_size, st.st_mtime_ns)
 
     def close_all(self) -> None:
