@@ -226,6 +226,8 @@ class Harvester:
             return [], Outcome.REPLACED
         if size == cursor.position:
             return [], Outcome.EOF
+        if self.first_line_changed():
+            return [], Outcome.REPLACED
         records: list[RecordFields] = []
         chunk = self.read_chunk_bytes - self.read_chunk_bytes % 2 or 2
         while budget > 0:

@@ -1,5 +1,6 @@
 """Ways lines were lost (issue #11, Why 3, 4 and 7): each against the real broker, each asserting every line once."""
 
+import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -8,6 +9,7 @@ from tests.shipper.support import (
     RunningShipper,
     assert_exactly_once,
     make_config,
+    run_once,
     shipped,
     topic_size,
     wait_for_count,
@@ -57,3 +59,47 @@ def test_lines_appended_to_three_files_with_two_slots_all_ship(
 ) -> None:
     """Why 3, small: 3 files and max_open_files = 2."""
     _appended_after_close(tmp_path, kafka_bootstrap, kafka_topic, 3, 2)
+
+
+def _fixed(prefix: str, count: int) -> list[str]:
+    # 100 bytes a line, the varying part first: the 64 bytes before any line boundary are the same in both
+    # generations, so only the first line tells the contents apart.
+    return [f"{prefix} {i:05d} " + "x" * (99 - len(prefix) - 7) for i in range(count)]
+
+
+def _truncate_and_write(path: Path, body: list[str]) -> None:
+    data = "".join(line + "\n" for line in body).encode()
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)  # an app reopening its log with O_TRUNC
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def test_truncate_and_regrow_past_the_old_size_while_running(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
+    """Why 4: 100 fixed-length lines, then O_TRUNC and 150 other lines of the same length: 250 events, each once."""
+    path = tmp_path / "app.log"
+    old, new = _fixed("old", 100), _fixed("new", 150)
+    assert all(len(line) == 99 for line in old + new)
+    write_lines(path, old)
+    config = make_config(tmp_path / "state", kafka_bootstrap, kafka_topic, [str(path)])
+    with RunningShipper(config):
+        wait_for_count(kafka_bootstrap, kafka_topic, 100)
+        time.sleep(0.5)
+        _truncate_and_write(path, new)
+        wait_until(lambda: topic_size(kafka_bootstrap, kafka_topic) >= 250, 30, "the new generation's lines")
+        time.sleep(1.0)  # anything sent twice would arrive by now
+    assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), old + new)
+
+
+def test_truncate_and_regrow_past_the_old_size_while_stopped(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
+    """Why 4, the shipper stopped while the file is rewritten."""
+    path = tmp_path / "app.log"
+    old, new = _fixed("old", 100), _fixed("new", 150)
+    write_lines(path, old)
+    config = make_config(tmp_path / "state", kafka_bootstrap, kafka_topic, [str(path)])
+    assert run_once(config) == 0
+    _truncate_and_write(path, new)
+    assert run_once(config) == 0
+    assert run_once(config) == 0
+    assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), old + new)

@@ -176,3 +176,16 @@ def test_bad_config_gives_one_line_and_exit_2(tmp_path: Path, toml: str, key: st
         )
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1 and key in result.stderr and "Traceback" not in result.stderr
+
+
+def test_harvester_sees_a_rewrite_past_its_position_by_the_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "f.log"
+    old = b"".join(b"old %03d " % i + b"x" * 90 + b"\n" for i in range(10))
+    path.write_bytes(old)
+    harvester = Harvester.open(str(path), 4096)
+    harvester.start(0, Framer("utf-8", 1024), first_line=old[: old.index(b"\n") + 1])
+    assert len(harvester.read_turn(1 << 20)[0]) == 10
+    # The same length a line and the same 64 bytes before the position: only the first line differs.
+    path.write_bytes(old.replace(b"old", b"new") + old[:99] + b"\n")
+    assert harvester.read_turn(1 << 20)[1] is Outcome.REPLACED
+    harvester.close()
