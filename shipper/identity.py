@@ -46,6 +46,9 @@ def line_end_of(head: bytes) -> bytes:
     window = head[:FINGERPRINT_BYTES]
     if LF in window:
         return LF
+    cr = window.find(CR)
+    if 0 <= cr < len(head) - 1:  # a CR with something after it (a lone CR at the end may be a CRLF being written)
+        return CR
     return LF
 
 

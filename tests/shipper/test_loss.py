@@ -103,3 +103,17 @@ def test_truncate_and_regrow_past_the_old_size_while_stopped(tmp_path: Path, kaf
     assert run_once(config) == 0
     assert run_once(config) == 0
     assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), old + new)
+
+
+def test_cr_only_line_endings_are_framed(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
+    """Why 7: 50 lines ended by CR alone ship as 50 events; resumed after a restart without re-sending."""
+    path = tmp_path / "mac.log"
+    body = [f"old mac line {i:03d}" for i in range(50)]
+    path.write_bytes("".join(line + "\r" for line in body).encode())
+    config = make_config(tmp_path / "state", kafka_bootstrap, kafka_topic, [str(path)])
+    assert run_once(config) == 0
+    more = [f"old mac line {i:03d}" for i in range(50, 60)]
+    with open(path, "ab") as handle:
+        handle.write("".join(line + "\r" for line in more).encode())
+    assert run_once(config) == 0
+    assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), body + more)

@@ -189,3 +189,9 @@ def test_harvester_sees_a_rewrite_past_its_position_by_the_first_line(tmp_path: 
     path.write_bytes(old.replace(b"old", b"new") + old[:99] + b"\n")
     assert harvester.read_turn(1 << 20)[1] is Outcome.REPLACED
     harvester.close()
+
+
+def test_cr_only_framing_splits_on_cr_and_keeps_other_bytes() -> None:
+    records, consumed = Framer("utf-8", 1024, b"\r").frame(b"one\rtwo\nstill two\rpart", 10)
+    assert records == [RawRecord(10, 14, b"one"), RawRecord(14, 28, b"two\nstill two")]
+    assert consumed == 18

@@ -44,8 +44,10 @@ def test_file_key_text_form_round_trips_and_rejects_other_text() -> None:
 
 
 def test_line_ends_cr_only_when_a_cr_is_followed_by_something_else_and_no_lf() -> None:
+    assert line_end_of(b"a\rb\r") == b"\r"
     assert line_end_of(b"a\r\nb") == b"\n"
     assert line_end_of(b"a\r") == b"\n", "a CR at the end may be a CRLF half written"
+    assert fingerprint_of(b"one\rtwo\r") == fingerprint_of(b"one\rother")
     assert fingerprint_of(b"one\r\ntwo") == fingerprint_of(b"one\r\nother"), "CRLF files keep their fingerprints"
 
 
