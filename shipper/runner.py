@@ -299,9 +299,41 @@ class Shipper:
         ]
 
     def _save(self, *, final: bool = False) -> None:
-        if self.files.collect_checkpoints():
-            self.store.save(self.files.book.snapshot())
-            self.files.book.saved()
+        """Write the checkpoints if they changed; a failed write (disk full, quota) is retried with backoff."""
+        if not self.files.collect_checkpoints():
+            return
+        now = time.monotonic()
+        if self.checkpoint_failure is not None and now < self._next_save and not final:
+            return
+        book = self.files.book
+        try:
+            self.store.save(book.snapshot())
+        except OSError as error:
+            text = f"{error.strerror or error}" + (f": {error.filename}" if error.filename else "")
+            if self.checkpoint_failure is None:
+                self.checkpoint_failure = CheckpointFailure(now, text)
+                log.error(
+                    "The checkpoints cannot be written; reading goes on and the write is tried again.",
+                    extra={"path": str(self.store.path), "error": text},
+                )
+            else:
+                self.checkpoint_failure = CheckpointFailure(self.checkpoint_failure.since, text)
+                self._save_retry = min(SAVE_RETRY_MAX, self._save_retry * 2)
+            self._next_save = now + self._save_retry
+            if final:
+                log.warning(
+                    "Stopping without writing the checkpoints; acknowledged lines since the last write are sent again.",
+                    extra={"error": text},
+                )
+            return
+        book.saved()
+        if self.checkpoint_failure is not None:
+            log.info(
+                "The checkpoints are written again.",
+                extra={"failing_for": round(now - self.checkpoint_failure.since, 1)},
+            )
+            self.checkpoint_failure = None
+            self._save_retry = SAVE_RETRY_FIRST
 
 
 def run_shipper(config: ShipperConfig, stop_event: threading.Event, once: bool = False) -> int:
