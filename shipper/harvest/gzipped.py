@@ -55,6 +55,9 @@ class GzipHarvester(Harvester):
     def first_line_changed(self) -> bool:
         return False  # a compressed file is never rewritten in place (logrotate writes it once, then renames it)
 
+    def rewritten_at_same_size(self) -> bool:
+        return False
+
     def stat_size(self) -> int:
         st = os.fstat(self.fd)
         self.stat_seen = (st.st_size, st.st_mtime_ns)

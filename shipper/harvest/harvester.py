@@ -74,6 +74,7 @@ class Harvester:
         self.read_chunk_bytes = read_chunk_bytes
         self.cursor = Cursor()
         self.first_line = b""  # what the file was identified by; checked again on every turn with new data
+        self._verified_mtime: int | None = None  # the mtime at which the content was last seen unreplaced
         self.framer: Framer | None = None
         # Inside a line longer than max_line_bytes whose cut beginning was already emitted: skip to its end.
         self.skipping = False
@@ -183,6 +184,7 @@ class Harvester:
         self._move(State.OPENING)
         self.framer = None
         self.first_line = b""
+        self._verified_mtime = None
         self.cursor = Cursor()
         self.skipping = False
         self._next_poll = 0.0
@@ -216,6 +218,13 @@ class Harvester:
         first = self.first_line
         return bool(first) and os.pread(self.fd, len(first), 0) != first
 
+    def rewritten_at_same_size(self) -> bool:
+        """Whether a file modified without growing no longer holds what was read (first line or tail changed)."""
+        if self.first_line_changed():
+            return True
+        tail = self.cursor.tail
+        return bool(tail) and os.pread(self.fd, len(tail), self.cursor.position - len(tail)) != tail
+
     def read_turn(self, budget: int) -> tuple[list[RecordFields], Outcome]:
         """Complete lines from the position on, at most about `budget` bytes of them."""
         framer = self.framer
@@ -225,9 +234,16 @@ class Harvester:
         if size < cursor.position:
             return [], Outcome.REPLACED
         if size == cursor.position:
+            # Modified without growing: rewritten in place with as many bytes as were read, maybe.
+            mtime = self.stat_seen[1]
+            if mtime != self._verified_mtime:
+                if self.rewritten_at_same_size():
+                    return [], Outcome.REPLACED
+                self._verified_mtime = mtime
             return [], Outcome.EOF
         if self.first_line_changed():
             return [], Outcome.REPLACED
+        self._verified_mtime = self.stat_seen[1]
         records: list[RecordFields] = []
         chunk = self.read_chunk_bytes - self.read_chunk_bytes % 2 or 2
         while budget > 0:

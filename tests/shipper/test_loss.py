@@ -92,6 +92,22 @@ def test_truncate_and_regrow_past_the_old_size_while_running(tmp_path: Path, kaf
     assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), old + new)
 
 
+def test_a_rewrite_to_exactly_the_old_size_while_running(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
+    """Found by the model test: O_TRUNC and as many bytes as before (no growth to notice): all 200 lines once."""
+    path = tmp_path / "app.log"
+    old, new = _fixed("old", 100), _fixed("new", 100)
+    write_lines(path, old)
+    config = make_config(tmp_path / "state", kafka_bootstrap, kafka_topic, [str(path)])
+    with RunningShipper(config):
+        wait_for_count(kafka_bootstrap, kafka_topic, 100)
+        time.sleep(0.5)
+        _truncate_and_write(path, new)
+        assert path.stat().st_size == 100 * 100
+        wait_until(lambda: topic_size(kafka_bootstrap, kafka_topic) >= 200, 30, "the rewritten lines")
+        time.sleep(1.0)
+    assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), old + new)
+
+
 def test_truncate_and_regrow_past_the_old_size_while_stopped(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
     """Why 4, the shipper stopped while the file is rewritten."""
     path = tmp_path / "app.log"
