@@ -75,6 +75,7 @@ class Shipper:
         self.hints = Hints()
         self.last_turn = time.monotonic()
         self.checkpoint_failure: CheckpointFailure | None = None
+        self.finished = False
         self._save_retry = SAVE_RETRY_FIRST
         self._next_save = 0.0
         self.metrics: MetricsServer | None = None
@@ -110,20 +111,11 @@ class Shipper:
             if self.once and not self._stopping():
                 log.info("Everything present was read; waiting for Kafka to acknowledge it.")
                 self.delivery.flush(None, self._stopping)
-            if not self.delivery.settled and self.delivery.refused is None:
-                self.delivery.flush(self.settings.shutdown_timeout)
-            if not self.delivery.settled:
-                log.warning(
-                    "Stopping with events not acknowledged; they are sent again on the next start.",
-                    extra={"in_flight": self.delivery.inflight.records},
-                )
+            self.finish(flush=True)
         finally:
-            self._save(final=True)
-            files.close_all()
-            self.hints.stop()
-            if self.metrics is not None:
-                self.metrics.stop()
-            self.lock.release()
+            if not self.finished:  # failed on the way: what was acknowledged is still written
+                self._save(final=True)
+            self.release()
             gc.set_threshold(*thresholds)
             gc.unfreeze()
         log.info(
@@ -133,6 +125,26 @@ class Shipper:
         if self.delivery.refused is not None:
             raise ShipperError(self.delivery.refused)
         return 0
+
+    def finish(self, *, flush: bool) -> None:
+        """Wait up to shutdown_timeout for acknowledgements (with `flush`), then write the checkpoints."""
+        if flush and not self.delivery.settled and self.delivery.refused is None:
+            self.delivery.flush(self.settings.shutdown_timeout)
+        if not self.delivery.settled:
+            log.warning(
+                "Stopping with events not acknowledged; they are sent again on the next start.",
+                extra={"in_flight": self.delivery.inflight.records},
+            )
+        self._save(final=True)
+        self.finished = True
+
+    def release(self) -> None:
+        """Close every file, stop the helper threads and release the state directory (after `finish`)."""
+        self.files.close_all()
+        self.hints.stop()
+        if self.metrics is not None:
+            self.metrics.stop()
+        self.lock.release()
 
     def _loop(self) -> None:
         """Turn until stopped (or, with `once`, until every file present was read to its end)."""
