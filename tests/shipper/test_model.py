@@ -51,6 +51,7 @@ SETTLE_COPY = 1.6  # after a copytruncate: the copy waits up to 2 * rescan_inter
 
 class ShipperModel(RuleBasedStateMachine):
     bootstrap = ""
+    slots = 64
 
     def __init__(self) -> None:
         super().__init__()
@@ -61,7 +62,8 @@ class ShipperModel(RuleBasedStateMachine):
         self.targets.mkdir()
         self.topic = new_topic(self.bootstrap, partitions=1, prefix="model")
         self.config = make_config(
-            self.root / "state", self.bootstrap, self.topic, [str(self.logs / "*.log*")], shipper=SETTINGS
+            self.root / "state", self.bootstrap, self.topic, [str(self.logs / "*.log*")],
+            shipper={**SETTINGS, "max_open_files": self.slots},
         )
         self.serial = 0
         self.active: dict[str, list[str]] = {}  # name in logs/ -> its lines (files the model writes to)
@@ -257,8 +259,11 @@ class ShipperModel(RuleBasedStateMachine):
 
 
 @pytest.mark.slow
-def test_model(kafka_bootstrap: str) -> None:
+@pytest.mark.parametrize("slots", [64, 2], ids=["files-stay-open", "two-slots"])
+def test_model(kafka_bootstrap: str, slots: int) -> None:
+    """`two-slots`: more files than max_open_files, so files are closed and reopened between changes."""
     ShipperModel.bootstrap = kafka_bootstrap
+    ShipperModel.slots = slots
     run_state_machine_as_test(
         ShipperModel,
         settings=settings(
