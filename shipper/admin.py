@@ -18,7 +18,7 @@ from shipper.config import ShipperConfig
 from shipper.discovery.scanner import Found, Scanner, glob_regex
 from shipper.errors import ShipperError, UsageError
 from shipper.harvest.framing import Framer, resolve_encoding
-from shipper.identity import file_key, fingerprint_of, marker_of, read_head
+from shipper.identity import FileKey, fingerprint_of, marker_of, read_head
 from shipper.runner import checkpoint_path
 
 
@@ -37,7 +37,7 @@ class FileStatus:
         return max(0, self.size - self.offset)
 
 
-def _load(config: ShipperConfig) -> dict[str, Checkpoint]:
+def _load(config: ShipperConfig) -> dict[FileKey, Checkpoint]:
     try:
         return JsonFileStore(checkpoint_path(config)).load()
     except CheckpointError as error:
@@ -62,11 +62,11 @@ def file_status(config: ShipperConfig, path_glob: str | None = None) -> list[Fil
                 fingerprint = fingerprint_of(read_head(handle))
         except OSError:
             continue
-        key = file_key(identity, fingerprint) if fingerprint else None
+        key = FileKey(identity, fingerprint) if fingerprint else None
         checkpoint = checkpoints.get(key) if key else None
         offset = checkpoint.offset if checkpoint and not checkpoint.replaced else 0
         generation = checkpoint.generation if checkpoint else 0
-        out.append(FileStatus(item.path, item.input.id, key, item.stat.st_size, offset, generation))
+        out.append(FileStatus(item.path, item.input.id, str(key) if key else None, item.stat.st_size, offset, generation))
     return out
 
 
@@ -88,7 +88,7 @@ def show_checkpoints(config: ShipperConfig, path_glob: str | None, *, as_json: b
         if rx is not None and not rx.match(checkpoint.path):
             continue
         if as_json:
-            sys.stdout.write(orjson.dumps(checkpoint.__dict__).decode() + "\n")
+            sys.stdout.write(orjson.dumps({**vars(checkpoint), "key": str(checkpoint.key)}).decode() + "\n")
         else:
             print(f"{checkpoint.path}  offset={checkpoint.offset} generation={checkpoint.generation} key={checkpoint.key}")
     return 0
@@ -122,14 +122,14 @@ def reset_checkpoints(config: ShipperConfig, path_glob: str | None, *, to_start:
 
 
 def _reset_one(
-    item: Found, checkpoints: dict[str, Checkpoint], *, to_start: bool, to_end: bool, offset: int | None
+    item: Found, checkpoints: dict[FileKey, Checkpoint], *, to_start: bool, to_end: bool, offset: int | None
 ) -> Checkpoint | None:
     with platform.open_for_reading(item.path) as handle:
         head = read_head(handle)
         fingerprint = fingerprint_of(head)
         if fingerprint is None:
             return None
-        key = file_key(platform.file_identity(handle.fileno()), fingerprint)
+        key = FileKey(platform.file_identity(handle.fileno()), fingerprint)
         encoding, bom = resolve_encoding(item.input.encoding, head)
         framer = Framer(encoding, 1)
         size = item.stat.st_size
@@ -144,7 +144,7 @@ def _reset_one(
     previous = checkpoints.get(key)
     if previous is not None:
         return replace(previous, offset=target, marker=marker, replaced=False, path=item.path, size=size)
-    return Checkpoint(key=key, stream_identity=key, generation=0, offset=target, marker=marker, path=item.path,
+    return Checkpoint(key=key, stream_identity=str(key), generation=0, offset=target, marker=marker, path=item.path,
                       input_id=item.input.id, size=size)
 
 

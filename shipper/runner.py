@@ -12,6 +12,7 @@ import gc
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from logferry.hostid import host_id as resolve_host_id
@@ -22,9 +23,10 @@ from shipper.delivery.producer import Delivery, Stopping
 from shipper.discovery.hints import Hints
 from shipper.discovery.scanner import Scanner
 from shipper.errors import ShipperError
-from shipper.files import Files, Follow
+from shipper.files import Files
 from shipper.harvest.harvester import Outcome, State
 from shipper.metrics import MetricsServer, Sample
+from shipper.table import Follow
 
 log = logging.getLogger("shipper.runner")
 
@@ -32,8 +34,19 @@ log = logging.getLogger("shipper.runner")
 # generation lets most of them die before a collection looks at them (the default 700 cost ~4% of a line's CPU).
 GC_YOUNG_THRESHOLD = 50_000
 FLUSH_INTERVAL = 0.25  # seconds between multiline flush checks and idle closes
-MAX_BACKOFF = 1.0  # most seconds between polls of an idle file
+MAX_BACKOFF = 1.0  # most seconds between polls of an idle file while file-system hints may be missed
+MAX_BACKOFF_HINTED = 10.0  # the same while hints are healthy: a change wakes the file at once
 PRUNE_INTERVAL = 3600.0  # seconds between looks for checkpoints of files long gone
+SAVE_RETRY_FIRST = 1.0  # seconds before trying a failed checkpoint write again, doubled up to SAVE_RETRY_MAX
+SAVE_RETRY_MAX = 30.0
+
+
+@dataclass(frozen=True)
+class CheckpointFailure:
+    """Checkpoints cannot be written (a full disk, a quota): since when (monotonic) and the last error."""
+
+    since: float
+    error: str
 
 
 def checkpoint_path(config: ShipperConfig) -> Path:
@@ -61,6 +74,10 @@ class Shipper:
         self.scanner = Scanner(config.inputs)
         self.hints = Hints()
         self.last_turn = time.monotonic()
+        self.checkpoint_failure: CheckpointFailure | None = None
+        self.finished = False
+        self._save_retry = SAVE_RETRY_FIRST
+        self._next_save = 0.0
         self.metrics: MetricsServer | None = None
         if self.settings.metrics_address:
             try:
@@ -99,20 +116,11 @@ class Shipper:
             if self.once and not self._stopping():
                 log.info("Everything present was read; waiting for Kafka to acknowledge it.")
                 self.delivery.flush(None, self._stopping)
-            if not self.delivery.settled and self.delivery.refused is None:
-                self.delivery.flush(self.settings.shutdown_timeout)
-            if not self.delivery.settled:
-                log.warning(
-                    "Stopping with events not acknowledged; they are sent again on the next start.",
-                    extra={"in_flight": self.delivery.inflight.records},
-                )
+            self.finish(flush=True)
         finally:
-            self._save()
-            files.close_all()
-            self.hints.stop()
-            if self.metrics is not None:
-                self.metrics.stop()
-            self.lock.release()
+            if not self.finished:  # failed on the way: what was acknowledged is still written
+                self._save(final=True)
+            self.release()
             gc.set_threshold(*thresholds)
             gc.unfreeze()
         log.info(
@@ -123,39 +131,74 @@ class Shipper:
             raise ShipperError(self.delivery.refused)
         return 0
 
+    def finish(self, *, flush: bool) -> None:
+        """Wait up to shutdown_timeout for acknowledgements (with `flush`), then write the checkpoints."""
+        if flush and not self.delivery.settled and self.delivery.refused is None:
+            self.delivery.flush(self.settings.shutdown_timeout)
+        if not self.delivery.settled:
+            log.warning(
+                "Stopping with events not acknowledged; they are sent again on the next start.",
+                extra={"in_flight": self.delivery.inflight.records},
+            )
+        self._save(final=True)
+        self.finished = True
+
+    def release(self) -> None:
+        """Close every file, stop the helper threads and release the state directory (after `finish`)."""
+        self.files.close_all()
+        self.hints.stop()
+        if self.metrics is not None:
+            self.metrics.stop()
+        self.lock.release()
+
     def _loop(self) -> None:
         """Turn until stopped (or, with `once`, until every file present was read to its end)."""
-        files = self.files
-        now = time.monotonic()
-        files.apply_scan(self.scanner.scan(), now)
-        next_rescan = now + self.settings.rescan_interval
-        next_checkpoint = now + self.settings.checkpoint_interval
-        next_flush = now + FLUSH_INTERVAL
-        next_prune = now
+        self.begin()
         while not self._stopping():
-            now = self.last_turn = time.monotonic()
-            if not self.once and (now >= next_rescan or self.hints.rescan.is_set()):
-                self.hints.rescan.clear()
-                files.apply_scan(self.scanner.scan(), now)
-                next_rescan = now + self.settings.rescan_interval
-            self._apply_hints()
-            files.open_waiting(self.once)
-            worked = self._read_round(now)
-            self.delivery.poll(0)
-            if now >= next_flush:
-                self._flush_parsers()
-                self._close_inactive(now)
-                next_flush = now + FLUSH_INTERVAL
-            if now >= next_checkpoint:
-                self._save()
-                next_checkpoint = now + self.settings.checkpoint_interval
-            if now >= next_prune:
-                files.prune_checkpoints(self.settings.checkpoint_retention)
-                next_prune = now + PRUNE_INTERVAL
-            if self.once and not files.follows and not files.waiting:
+            if self.turn():
                 return
-            if not worked:
-                self.delivery.poll(0.05)
+
+    def begin(self) -> None:
+        """The first scan and the timers (before the first `turn`)."""
+        now = time.monotonic()
+        self.files.apply_scan(self.scanner.scan(), now)
+        self._next_rescan = now + self.settings.rescan_interval
+        self._next_checkpoint = now + self.settings.checkpoint_interval
+        self._next_flush = now + FLUSH_INTERVAL
+        self._next_prune = now
+
+    def turn(self) -> bool:
+        """One turn of the main loop; True when `once` is done."""
+        files = self.files
+        now = self.last_turn = time.monotonic()
+        if not self.once and (now >= self._next_rescan or self.hints.rescan.is_set()):
+            self.hints.rescan.clear()
+            files.apply_scan(self.scanner.scan(), now)
+            self._next_rescan = now + self.settings.rescan_interval
+        self._apply_hints()
+        files.open_waiting(self.once)
+        worked = self._read_round(now)
+        self.delivery.poll(0)
+        if now >= self._next_flush:
+            self._flush_parsers()
+            self._close_inactive(now)
+            self._next_flush = now + FLUSH_INTERVAL
+        if now >= self._next_checkpoint:
+            self._save()
+            self._next_checkpoint = now + self.settings.checkpoint_interval
+        if now >= self._next_prune:
+            files.prune_checkpoints(self.settings.checkpoint_retention)
+            self._next_prune = now + PRUNE_INTERVAL
+        if self.once and not files.follows and not files.waiting:
+            return True
+        if not worked:
+            self.delivery.poll(0.05)
+        return False
+
+    @property
+    def max_backoff(self) -> float:
+        """Most seconds between polls of an idle file: longer while file-system hints are known to arrive."""
+        return MAX_BACKOFF_HINTED if getattr(self.hints, "healthy", False) else MAX_BACKOFF
 
     # -- one round -------------------------------------------------------------------------------------------
 
@@ -168,14 +211,11 @@ class Shipper:
                 self.delivery.poll(0.01)
                 return worked
             h = follow.harvester
-            if h.state is State.CLOSED:
-                continue
-            if h.state is not State.OPENING and h.state is not State.READING and now < h.next_poll:
+            if not h.poll_due(now):
                 continue
             try:
                 if h.state is State.OPENING:
-                    if now >= h.next_poll:
-                        files.identify(follow, now, self.once)
+                    files.identify(follow, now, self.once)
                     continue
                 outcome, read_something = self._read_file(follow, budget)
             except OSError as error:  # e.g. EIO, or permissions changed under us
@@ -189,9 +229,7 @@ class Shipper:
                     files.replaced(follow, now)
                 worked = True
             elif outcome is Outcome.MORE and not (self.once and h.position >= follow.size_at_open):
-                if h.state is State.IDLE:
-                    h.move(State.READING)
-                h.backoff = 0.0
+                h.on_more()
             else:
                 self._at_end(follow, now, read_something)
         return worked
@@ -222,11 +260,8 @@ class Shipper:
             # keep a backfill running.
             self.files.close(follow)
             return
-        if h.state is State.READING:
-            h.move(State.IDLE)
-        h.backoff = 0.05 if read_something else min(MAX_BACKOFF, max(0.05, h.backoff * 2))
-        h.next_poll = now + h.backoff
-        if h.state is State.DRAINING and now - h.last_data >= self.settings.rotate_wait:
+        h.on_eof(now, read_something, self.max_backoff)
+        if h.state is State.DRAINING and h.quiet_for(now) >= self.settings.rotate_wait:
             log.info("Closed a rotated or deleted file after reading it to the end.", extra={"path": h.path})
             self.files.close(follow)
 
@@ -234,7 +269,7 @@ class Shipper:
         for path in self.hints.take():
             follow = self.files.by_path.get(path)
             if follow is not None:
-                follow.harvester.next_poll = 0.0
+                follow.harvester.wake()
             else:
                 self.hints.rescan.set()
 
@@ -251,7 +286,7 @@ class Shipper:
         limit = self.settings.close_inactive
         for follow in list(self.files.follows):
             h = follow.harvester
-            if h.state in (State.IDLE, State.OPENING) and now - h.last_data >= limit:
+            if h.state in (State.IDLE, State.OPENING) and h.quiet_for(now) >= limit:
                 self.files.close(follow)
 
     def samples(self) -> list[Sample]:
@@ -280,9 +315,42 @@ class Shipper:
             Sample("logferry_shipper_bytes_behind", "Bytes of a file not yet acknowledged.", "gauge", behind),
         ]
 
-    def _save(self) -> None:
-        if self.files.collect_checkpoints():
-            self.store.save(self.files.checkpoints.values())
+    def _save(self, *, final: bool = False) -> None:
+        """Write the checkpoints if they changed; a failed write (disk full, quota) is retried with backoff."""
+        if not self.files.collect_checkpoints():
+            return
+        now = time.monotonic()
+        if self.checkpoint_failure is not None and now < self._next_save and not final:
+            return
+        book = self.files.book
+        try:
+            self.store.save(book.snapshot())
+        except OSError as error:
+            text = f"{error.strerror or error}" + (f": {error.filename}" if error.filename else "")
+            if self.checkpoint_failure is None:
+                self.checkpoint_failure = CheckpointFailure(now, text)
+                log.error(
+                    "The checkpoints cannot be written; reading goes on and the write is tried again.",
+                    extra={"path": str(self.store.path), "error": text},
+                )
+            else:
+                self.checkpoint_failure = CheckpointFailure(self.checkpoint_failure.since, text)
+                self._save_retry = min(SAVE_RETRY_MAX, self._save_retry * 2)
+            self._next_save = now + self._save_retry
+            if final:
+                log.warning(
+                    "Stopping without writing the checkpoints; acknowledged lines since the last write are sent again.",
+                    extra={"error": text},
+                )
+            return
+        book.saved()
+        if self.checkpoint_failure is not None:
+            log.info(
+                "The checkpoints are written again.",
+                extra={"failing_for": round(now - self.checkpoint_failure.since, 1)},
+            )
+            self.checkpoint_failure = None
+            self._save_retry = SAVE_RETRY_FIRST
 
 
 def run_shipper(config: ShipperConfig, stop_event: threading.Event, once: bool = False) -> int:

@@ -1,23 +1,45 @@
 """A stream: one file's bytes under one identity and generation, with its parser and acknowledgement tracker.
 
 A stream outlives its open handle while events are in flight, so a file closed and opened again (idle, slots,
-a rename) continues where reading stopped instead of sending the same lines twice.
+a rename) continues where reading stopped instead of sending the same lines twice. Where reading continues is
+the stream's `Cursor`, which the harvester reading it moves (one object, never copied).
 """
 
+import enum
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from schemas.ids import stream_id as make_stream_id
 from shipper.checkpoint import Checkpoint
 from shipper.config import InputSettings
 from shipper.delivery.acks import AckTracker
+from shipper.harvest.cursor import Cursor
+from shipper.identity import FileKey
 from shipper.parsers.pipeline import StreamParser
+
+
+class StartReason(enum.Enum):
+    """Why a stream starts where it does."""
+
+    NEW = "new"
+    RESUMED = "resumed"
+    REPLACED = "replaced"
+    TRUNCATED = "truncated"
+    MARKER_MISMATCH = "marker mismatch"
+    COPY = "copy"
+    """A copy of a truncated file continues that file's stream from its checkpoint."""
+
+
+@dataclass(frozen=True)
+class Start:
+    generation: int
+    offset: int
+    reason: StartReason
 
 
 @dataclass
 class Stream:
-    key: str
+    key: FileKey
     stream_identity: str
     generation: int
     stream_id: str
@@ -25,13 +47,12 @@ class Stream:
     input: InputSettings
     path: str
     encoding: str
+    line_end: bytes
     parser: StreamParser
     tracker: AckTracker
-    position: int
-    """Where reading continues."""
-    tail: bytes = b""
-    """The bytes just before `position`: checked when the file is opened again while the stream lives."""
+    cursor: Cursor
     size: int = 0
+    """The file's size when last read."""
     bom: int = 0
     """Length of the byte order mark at offset 0."""
     retired: bool = False
@@ -45,24 +66,7 @@ class Stream:
         )
 
 
-@dataclass(frozen=True)
-class Start:
-    generation: int
-    offset: int
-    reason: str
-
-
-def decide_start(checkpoint: Checkpoint | None, size: int, marker_at: Callable[[int], str | None]) -> Start:
-    """Where a file with this checkpoint resumes, and in which generation."""
-    if checkpoint is None:
-        return Start(0, 0, "new")
-    if checkpoint.replaced:
-        return Start(checkpoint.generation + 1, 0, "replaced")
-    if size < checkpoint.offset:
-        return Start(checkpoint.generation + 1, 0, "truncated")
-    if checkpoint.offset and marker_at(checkpoint.offset) != checkpoint.marker:
-        return Start(checkpoint.generation + 1, 0, "marker mismatch")
-    return Start(checkpoint.generation, checkpoint.offset, "resumed")
+__all__ = ["Cursor", "Start", "StartReason", "Stream", "stream_id_for"]
 
 
 def stream_id_for(host_id: str, stream_identity: str, generation: int) -> str:

@@ -5,7 +5,11 @@ generation) and the offset below which every record was acknowledged by Kafka, w
 proves on resume that the bytes before it are still the ones that were shipped.
 
 The file is versioned JSON, written to a temporary file, fsynced, renamed over the old one, and the directory
-fsynced, so a crash leaves either the old or the new checkpoints, never a torn file.
+fsynced, so a crash leaves either the old or the new checkpoints, never a torn file. An older version is read
+through one upgrade function per version (`UPGRADES`), so every file ever written keeps resuming:
+
+- version 1: each checkpoint's `key` is the key's text form (`dev:1/ino:2/fp:abcd`);
+- version 2: the key's parts are fields of their own (`os_identity`, `fingerprint`), so nothing parses text.
 """
 
 import dataclasses
@@ -19,8 +23,9 @@ from typing import Any, Protocol
 import orjson
 
 from shipper import platform
+from shipper.identity import FileKey
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class CheckpointError(Exception):
@@ -29,8 +34,8 @@ class CheckpointError(Exception):
 
 @dataclass
 class Checkpoint:
-    key: str
-    """The file identity: OS identity and first-line fingerprint (shipper.identity.file_key)."""
+    key: FileKey
+    """The file identity: OS identity and first-line fingerprint."""
     stream_identity: str
     """What the stream id is made from; the key, or the key of the file this stream was first read from."""
     generation: int
@@ -51,7 +56,7 @@ class Checkpoint:
 class CheckpointStore(Protocol):
     """Where checkpoints persist."""
 
-    def load(self) -> dict[str, Checkpoint]: ...
+    def load(self) -> dict[FileKey, Checkpoint]: ...
 
     def save(self, checkpoints: Iterable[Checkpoint]) -> None: ...
 
@@ -62,7 +67,7 @@ class JsonFileStore:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def load(self) -> dict[str, Checkpoint]:
+    def load(self) -> dict[FileKey, Checkpoint]:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -73,21 +78,28 @@ class JsonFileStore:
             document: Any = orjson.loads(raw)
         except orjson.JSONDecodeError as error:
             raise CheckpointError(f"{self.path} is not valid JSON: {error}") from None
-        if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
-            raise CheckpointError(f"{self.path} is not a version {FORMAT_VERSION} checkpoint file")
-        names = {f.name for f in dataclasses.fields(Checkpoint)}
-        out: dict[str, Checkpoint] = {}
+        version = document.get("version") if isinstance(document, dict) else None
+        if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+            raise CheckpointError(f"{self.path} is not a checkpoint file of version 1 to {FORMAT_VERSION}")
+        try:
+            while version < FORMAT_VERSION:
+                document = UPGRADES[version](document)
+                version += 1
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise CheckpointError(f"{self.path} holds a malformed version {version} checkpoint: {error}") from None
+        names = {f.name for f in dataclasses.fields(Checkpoint)} - {"key"}
+        out: dict[FileKey, Checkpoint] = {}
         for item in document.get("checkpoints", []):
             try:
-                checkpoint = Checkpoint(**{k: v for k, v in item.items() if k in names})
-            except TypeError as error:
+                key = FileKey(str(item["os_identity"]), str(item["fingerprint"]))
+                checkpoint = Checkpoint(key=key, **{k: v for k, v in item.items() if k in names})
+            except (KeyError, TypeError, AttributeError) as error:
                 raise CheckpointError(f"{self.path} holds a malformed checkpoint: {error}") from None
             out[checkpoint.key] = checkpoint
         return out
 
     def save(self, checkpoints: Iterable[Checkpoint]) -> None:
-        # vars(): the fields are plain values, and dataclasses.asdict() costs far more per entry.
-        document = {"version": FORMAT_VERSION, "checkpoints": [vars(c) for c in checkpoints]}
+        document = {"version": FORMAT_VERSION, "checkpoints": [to_document(c) for c in checkpoints]}
         data = orjson.dumps(document, option=orjson.OPT_INDENT_2)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
@@ -97,6 +109,28 @@ class JsonFileStore:
             os.fsync(handle.fileno())
         platform.replace_file(str(tmp), str(self.path))
         _fsync_directory(self.path.parent)
+
+
+def to_document(checkpoint: Checkpoint) -> dict[str, Any]:
+    """A checkpoint as the current version writes it."""
+    # vars(): the fields are plain values, and dataclasses.asdict() costs far more per entry.
+    fields = dict(vars(checkpoint))
+    key = fields.pop("key")
+    return {"os_identity": key.os_identity, "fingerprint": key.fingerprint, **fields}
+
+
+def _upgrade_1_to_2(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 held the key's text form; version 2 holds its parts."""
+    upgraded = []
+    for item in document.get("checkpoints", []):
+        fields = dict(item)
+        key = FileKey.parse(fields.pop("key"))
+        upgraded.append({"os_identity": key.os_identity, "fingerprint": key.fingerprint, **fields})
+    return {**document, "version": 2, "checkpoints": upgraded}
+
+
+UPGRADES: dict[int, Any] = {1: _upgrade_1_to_2}
+"""version N -> the function that turns a version-N document into a version-N+1 one."""
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -52,8 +52,16 @@ class GzipHarvester(Harvester):
         raw = platform.open_for_reading(path)
         return cls(path, cast(BinaryIO, _Decompressed(raw)), read_chunk_bytes)
 
+    def first_line_changed(self) -> bool:
+        return False  # a compressed file is never rewritten in place (logrotate writes it once, then renames it)
+
+    def rewritten_at_same_size(self) -> bool:
+        return False
+
     def stat_size(self) -> int:
-        compressed = os.fstat(self.fd).st_size
+        st = os.fstat(self.fd)
+        self.stat_seen = (st.st_size, st.st_mtime_ns)
+        compressed = st.st_size
         if compressed != getattr(self, "_compressed", -1):
             self._compressed = compressed
             self._length = self._decompressed_length()

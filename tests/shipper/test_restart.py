@@ -77,7 +77,7 @@ def test_shutdown_by_sigterm_persists_checkpoints(tmp_path: Path, kafka_bootstra
             process.kill()
     assert process.returncode == 0, stderr.decode()[-2000:]
     document = orjson.loads((state / "checkpoints.json").read_bytes())
-    assert document["version"] == 1
+    assert document["version"] == 2
     [checkpoint] = document["checkpoints"]
     assert checkpoint["offset"] == os.path.getsize(logs / "app.log")
     # A second run sends nothing again.

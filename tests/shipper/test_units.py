@@ -14,10 +14,12 @@ from shipper.delivery.oversize import shrink_event
 from shipper.discovery.scanner import glob_regex
 from shipper.harvest.framing import Framer, resolve_encoding
 from shipper.harvest.harvester import Harvester, Outcome
-from shipper.identity import fingerprint_of
+from shipper.identity import FileKey, fingerprint_of
 from shipper.records import RawRecord
-from shipper.streams import decide_start
+from shipper.resolve import decide_start
 from tests.support.kafka import ROOT
+
+KEY = FileKey("dev:1/ino:2", "ab")
 
 
 class NoFailures:
@@ -125,9 +127,9 @@ def test_ack_tracker_moves_only_over_a_fully_acknowledged_prefix() -> None:
 def test_checkpoint_store_round_trips_and_rejects_other_versions(tmp_path: Path) -> None:
     store = JsonFileStore(tmp_path / "state" / "checkpoints.json")
     assert store.load() == {}
-    checkpoint = Checkpoint(key="k", stream_identity="k", generation=2, offset=10, marker="m", path="/p", input_id="i")
+    checkpoint = Checkpoint(key=KEY, stream_identity=str(KEY), generation=2, offset=10, marker="m", path="/p", input_id="i")
     store.save([checkpoint])
-    assert store.load() == {"k": checkpoint}
+    assert store.load() == {checkpoint.key: checkpoint}
     assert not (tmp_path / "state" / "checkpoints.json.tmp").exists()
     (tmp_path / "state" / "checkpoints.json").write_bytes(orjson.dumps({"version": 99, "checkpoints": []}))
     with pytest.raises(CheckpointError):
@@ -135,7 +137,7 @@ def test_checkpoint_store_round_trips_and_rejects_other_versions(tmp_path: Path)
 
 
 def test_resume_trusts_a_checkpoint_only_when_the_marker_matches() -> None:
-    checkpoint = Checkpoint(key="k", stream_identity="k", generation=3, offset=100, marker="good", path="/p", input_id="i")
+    checkpoint = Checkpoint(key=KEY, stream_identity=str(KEY), generation=3, offset=100, marker="good", path="/p", input_id="i")
     assert decide_start(None, 10, lambda o: None).offset == 0
     assert decide_start(checkpoint, 200, lambda o: "good") .offset == 100
     assert decide_start(checkpoint, 50, lambda o: "good").generation == 4
@@ -174,3 +176,22 @@ def test_bad_config_gives_one_line_and_exit_2(tmp_path: Path, toml: str, key: st
         )
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1 and key in result.stderr and "Traceback" not in result.stderr
+
+
+def test_harvester_sees_a_rewrite_past_its_position_by_the_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "f.log"
+    old = b"".join(b"old %03d " % i + b"x" * 90 + b"\n" for i in range(10))
+    path.write_bytes(old)
+    harvester = Harvester.open(str(path), 4096)
+    harvester.start(0, Framer("utf-8", 1024), first_line=old[: old.index(b"\n") + 1])
+    assert len(harvester.read_turn(1 << 20)[0]) == 10
+    # The same length a line and the same 64 bytes before the position: only the first line differs.
+    path.write_bytes(old.replace(b"old", b"new") + old[:99] + b"\n")
+    assert harvester.read_turn(1 << 20)[1] is Outcome.REPLACED
+    harvester.close()
+
+
+def test_cr_only_framing_splits_on_cr_and_keeps_other_bytes() -> None:
+    records, consumed = Framer("utf-8", 1024, b"\r").frame(b"one\rtwo\nstill two\rpart", 10)
+    assert records == [RawRecord(10, 14, b"one"), RawRecord(14, 28, b"two\nstill two")]
+    assert consumed == 18
