@@ -1,6 +1,6 @@
 """The SQLite database layout and how it is opened (WAL, owner-only file).
 
-Layout (measured, see /work/shared/reference/consumers.md):
+Layout (measured):
 - `events`: one row per event; `event_id` is the 16 bytes of the id (stream hash then offset, so a file's
   records have neighbouring keys) under UNIQUE; the filter columns; `message`, the searchable text; `event`,
   the event JSON exactly as received.
