@@ -61,7 +61,10 @@ def git(*args: str) -> str:
 
 def checkout_locations() -> set[str]:
     """The checkout's location and its parent, those of the main working tree of a worktree, in every spelling."""
-    tops = {CHECKOUT, CHECKOUT.resolve(), Path(git("rev-parse", "--show-toplevel").strip())}
+    toplevel = Path(git("rev-parse", "--show-toplevel").strip())
+    if toplevel.resolve() != CHECKOUT.resolve():
+        pytest.fail(f"{CHECKOUT} is not a git checkout of its own (git found the repository of {toplevel} around it)")
+    tops = {CHECKOUT, CHECKOUT.resolve(), toplevel}
     common = Path(git("rev-parse", "--git-common-dir").strip())
     if not common.is_absolute():
         common = CHECKOUT / common
