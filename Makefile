@@ -19,7 +19,20 @@ lint: install
 
 # Everything: lint, the Linux suite, then the Windows-marked tests under Wine.
 # Starts a real Kafka broker by itself (tests/support/kafka.py) unless KAFKA_BOOTSTRAP_SERVERS is set.
-test: lint test-linux test-windows
+# Every stage runs even when an earlier one failed (a red Linux suite must not hide the Windows result); the
+# stages' results are printed at the end and the run fails if any stage failed.
+TEST_STAGES ?= lint test-linux test-windows
+test: install
+	@failed=0; summary=""; \
+	for stage in $(TEST_STAGES); do \
+	  echo "make test: stage $$stage"; \
+	  $(MAKE) --no-print-directory $$stage; status=$$?; \
+	  if [ $$status -eq 0 ]; then result=passed; else result="FAILED (exit $$status)"; failed=1; fi; \
+	  summary="$$summary  $$stage: $$result\n"; \
+	done; \
+	printf 'make test results:\n%b' "$$summary"; \
+	if [ $$failed -ne 0 ]; then echo "make test: FAILED"; else echo "make test: passed"; fi; \
+	exit $$failed
 
 test-linux: install
 	$(PY) -m pytest -q
