@@ -386,8 +386,8 @@ path = "{self.work}/index/logs.db"
     def run(self) -> ChaosSummary:
         started = time.monotonic()
         self.work.mkdir(parents=True, exist_ok=True)
-        self.broker("start")
-        try:
+        try:  # the broker's start inside: one that fails or times out half way may have left a broker running
+            self.broker("start")
             return self._run(started)
         finally:
             for process in [self.shipper, *self.workers, *(p for _, p in self.writers)]:

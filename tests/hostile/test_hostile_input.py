@@ -211,6 +211,7 @@ def test_unreadable_file_is_logged_retried_and_shipped_once_readable(
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait()
     assert process.returncode == 0, output.decode(errors="replace")[-2000:]
     records = [json.loads(line) for line in output.decode().splitlines() if line.startswith("{")]
     assert any("locked.log" in json.dumps(r) and r["level"] in ("warning", "error") for r in records), output[-2000:]

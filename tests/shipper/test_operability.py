@@ -82,7 +82,12 @@ def test_sighup_is_logged_and_ignored_by_a_running_shipper(tmp_path: Path, kafka
         wait_for_count(kafka_bootstrap, kafka_topic, 25)
     finally:
         process.send_signal(signal.SIGTERM)
-        code = process.wait(60)
+        try:
+            code = process.wait(60)
+        finally:  # a shipper that ignored SIGTERM (or a wait cut short) must not outlive the test
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     assert code == 0
     [record] = [r for r in _json_lines(stderr.read_text()) if "SIGHUP" in r["msg"]]
     assert record["level"] == "warning" and "Restart it to apply changes" in record["msg"]

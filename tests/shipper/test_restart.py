@@ -75,6 +75,7 @@ def test_shutdown_by_sigterm_persists_checkpoints(tmp_path: Path, kafka_bootstra
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait()
     assert process.returncode == 0, stderr.decode()[-2000:]
     document = orjson.loads((state / "checkpoints.json").read_bytes())
     assert document["version"] == 2

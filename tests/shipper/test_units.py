@@ -172,7 +172,8 @@ def test_bad_config_gives_one_line_and_exit_2(tmp_path: Path, toml: str, key: st
     config.write_text(toml)
     for command in (["check-config"], ["run", "--once"]):
         result = subprocess.run(
-            [sys.executable, "-m", "shipper", *command, "--config", str(config)], cwd=ROOT, capture_output=True, text=True
+            [sys.executable, "-m", "shipper", *command, "--config", str(config)], cwd=ROOT, capture_output=True, text=True,
+            timeout=60,
         )
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1 and key in result.stderr and "Traceback" not in result.stderr

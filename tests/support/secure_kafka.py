@@ -31,12 +31,12 @@ def secure_broker(base: Path) -> Iterator[SecureBroker]:
     """Start a broker whose SASL_SSL listener knows one SCRAM user; reset it afterwards."""
     tls = make_broker_tls(base / "tls", "shipper", "s3cret-" + uuid.uuid4().hex[:12])
     env = {"LOGFERRY_KAFKA_RUN_DIR": str(base / "run")}
-    result = subprocess.run([str(LOCAL_KAFKA), "start", "--sasl-ssl", str(tls.directory)], capture_output=True,
-                            text=True, env={**os.environ, **env}, timeout=300)
-    if result.returncode != 0:
-        raise RuntimeError(f"the SASL_SSL broker did not start: {result.stderr.strip()}")
-    lines = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
-    try:
+    try:  # a start that fails or times out half way may have left a broker running: reset it too
+        result = subprocess.run([str(LOCAL_KAFKA), "start", "--sasl-ssl", str(tls.directory)], capture_output=True,
+                                text=True, env={**os.environ, **env}, timeout=300)
+        if result.returncode != 0:
+            raise RuntimeError(f"the SASL_SSL broker did not start: {result.stderr.strip()}")
+        lines = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
         yield SecureBroker(lines["KAFKA_SASL_SSL_BOOTSTRAP_SERVERS"], tls)
     finally:
         local_kafka("reset", env=env)
