@@ -58,10 +58,10 @@ def kafka_broker() -> Iterator[str]:
             yield container.get_bootstrap_server()
         return
     already_running = subprocess.run([str(LOCAL_KAFKA), "status"], capture_output=True, text=True).returncode == 0
-    line = local_kafka("start")
-    if not line.startswith("KAFKA_BOOTSTRAP_SERVERS="):
-        raise BrokerUnavailable(f"local-kafka start printed {line!r} instead of the bootstrap line")
-    try:
+    try:  # local-kafka start leaves the broker running when it gives up waiting for it: stopped here too
+        line = local_kafka("start")
+        if not line.startswith("KAFKA_BOOTSTRAP_SERVERS="):
+            raise BrokerUnavailable(f"local-kafka start printed {line!r} instead of the bootstrap line")
         yield line.split("=", 1)[1]
     finally:
         if not already_running and os.environ.get("LOGFERRY_KEEP_KAFKA") != "1":
@@ -138,8 +138,8 @@ class DedicatedBroker:
 def dedicated_broker(run_dir: Path) -> Iterator[DedicatedBroker]:
     """Start a dedicated broker in `run_dir`; stop it and delete its data afterwards."""
     broker = DedicatedBroker(run_dir)
-    broker.start()
-    try:
+    try:  # a start that gives up waiting leaves the broker running: reset too
+        broker.start()
         yield broker
     finally:
         broker.reset()

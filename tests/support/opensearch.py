@@ -55,9 +55,8 @@ def opensearch_node() -> Iterator[str]:
         yield configured
         return
     already_running = subprocess.run([str(LOCAL_OPENSEARCH), "status"], capture_output=True, text=True).returncode == 0
-    url = start_node()
-    try:
-        yield url
+    try:  # local-opensearch start leaves the node running when it gives up waiting for it: stopped here too
+        yield start_node()
     finally:
         if not already_running and os.environ.get("LOGFERRY_KEEP_OPENSEARCH") != "1":
             local_opensearch("stop")
