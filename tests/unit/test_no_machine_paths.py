@@ -50,7 +50,7 @@ SHARED_DIRECTORIES = {"/", "/tmp", "/var", "/var/tmp", "/private", "/private/tmp
 def git(*args: str) -> str:
     if shutil.which("git") is None:
         pytest.fail("git is not installed: this test lists the tracked files with `git ls-files` and needs a git checkout")
-    result = subprocess.run(["git", "-C", str(CHECKOUT), *args], capture_output=True, text=True)
+    result = subprocess.run(["git", "-C", str(CHECKOUT), *args], capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         pytest.fail(
             f"`git {' '.join(args)}` failed in {CHECKOUT}: this test needs a git checkout of the project "
