@@ -106,8 +106,8 @@ def test_worker_killed_mid_stream_then_restarted_leaves_exactly_the_events(
 def own_node(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """A dedicated node this test may stop and start; removed at the end."""
     env = {"LOGFERRY_OPENSEARCH_RUN_DIR": str(tmp_path / "opensearch-run")}
-    url = start_node(env)
     try:
+        url = start_node(env)  # inside: a start that gives up may still leave a node running, which reset stops
         yield url, env
     finally:
         local_opensearch("reset", env=env)

@@ -31,8 +31,8 @@ DAYS = 8  # the events span 8 daily indices, so each bulk fans out to 8 shards
 @pytest.fixture
 def busy_node(tmp_path: Path) -> Iterator[str]:
     env = {"LOGFERRY_OPENSEARCH_RUN_DIR": str(tmp_path / "opensearch-run"), "LOGFERRY_OPENSEARCH_SETTINGS": BUSY_SETTINGS}
-    url = start_node(env)
     try:
+        url = start_node(env)  # inside: a start that gives up may still leave a node running, which reset stops
         yield url
     finally:
         local_opensearch("reset", env=env)
