@@ -79,6 +79,7 @@ class InputSettings:
     id: str = setting(REQUIRED, "A short name for this input; recorded in every event as input_id.")
     paths: list[str] = setting(REQUIRED, "Glob patterns of files to follow; ** matches any number of directories.")
     exclude: list[str] = setting([], "Glob patterns of files to leave alone (for example rotated *.gz).")
+    max_depth: int = setting(16, "Most directories one ** in `paths` spans; deeper ones are not scanned (1 to 256).")
     format: str = setting("auto", "Log format: " + ", ".join(FORMATS) + ".")
     encoding: str = setting("utf-8", "Text encoding: " + ", ".join(ENCODINGS) + " (utf-16 detects the byte order from the BOM).")
     timezone: str = setting("local", "IANA zone for timestamps written without one; 'local' is the host's zone.")
@@ -95,6 +96,8 @@ class InputSettings:
         for i, pattern in enumerate([*self.paths, *self.exclude]):
             key = f"{where}.paths[{i}]" if i < len(self.paths) else f"{where}.exclude[{i - len(self.paths)}]"
             check_glob(pattern, key)
+        if not 1 <= self.max_depth <= 256:
+            raise ConfigError(f"{where}.max_depth", "must be from 1 to 256")
         if self.format not in FORMATS:
             raise ConfigError(f"{where}.format", f"unknown format {self.format!r}; known: {', '.join(FORMATS)}")
         if self.encoding.lower() not in ENCODINGS:
