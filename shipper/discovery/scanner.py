@@ -5,7 +5,7 @@ import os
 import re
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from shipper.config import InputSettings
 from shipper.discovery.walk import Stopped, Walk, never
@@ -13,8 +13,9 @@ from shipper.discovery.walk import Stopped, Walk, never
 log = logging.getLogger("shipper.discovery")
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
+    """A file a scan found (a tuple: a scan builds one per file, and a frozen dataclass costs twice as much)."""
+
     path: str
     input: InputSettings
     stat: os.stat_result
@@ -89,10 +90,9 @@ class Scanner:
                 for path, entry in walk.paths():
                     if path in found:
                         continue
-                    if entry is not None and not _may_be_file(entry):
-                        continue  # a directory or device, known from the listing without a stat
-                    normal = path.replace("\\", "/") if os.sep == "\\" else path
-                    if any(rx.match(normal) or rx.match(os.path.basename(normal)) for rx in excludes):
+                    if entry is not None and _is_directory(entry):
+                        continue  # known from the listing, without a stat
+                    if excludes and _excluded(path, excludes):
                         continue
                     try:
                         st = os.stat(path)
@@ -114,9 +114,13 @@ class Scanner:
             )
 
 
-def _may_be_file(entry: "os.DirEntry[str]") -> bool:
-    """False for what the listing already shows is no regular file (a link is decided by its target's stat)."""
+def _excluded(path: str, excludes: list[re.Pattern[str]]) -> bool:
+    normal = path.replace("\\", "/") if os.sep == "\\" else path
+    return any(rx.match(normal) or rx.match(os.path.basename(normal)) for rx in excludes)
+
+
+def _is_directory(entry: "os.DirEntry[str]") -> bool:
     try:
-        return entry.is_symlink() or entry.is_file(follow_symlinks=False)
+        return entry.is_dir(follow_symlinks=False)
     except OSError:
-        return True
+        return False

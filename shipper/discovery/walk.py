@@ -119,13 +119,14 @@ class Walk:
                 yield from self._matching(directory, index, self._list(directory))
             elif self._enter(directory, index):
                 entries = self._list(directory)
+                spelt = _speller(directory)
                 for entry in entries:
-                    if entry.name.startswith(".") or not _is_dir(entry):
+                    if entry.name[0] == "." or not _is_dir(entry):
                         continue
                     if depth >= self.max_depth:
                         self.too_deep += 1
                         break
-                    self._push(os.path.join(directory, entry.name), index, depth + 1, entry)
+                    self._push(spelt(entry), index, depth + 1, entry)
                 # `**` matching no more directories: the next segment, from here. A wildcard reuses the listing.
                 after = segments[index + 1]
                 if after.magic and not after.recursive:
@@ -148,16 +149,16 @@ class Walk:
         segment = self._segments[index]
         assert segment.match is not None
         final = index == len(self._segments) - 1
+        match, hidden_ok = segment.match, segment.hidden_ok
+        spelt = _speller(directory)
         for entry in entries:
             name = entry.name
-            if name.startswith(".") and not segment.hidden_ok:
-                continue
-            if not segment.match(name):
+            if (name[0] == "." and not hidden_ok) or not match(name):
                 continue
             if final:
-                yield os.path.join(directory, name), entry
+                yield spelt(entry), entry
             elif _is_dir(entry):
-                self._push(os.path.join(directory, name), index + 1, 0, entry)
+                self._push(spelt(entry), index + 1, 0, entry)
 
     def _push(self, path: str, index: int, depth: int, entry: "os.DirEntry[str]") -> None:
         if _is_symlink(entry):
@@ -187,6 +188,22 @@ class Walk:
             return False
         self._seen.add(key)
         return True
+
+
+def _speller(directory: str) -> Callable[["os.DirEntry[str]"], str]:
+    """How glob spells an entry's path: `os.path.join(directory, name)`, which DirEntry.path already is, except
+    in the current directory (listed as '.', spelt without a prefix)."""
+    if directory:
+        return _entry_path
+    return _entry_name
+
+
+def _entry_path(entry: "os.DirEntry[str]") -> str:
+    return entry.path
+
+
+def _entry_name(entry: "os.DirEntry[str]") -> str:
+    return entry.name
 
 
 def _is_dir(entry: "os.DirEntry[str]") -> bool:
