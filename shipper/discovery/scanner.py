@@ -69,6 +69,10 @@ class Scanner:
         self.excludes = {item.id: [glob_regex(p) for p in item.exclude] for item in inputs}
         self.last: dict[str, Found] = {}
         self.stopped = False  # the last scan was interrupted by should_stop
+        # Of the last complete scan, for Hints: the directories results can come from, and how many files
+        # found are symlinks (a write to a link's target is no event in the link's directory).
+        self.directories: set[tuple[int, int]] = set()
+        self.linked_files = 0
         self._warned: set[tuple[str, str]] = set()
 
     def scan(self) -> dict[str, Found]:
@@ -83,6 +87,8 @@ class Scanner:
 
     def _scan(self) -> dict[str, Found]:
         found: dict[str, Found] = {}
+        directories: set[tuple[int, int]] = set()
+        linked_files = 0
         for item in self.inputs:
             excludes = self.excludes[item.id]
             for pattern in item.paths:
@@ -101,7 +107,11 @@ class Scanner:
                     if not stat.S_ISREG(st.st_mode):
                         continue
                     found[path] = Found(path, item, st)
+                    if entry.is_symlink() if entry is not None else os.path.islink(path):
+                        linked_files += 1
+                directories |= walk.directories
                 self._report(item, pattern, walk)
+        self.directories, self.linked_files = directories, linked_files
         return found
 
     def _report(self, item: InputSettings, pattern: str, walk: Walk) -> None:

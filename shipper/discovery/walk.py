@@ -12,7 +12,8 @@ glob cannot end:
 - `**` spans at most `max_depth` directories; deeper ones are counted in `Walk.too_deep` and left alone.
 - `should_stop()` is asked before every directory is listed; when it answers True the walk raises Stopped.
 
-Nothing is stat'ed except directories a `**` enters (for the loop check) and, by the caller, the files found.
+Nothing is stat'ed but the directories listed (for the loop check, and so Hints can tell whether the OS watches
+every directory a result comes from) and, by the caller, the files found.
 """
 
 import fnmatch
@@ -91,6 +92,7 @@ class Walk:
     too_deep: int = 0  # directories `**` did not enter because of max_depth
     loops: int = 0  # directories `**` did not enter again (a symlink back to one already walked)
     listed: int = 0  # directories listed
+    directories: set[tuple[int, int]] = field(default_factory=set)  # (st_dev, st_ino) of each listed or named
     _seen: set[tuple[int, int, int]] = field(default_factory=set)
     _segments: list[Segment] = field(default_factory=list)
     _pending: list[tuple[str, int, int]] = field(default_factory=list)
@@ -101,6 +103,7 @@ class Walk:
         prefix, segments = split_pattern(self.pattern)
         if not segments:  # no wildcard at all: the pattern names one path
             if os.path.basename(self.pattern):
+                self._note(os.path.dirname(self.pattern))
                 yield self.pattern, None
             return
         self._segments = segments
@@ -117,8 +120,8 @@ class Walk:
                 yield from self._literal(directory, index)
             elif not segment.recursive:
                 yield from self._matching(directory, index, self._list(directory))
-            elif self._enter(directory, index):
-                entries = self._list(directory)
+            elif (st := self._enter(directory, index)) is not None:
+                entries = self._list(directory, st)
                 spelt = _speller(directory)
                 for entry in entries:
                     if entry.name[0] == "." or not _is_dir(entry):
@@ -140,6 +143,7 @@ class Walk:
         if index < len(self._segments) - 1:
             self._pending.append((path, index + 1, 0))
         elif text:
+            self._note(directory)
             yield path, None
 
     def _matching(
@@ -166,28 +170,41 @@ class Walk:
         else:
             self._pending.append((path, index, depth))
 
-    def _list(self, directory: str) -> list["os.DirEntry[str]"]:
+    def _list(self, directory: str, st: os.stat_result | None = None) -> list["os.DirEntry[str]"]:
         if self.should_stop():
             raise Stopped
         self.listed += 1
         try:
             with os.scandir(directory or os.curdir) as entries:
-                return list(entries)
+                listing = list(entries)
         except OSError:
             return []  # gone, not a directory, or not ours to read: as glob, name nothing there
+        if st is None:
+            self._note(directory)
+        else:
+            self.directories.add((st.st_dev, st.st_ino))
+        return listing
 
-    def _enter(self, directory: str, index: int) -> bool:
-        """True the first time `**` at `index` reaches this real directory."""
+    def _note(self, directory: str) -> None:
+        """Remember a directory results come from (for Hints: is every one of them watched?)."""
         try:
             st = os.stat(directory or os.curdir)
         except OSError:
-            return False
+            return
+        self.directories.add((st.st_dev, st.st_ino))
+
+    def _enter(self, directory: str, index: int) -> os.stat_result | None:
+        """The directory's stat the first time `**` at `index` reaches this real directory, else None."""
+        try:
+            st = os.stat(directory or os.curdir)
+        except OSError:
+            return None
         key = (index, st.st_dev, st.st_ino)
         if key in self._seen:
             self.loops += 1
-            return False
+            return None
         self._seen.add(key)
-        return True
+        return st
 
 
 def _speller(directory: str) -> Callable[["os.DirEntry[str]"], str]:
