@@ -124,6 +124,11 @@ class ShipperSettings:
     host_id: str = setting("", "Host id for event ids; empty to use the OS machine id (or one generated and kept).")
     host_name: str = setting("", "resource host.name; empty for the machine's name.")
     rescan_interval: float = setting(2.0, "Seconds between glob rescans (file-system events only hint in between).")
+    healthy_rescan_interval: float = setting(
+        30.0,
+        "Seconds between rescans while file-system events are known to cover every matched directory (Linux); "
+        "never shorter than rescan_interval.",
+    )
     checkpoint_interval: float = setting(1.0, "Most seconds between checkpoint writes while running.")
     read_chunk_bytes: int = setting(1_048_576, "Bytes read from a file at once.")
     file_budget_bytes: int = setting(4_194_304, "Most bytes read from one file per turn, so busy files cannot starve quiet ones.")
@@ -147,6 +152,8 @@ class ShipperSettings:
                 raise ConfigError(f"{where}.{name}", "must be at least 1")
         if self.checkpoint_retention < 0:
             raise ConfigError(f"{where}.checkpoint_retention", "must be 0 or more")
+        if self.healthy_rescan_interval <= 0:
+            raise ConfigError(f"{where}.healthy_rescan_interval", "must be greater than 0")
         for name in ("rescan_interval", "checkpoint_interval", "close_inactive", "rotate_wait", "shutdown_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{where}.{name}", "must be greater than 0")

@@ -12,11 +12,20 @@ import logging
 import os
 import sys
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
+
+from shipper.discovery.walk import never
 
 log = logging.getLogger("shipper.discovery")
 
+# watchdog's event kinds (FileSystemEvent.event_type) that say the content changed; other kinds but these
+# UNCHANGED ones (an open, a close after reading) may change what the globs name.
+CONTENT = frozenset({"modified", "closed"})
+UNCHANGED = frozenset({"opened", "closed_no_write"})
 MAX_PATHS = 10_000  # changed paths kept between two takes; more count as an overflow
+WAIT_SLICE = 0.25  # seconds between looks at the stop flag while waiting for events
 # File systems whose changes may come from elsewhere (another host, a user-space daemon): inotify sees only
 # what this kernel does, so a watch on them says nothing about a file's growth.
 REMOTE_FILE_SYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "lustre", "afs", "gpfs", "virtiofs")
@@ -110,6 +119,7 @@ class Hints:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._paths: set[str] = set()
+        self._arrived = threading.Event()  # a changed path is waiting to be taken
         self.rescan = threading.Event()
         self._observer: Any = None
         self._trouble = _Trouble(self)
@@ -146,22 +156,40 @@ class Hints:
         self._observer = observer
 
     def note(self, path: str, kind: str) -> None:
+        if kind in UNCHANGED:
+            return  # someone (often we) opened or read the file: nothing to ship, nothing to find
         with self._lock:
             if len(self._paths) < MAX_PATHS:
                 self._paths.add(path)
             else:
                 self._troubled = True  # a change we drop is a change a rare poll would miss
-        if kind != "modified":
-            self.rescan.set()
+        self._arrived.set()
+        if kind not in CONTENT:
+            self.rescan.set()  # created, deleted or moved: what the globs name may have changed
+
+    def wait(self, timeout: float, should_stop: Callable[[], bool] = never) -> bool:
+        """Wait up to `timeout` seconds for a changed path or a rescan request; True if one came.
+
+        `should_stop` is asked every WAIT_SLICE seconds (a signal handler can only set a flag), so a stop
+        is noticed as soon as by the loop's usual 50 ms turns, give or take a slice, for far fewer wake-ups."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or should_stop():
+                return self.rescan.is_set()
+            if self._arrived.wait(min(left, WAIT_SLICE)):
+                return True
 
     def trouble(self) -> None:
         """Events may have been lost: not healthy until a rescan has looked at everything again."""
         self._troubled = True
         self.rescan.set()
+        self._arrived.set()
 
     def take(self) -> set[str]:
         with self._lock:
             paths, self._paths = self._paths, set()
+            self._arrived.clear()
         return paths
 
     @property

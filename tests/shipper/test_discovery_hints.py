@@ -104,3 +104,32 @@ def test_a_root_that_does_not_exist_or_a_stopped_watch_is_not_healthy(tmp_path: 
     assert other.rescan()
     other.hints.stop()
     assert not other.hints.healthy
+
+
+def test_reading_a_file_is_no_change_an_append_wakes_a_waiter_and_a_new_file_asks_for_a_rescan(
+    tmp_path: Path, watching: list[Watched]
+) -> None:
+    path = touch(tmp_path / "logs" / "a.log")
+    item = watch(watching, str(tmp_path / "logs" / "*.log"))
+    hints = item.hints
+    assert item.rescan()
+    hints.rescan.clear()
+    with open(path, "rb") as handle:  # what the shipper itself does to every file it follows
+        handle.read()
+    assert not hints.wait(0.5), "an open and a read are no change"
+    assert hints.take() == set() and not hints.rescan.is_set()
+    with open(path, "a") as handle:
+        handle.write("more\n")
+    assert hints.wait(10)
+    assert hints.take() == {str(path)}
+    assert not hints.rescan.is_set(), "new content in a known file needs a read, not a rescan"
+    touch(tmp_path / "logs" / "b.log")
+    wait_until(hints.rescan.is_set, 10, "a rescan asked for after a file was created")
+
+
+def test_waiting_for_events_ends_when_asked_to_stop(tmp_path: Path, watching: list[Watched]) -> None:
+    touch(tmp_path / "logs" / "a.log")
+    hints = watch(watching, str(tmp_path / "logs" / "*.log")).hints
+    started = time.monotonic()
+    assert not hints.wait(60, lambda: time.monotonic() - started > 0.3)
+    assert time.monotonic() - started < 30, "the stop was noticed, not the 60 s timeout"
