@@ -21,8 +21,9 @@ from shipper.discovery.walk import never
 log = logging.getLogger("shipper.discovery")
 
 # watchdog's event kinds (FileSystemEvent.event_type) that say the content changed; other kinds but these
-# UNCHANGED ones (an open, a close after reading) may change what the globs name.
-CONTENT = frozenset({"modified", "closed"})
+# UNCHANGED ones (an open, a close after reading) may change what the globs name. A close after writing asks
+# for a rescan, as it always did: the rescan also finds a closed file that grew.
+CONTENT = frozenset({"modified"})
 UNCHANGED = frozenset({"opened", "closed_no_write"})
 MAX_PATHS = 10_000  # changed paths kept between two takes; more count as an overflow
 WAIT_SLICE = 0.25  # seconds between looks at the stop flag while waiting for events

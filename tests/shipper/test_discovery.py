@@ -132,6 +132,15 @@ def test_max_depth_out_of_range_is_a_config_error_naming_the_key() -> None:
             make_input(["/var/log/*.log"], max_depth=bad)
 
 
+def test_a_healthy_rescan_interval_of_zero_is_a_config_error_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"shipper\.healthy_rescan_interval"):
+        parse_config({
+            "shipper": {"state_dir": "state", "healthy_rescan_interval": 0},
+            "kafka": {"bootstrap_servers": "127.0.0.1:9092"},
+            "inputs": [{"id": "app", "paths": ["/var/log/*.log"]}],
+        })
+
+
 def test_linked_files_are_followed_and_dangling_or_looping_links_skipped(tmp_path: Path) -> None:
     root = tmp_path / "logs"
     target = touch(tmp_path / "real" / "target.txt")

@@ -120,9 +120,10 @@ def test_reading_a_file_is_no_change_an_append_wakes_a_waiter_and_a_new_file_ask
     assert hints.take() == set() and not hints.rescan.is_set()
     with open(path, "a") as handle:
         handle.write("more\n")
-    assert hints.wait(10)
-    assert hints.take() == {str(path)}
-    assert not hints.rescan.is_set(), "new content in a known file needs a read, not a rescan"
+        handle.flush()
+        assert hints.wait(10)
+        assert hints.take() == {str(path)}
+        assert not hints.rescan.is_set(), "new content in a known file needs a read, not a rescan"
     touch(tmp_path / "logs" / "b.log")
     wait_until(hints.rescan.is_set, 10, "a rescan asked for after a file was created")
 
