@@ -81,6 +81,7 @@ class InputSettings:
     id: str = setting(REQUIRED, "A short name for this input; recorded in every event as input_id.")
     paths: list[str] = setting(REQUIRED, "Glob patterns of files to follow; ** matches any number of directories.")
     exclude: list[str] = setting([], "Glob patterns of files to leave alone (for example rotated *.gz).")
+    max_depth: int = setting(16, "Most directories one ** in `paths` spans; deeper ones are not scanned (1 to 256).")
     format: str = setting("auto", "Log format: " + ", ".join(FORMATS) + ".")
     encoding: str = setting("utf-8", "Text encoding: " + ", ".join(ENCODINGS) + " (utf-16 detects the byte order from the BOM).")
     timezone: str = setting("local", "IANA zone for timestamps written without one; 'local' is the host's zone.")
@@ -97,6 +98,8 @@ class InputSettings:
         for i, pattern in enumerate([*self.paths, *self.exclude]):
             key = f"{where}.paths[{i}]" if i < len(self.paths) else f"{where}.exclude[{i - len(self.paths)}]"
             check_glob(pattern, key)
+        if not 1 <= self.max_depth <= 256:
+            raise ConfigError(f"{where}.max_depth", "must be from 1 to 256")
         if self.format not in FORMATS:
             raise ConfigError(f"{where}.format", f"unknown format {self.format!r}; known: {', '.join(FORMATS)}")
         if self.encoding.lower() not in ENCODINGS:
@@ -123,6 +126,11 @@ class ShipperSettings:
     host_id: str = setting("", "Host id for event ids; empty to use the OS machine id (or one generated and kept).")
     host_name: str = setting("", "resource host.name; empty for the machine's name.")
     rescan_interval: float = setting(2.0, "Seconds between glob rescans (file-system events only hint in between).")
+    healthy_rescan_interval: float = setting(
+        30.0,
+        "Seconds between rescans while file-system events are known to cover every matched directory (Linux); "
+        "never shorter than rescan_interval.",
+    )
     checkpoint_interval: float = setting(1.0, "Most seconds between checkpoint writes while running.")
     read_chunk_bytes: int = setting(1_048_576, "Bytes read from a file at once.")
     file_budget_bytes: int = setting(4_194_304, "Most bytes read from one file per turn, so busy files cannot starve quiet ones.")
@@ -146,6 +154,8 @@ class ShipperSettings:
                 raise ConfigError(f"{where}.{name}", "must be at least 1")
         if self.checkpoint_retention < 0:
             raise ConfigError(f"{where}.checkpoint_retention", "must be 0 or more")
+        if self.healthy_rescan_interval <= 0:
+            raise ConfigError(f"{where}.healthy_rescan_interval", "must be greater than 0")
         for name in ("rescan_interval", "checkpoint_interval", "close_inactive", "rotate_wait", "shutdown_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{where}.{name}", "must be greater than 0")
