@@ -10,6 +10,7 @@ no state is shared except the counters the metrics endpoint reads.
 
 import gc
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ GC_YOUNG_THRESHOLD = 50_000
 FLUSH_INTERVAL = 0.25  # seconds between multiline flush checks and idle closes
 MAX_BACKOFF = 1.0  # most seconds between polls of an idle file while file-system hints may be missed
 MAX_BACKOFF_HINTED = 10.0  # the same while hints are healthy: a change wakes the file at once
+IDLE_WAIT = 1.0  # most seconds the idle loop sleeps on the hints between turns while they are healthy
 PRUNE_INTERVAL = 3600.0  # seconds between looks for checkpoints of files long gone
 SAVE_RETRY_FIRST = 1.0  # seconds before trying a failed checkpoint write again, doubled up to SAVE_RETRY_MAX
 SAVE_RETRY_MAX = 30.0
@@ -71,10 +73,13 @@ class Shipper:
             self.lock.release()
             raise
         self.files = Files(config, self.host_id, checkpoints, self.delivery)
-        self.scanner = Scanner(config.inputs)
+        self.scanner = Scanner(config.inputs, self._stopping)  # a scan stops between directories when asked
         self.hints = Hints()
         self.last_turn = time.monotonic()
         self.checkpoint_failure: CheckpointFailure | None = None
+        self._held = False  # a parser held an event at the last flush check
+        self._close_due = math.inf  # when the next open file may be closed as inactive
+        self._hinted = False  # whether the hints were healthy at the last turn
         self.finished = False
         self._save_retry = SAVE_RETRY_FIRST
         self._next_save = 0.0
@@ -161,8 +166,7 @@ class Shipper:
     def begin(self) -> None:
         """The first scan and the timers (before the first `turn`)."""
         now = time.monotonic()
-        self.files.apply_scan(self.scanner.scan(), now)
-        self._next_rescan = now + self.settings.rescan_interval
+        self._rescan(now)
         self._next_checkpoint = now + self.settings.checkpoint_interval
         self._next_flush = now + FLUSH_INTERVAL
         self._next_prune = now
@@ -171,10 +175,10 @@ class Shipper:
         """One turn of the main loop; True when `once` is done."""
         files = self.files
         now = self.last_turn = time.monotonic()
+        self._follow_hints_health()
         if not self.once and (now >= self._next_rescan or self.hints.rescan.is_set()):
             self.hints.rescan.clear()
-            files.apply_scan(self.scanner.scan(), now)
-            self._next_rescan = now + self.settings.rescan_interval
+            self._rescan(now)
         self._apply_hints()
         files.open_waiting(self.once)
         worked = self._read_round(now)
@@ -192,13 +196,39 @@ class Shipper:
         if self.once and not files.follows and not files.waiting:
             return True
         if not worked:
-            self.delivery.poll(0.05)
+            if self.delivery.inflight.records or self.once or files.waiting or not self._hinted:
+                self.delivery.poll(0.05)
+            else:
+                # Nothing awaits Kafka and the file-system events report every change: sleep until one comes (a
+                # hint wakes this), the next flush check or close as inactive is due, or a stop is asked for.
+                due = now + FLUSH_INTERVAL if self._held else self._close_due
+                self.hints.wait(max(0.0, min(IDLE_WAIT, due - now)), self._stopping)
         return False
+
+    def _rescan(self, now: float) -> None:
+        """Scan the globs and tell the hints which directories that took; the next rescan is rare while the hints are
+        healthy (they report every change), else after rescan_interval."""
+        self.files.apply_scan(self.scanner.scan(), now)
+        self.hints.scanned(self.scanner.directories, self.scanner.linked_files)
+        interval = self.settings.rescan_interval
+        if self.hints.healthy:
+            interval = max(interval, self.settings.healthy_rescan_interval)
+        self._next_rescan = now + interval
 
     @property
     def max_backoff(self) -> float:
         """Most seconds between polls of an idle file: longer while file-system hints are known to arrive."""
-        return MAX_BACKOFF_HINTED if getattr(self.hints, "healthy", False) else MAX_BACKOFF
+        return MAX_BACKOFF_HINTED if self._hinted else MAX_BACKOFF
+
+    def _follow_hints_health(self) -> None:
+        """When the hints stop being healthy, idle files polled every MAX_BACKOFF_HINTED are polled now instead (a change
+        the hints missed is then seen within MAX_BACKOFF), and the next rescan is not put off any longer."""
+        healthy = self.hints.healthy
+        if self._hinted and not healthy:
+            for follow in self.files.follows:
+                follow.harvester.wake()
+            self._next_rescan = min(self._next_rescan, time.monotonic() + self.settings.rescan_interval)
+        self._hinted = healthy
 
     # -- one round -------------------------------------------------------------------------------------------
 
@@ -275,19 +305,28 @@ class Shipper:
 
     def _flush_parsers(self) -> None:
         now_ns = time.time_ns()
+        held = False
         for follow in self.files.follows:
             stream = follow.stream
             if stream is not None and follow.harvester.state is not State.OPENING and stream.parser.held_from() is not None:
                 events = stream.parser.flush(now_ns, force=False)
                 if events:
                     self.files.send(follow, events)
+                held = held or stream.parser.held_from() is not None
+        self._held = held
 
     def _close_inactive(self, now: float) -> None:
         limit = self.settings.close_inactive
+        soonest = math.inf
         for follow in list(self.files.follows):
             h = follow.harvester
-            if h.state in (State.IDLE, State.OPENING) and h.quiet_for(now) >= limit:
-                self.files.close(follow)
+            if h.state in (State.IDLE, State.OPENING):
+                quiet = h.quiet_for(now)
+                if quiet >= limit:
+                    self.files.close(follow)
+                else:
+                    soonest = min(soonest, now + limit - quiet)
+        self._close_due = soonest  # the idle loop's sleep ends by then
 
     def samples(self) -> list[Sample]:
         """The metrics (read from the metrics thread; every value is a plain counter or a snapshot)."""
