@@ -5,9 +5,9 @@ the size asked for, then a tail that makes the line fail late (an unclosed quote
 The pieces are the shapes that make backtracking engines and naive scans blow up: lists (`a::1,`), long repeats,
 unbalanced quotes and brackets, runs of separators, `=`, `[`, `"`, digits, near-miss timestamps.
 
-Run as `python -m tests.hostile.adversarial [SIZE]` (32 KiB by default) it measures every fixed case in this process and prints one JSON
-line per case (`{"case": ..., "bytes": ..., "seconds": ...}`), starting each with a `{"start": ...}` line, so a parent
-that times it out knows which case hung (tests/hostile/test_parser_linearity.py).
+Run as `python -m tests.hostile.adversarial [SIZE]` (32 KiB by default) it measures every fixed case in this process
+and prints one JSON line per case (`{"case": ..., "bytes": ..., "seconds": ...}`), starting each with a `{"start": ...}`
+line, so a parent that times it out knows which case hung (tests/hostile/test_parser_linearity.py).
 """
 
 import sys

@@ -101,7 +101,7 @@ def test_a_parse_stopped_at_its_bound_ships_flagged(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(java, "_LINE", bounded.Bounded(runaway_first + java._LINE.pattern.pattern))
     runaway = "1" * bounded.GUARDED_FROM + "!"
     lines = (runaway, "2024-05-01 02:00:01,123 INFO [main] a.B - fine")
-    seconds, events = parse_seconds("java", lines)
+    _, events = parse_seconds("java", lines)
     assert events[0]["parse_error"] is True and "parse_timeout" in events[0]["flags"]
     assert "longer than its bound" in events[0]["parse_error_reason"]
     assert events[0]["body"] == runaway
