@@ -48,13 +48,55 @@ def _exceeded(length: int) -> ParseBudgetExceeded:
     )
 
 
+_EXTRA_SPACES: Final = "\\x1c-\\x1f"
+"""the separators `re` takes for `\\s` (str.isspace) and the regex module does not (Unicode White_Space)"""
+_WORD: Final = "\\p{L}\\p{N}_"
+"""what `re` takes for `\\w`: letters, numbers (str.isalnum) and the underscore"""
+
+
+def _for_regex(pattern: str) -> str:
+    """`pattern` for the regex module, with `re`'s `\\s`, `\\w` (`\\S`, `\\W`) spelled out so both engines take the same
+    characters (tests/parsers/test_bounded.py). Only characters unassigned in Python's Unicode tables and assigned in
+    the regex module's newer ones may still be read differently, and only on lines of GUARDED_FROM characters or more."""
+    out: list[str] = []
+    index = 0
+    in_class = False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            escaped = pattern[index + 1]
+            if escaped == "s":
+                out.append("\\s" + _EXTRA_SPACES if in_class else "[\\s" + _EXTRA_SPACES + "]")
+            elif escaped == "w":  # re: str.isalnum() or "_"; the regex module's \\w also takes marks and joiners
+                out.append(_WORD if in_class else "[" + _WORD + "]")
+            elif escaped in "SW":
+                if in_class:
+                    raise ValueError(f"\\{escaped} inside a character class is not translated")
+                out.append("[^" + ("\\s" + _EXTRA_SPACES if escaped == "S" else _WORD) + "]")
+            else:
+                out.append(char + escaped)
+            index += 2
+            continue
+        out.append(char)
+        index += 1
+        if char == "[" and not in_class:
+            in_class = True
+            for literal in ("^", "]"):  # `[^...`, and a `]` first in a class is a literal
+                if pattern[index:index + 1] == literal:
+                    out.append(literal)
+                    index += 1
+        elif char == "]" and in_class:
+            in_class = False
+    return "".join(out)
+
+
 class Bounded:
     """One pattern, run by `re` on short lines and by the regex module with a timeout on long ones (same syntax:
     the regex module's VERSION0 is `re`'s)."""
 
     def __init__(self, pattern: str, flags: int = 0) -> None:
         self.pattern = re.compile(pattern, flags)
-        self.guarded = regex.compile(pattern, flags | regex.V0)
+        self.guarded = regex.compile(_for_regex(pattern), flags | regex.V0)
 
     def match(self, text: str) -> Any:
         """`re.Pattern.match`; raises ParseBudgetExceeded when stopped."""
@@ -73,16 +115,6 @@ class Bounded:
             return self.pattern.fullmatch(text)
         try:
             return self.guarded.fullmatch(text, timeout=timeout_for(length))
-        except TimeoutError:
-            raise _exceeded(length) from None
-
-    def search(self, text: str) -> Any:
-        """`re.Pattern.search`; raises ParseBudgetExceeded when stopped."""
-        length = len(text)
-        if length < GUARDED_FROM:
-            return self.pattern.search(text)
-        try:
-            return self.guarded.search(text, timeout=timeout_for(length))
         except TimeoutError:
             raise _exceeded(length) from None
 
