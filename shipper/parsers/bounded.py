@@ -118,6 +118,16 @@ class Bounded:
         except TimeoutError:
             raise _exceeded(length) from None
 
+    def search(self, text: str) -> Any:
+        """`re.Pattern.search`; raises ParseBudgetExceeded when stopped."""
+        length = len(text)
+        if length < GUARDED_FROM:
+            return self.pattern.search(text)
+        try:
+            return self.guarded.search(text, timeout=timeout_for(length))
+        except TimeoutError:
+            raise _exceeded(length) from None
+
     def findall(self, text: str) -> list[Any]:
         """`re.Pattern.findall`; raises ParseBudgetExceeded when stopped."""
         length = len(text)

@@ -17,7 +17,6 @@ stream half of event_id) is serialised once and spliced in front of the per-even
 """
 
 import gc
-import re
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -26,7 +25,7 @@ import orjson
 from shipper.config import InputSettings
 from shipper.parsers.auto import Prober
 from shipper.parsers.base import ORIGINAL, Event, ParseEnv, Parser, observed_event
-from shipper.parsers.bounded import ParseBudgetExceeded
+from shipper.parsers.bounded import Bounded, ParseBudgetExceeded
 from shipper.parsers.clock import Clock
 from shipper.parsers.multiline import Group
 from shipper.records import EVENT_ID_FIRST, EncodedEvent, RawRecord, RecordFields, StreamContext
@@ -78,7 +77,8 @@ class StreamParser:
         self._heads: dict[str, tuple[bytes, bytes]] = {}
         self._heads_observed = ""
         multiline = settings.multiline
-        self._pattern = re.compile(multiline.pattern) if multiline.mode != "off" else None
+        # the user's grouping pattern runs per line: bounded like the built-in ones (a timeout on long lines)
+        self._pattern = Bounded(multiline.pattern) if multiline.mode != "off" else None
         self._starts = multiline.mode == "start"
         self._max_lines = multiline.max_lines
         self._max_bytes = multiline.max_bytes
@@ -230,6 +230,7 @@ class StreamParser:
         except Exception as error:  # a parser bug must not lose the line
             if self._pending is not None and self._pending.end == record.end:
                 return  # the line is already held and goes out with its group
+            self._emit_pending(out, cut=False)  # the held event first: events go out in file order
             name = self._parser.name
             out.append(self._failure(text, record.offset, record.end, log_format=name, reason=_bug(error),
                                      flags=_error_flags(error, flags)))

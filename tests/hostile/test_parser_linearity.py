@@ -112,3 +112,23 @@ def test_the_bound_grows_with_the_line() -> None:
     assert bounded.timeout_for(0) == bounded.FLOOR_S
     assert bounded.timeout_for(1 << 20) == pytest.approx(bounded.FLOOR_S + 1024 * bounded.PER_KIB_S)
     assert bounded.timeout_for(1 << 20) < limit_seconds(1 << 20) / 8  # a dozen calls stay near the test's bound
+
+
+def test_a_multiline_pattern_that_runs_away_on_a_long_line_is_stopped() -> None:
+    """The input's own multiline pattern runs per line too, bounded the same way."""
+    from shipper.config import InputSettings, MultilineSettings
+    from shipper.parsers.pipeline import StreamParser
+    from shipper.records import StreamContext
+    from tests.hostile.adversarial import OBSERVED_NS, records
+
+    multiline = MultilineSettings(mode="start", pattern=r"^(?:\d|\d\d|\d\d\d)+x|^START")
+    settings = InputSettings(id="m", paths=["/logs/*.log"], format="plain", timezone="UTC", multiline=multiline)
+    context = StreamContext("m", "0123456789abcdef", "/logs/a.log", "utf-8", {"host.id": "h"}, {})
+    parser = StreamParser(settings, context)
+    runaway = "1" * bounded.GUARDED_FROM + "!"
+    lines = ("START one", "more of one", runaway, "START two")
+    encoded = parser.feed(records(lines), OBSERVED_NS) + parser.flush(OBSERVED_NS, force=True)
+    events = [orjson.loads(item.value) for item in encoded]
+    assert [e["body"] for e in events] == ["START one\nmore of one", runaway, "START two"]
+    assert events[1]["parse_error"] is True and "parse_timeout" in events[1]["flags"]
+    assert not events[0]["parse_error"] and not events[2]["parse_error"]
