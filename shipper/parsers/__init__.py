@@ -21,10 +21,18 @@ Choices where the brief was silent (the golden files in tests/golden/ show each 
 - IIS: until a `#Fields:` directive is seen (reading resumed mid-file) the IIS default column list applies;
   directive lines are events of their own with `iis.directive`.
 - parse errors keep the raw text both as body and as log.record.original.
+- LOGFERRY_PURE_PYTHON=1 in the environment runs these modules from their sources even when compiled.
 """
 
+import os as _os
+import sys as _sys
 from pathlib import Path as _Path
 
+from shipper.parsers._mypyc import _SourceFinder
 from shipper.parsers._mypyc import use_sources_if_stale as _use_sources_if_stale
 
-_use_sources_if_stale(__name__, _Path(__file__).resolve().parent)
+if _os.environ.get("LOGFERRY_PURE_PYTHON", "") not in ("", "0"):
+    # plain Python even where the compiled modules are built (tests run both ways with one install)
+    _sys.meta_path.insert(0, _SourceFinder(__name__, _Path(__file__).resolve().parent))
+else:
+    _use_sources_if_stale(__name__, _Path(__file__).resolve().parent)

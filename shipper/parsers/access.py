@@ -8,26 +8,46 @@ from schemas.severity import ERROR as _ERROR_LEVEL
 from schemas.severity import INFO as _INFO_LEVEL
 from schemas.severity import WARN as _WARN_LEVEL
 from shipper.parsers.base import Event, ParseEnv, Parser, timestamp_unparsed
+from shipper.parsers.bounded import Bounded
 from shipper.parsers.clock import MONTHS
 
-_QUOTED = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
-_LINE = re.compile(
-    rf"(\S+) (\S+) (\S+) \[(\d\d/[A-Z][a-z]{{2}}/\d{{4}}:\d\d:\d\d:\d\d(?: [+-]\d{{4}})?)\] {_QUOTED} (\d{{3}}|-) (\d+|-)"
+# Linear by construction (see bounded): a quoted string is one deterministic scan (each character is either plain, a
+# backslash escape or the closing quote), the fields before it are separated by single spaces they cannot contain.
+_QUOTED = r'"([^"\\]*+(?:\\.[^"\\]*+)*+)"'
+_LINE = Bounded(
+    rf"(\S++) (\S++) (\S++) \[(\d\d/[A-Z][a-z]{{2}}/\d{{4}}:\d\d:\d\d:\d\d(?: [+-]\d{{4}})?)\] {_QUOTED} (\d{{3}}|-) (\d+|-)"
     rf"(?: {_QUOTED} {_QUOTED})?(.*)",
     re.S,
 )
-_EXTRA = re.compile(rf"\s*(?:{_QUOTED}|(\S+))", re.S)
-_ADDRESS = r"(?:\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?|\[?[0-9A-Fa-f]*:[0-9A-Fa-f:.]*\]?(?::\d+)?|unknown)"
-_ADDRESS_LIST = re.compile(rf"{_ADDRESS}(?:\s*,\s*{_ADDRESS})*")
-_ESCAPED = re.compile(r'\\(["\\])')
+_EXTRA = Bounded(rf"\s*+(?:{_QUOTED}|(\S++))", re.S)
+"""the trailing fields, on the rest of the line without its trailing whitespace (findall would try every position
+of a trailing run of whitespace, each to the end of the line: quadratic)"""
+# One client address (IPv4 or IPv6, optional port; `unknown`); an address holds no comma and no whitespace, so a list
+# is split at its commas (_address_list). The IPv6 part was not possessive and could split `a::1` in several ways:
+# inside the old `address(\s*,\s*address)*` pattern every way was tried at every element, exponential in the length.
+_ADDRESS = Bounded(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?|\[?+[0-9A-Fa-f]*+:[0-9A-Fa-f:.]*+\]?+(?::\d+)?|unknown")
+_ESCAPED = Bounded(r'\\(["\\])')
 
 
 ERROR: Final = _ERROR_LEVEL
 INFO: Final = _INFO_LEVEL
 WARN: Final = _WARN_LEVEL
-_STAMP: Final = re.compile(r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d(?: [+-]\d{4})?")
+_STAMP: Final = Bounded(r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d(?: [+-]\d{4})?")
 Fields = tuple[str, str, str, str, str, str, str, str | None, str | None, str]
 """client, ident, user, time, request, status, bytes, referer, user agent, the rest of the line"""
+
+
+def _address_list(value: str) -> bool:
+    """Whether `value` is a list of addresses, `address(\\s*,\\s*address)*`, by splitting at the commas (linear)."""
+    pieces = value.split(",")
+    last = len(pieces) - 1
+    for index, piece in enumerate(pieces):
+        address = piece.lstrip() if index else piece
+        if index < last:
+            address = address.rstrip()
+        if _ADDRESS.fullmatch(address) is None:
+            return False
+    return True
 
 
 def _text(value: str) -> str:
@@ -190,12 +210,12 @@ class AccessLogParser(Parser):
 
     @staticmethod
     def _extra(rest: str, attributes: dict[str, Any]) -> None:
-        values = [quoted if bare is None or bare == "" else bare for quoted, bare in _EXTRA.findall(rest)]
+        values = [quoted if bare is None or bare == "" else bare for quoted, bare in _EXTRA.findall(rest.rstrip())]
         values = [value for value in values if value != ""] if values else values
         if not values:
             return
         first = values[0]
-        if first != "-" and _ADDRESS_LIST.fullmatch(first):
+        if first != "-" and _address_list(first):
             attributes["http.request.header.x-forwarded-for"] = first
             attributes["network.peer.address"] = attributes["client.address"]  # the proxy that connected
             attributes["client.address"] = first.split(",", 1)[0].strip()

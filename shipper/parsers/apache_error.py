@@ -6,11 +6,12 @@ import re
 from typing import Any
 
 from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, level_number, timestamp_unparsed
+from shipper.parsers.bounded import Bounded
 from shipper.parsers.clock import MONTHS
 
-_LINE = re.compile(
+_LINE = Bounded(
     r"\[(?:[A-Z][a-z]{2} )?([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))? (\d{4})\] "
-    r"\[(?:([\w-]+):)?(\w+)\](?: \[pid (\d+)(?::tid (\d+))?\])?(?: \[client ([^\]]+)\])? ?(.*)",
+    r"\[(?:([\w-]++):)?(\w++)\](?: \[pid (\d++)(?::tid (\d++))?\])?(?: \[client ([^\]]++)\])? ?(.*)",
     re.S,
 )
 

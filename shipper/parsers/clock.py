@@ -9,14 +9,14 @@ kept throughout (never datetime, which holds only microseconds).
 import calendar
 import math
 import os
-import re
 import time
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schemas.timefmt import format_ns
+from shipper.parsers.bounded import Bounded
 
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MONTHS: Final = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
@@ -24,8 +24,8 @@ _CACHE_LIMIT: Final = 8192
 _ZEROS: Final = "000000000"
 _UTC_NAMES = ("UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT")
 # Date, time, optional fraction, optional zone. Separator T, t or space; fraction after . or ,.
-_ISO = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?\s?(Z|z|UTC|[+-]\d\d(?::?\d\d)?)?"
+_ISO = Bounded(
+    r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:[.,](\d++))?\s?(Z|z|UTC|[+-]\d\d(?::?\d\d)?)?"
 )
 Wall = tuple[int, int, int, int, int, int]
 """year, month, day, hour, minute, second as written in a log line"""
@@ -176,7 +176,7 @@ class Clock:
                 self._iso_cache[text[:19]] = head
         return f"{head}.{fraction9(match[7])}Z", zone is None
 
-    def _iso_head(self, match: re.Match[str]) -> str:
+    def _iso_head(self, match: Any) -> str:
         wall_time = (int(match[1]), int(match[2]), int(match[3]), int(match[4]), int(match[5]), int(match[6]))
         zone = match[8]
         if zone is None:

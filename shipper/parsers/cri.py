@@ -5,9 +5,10 @@ import re
 from typing import Any
 
 from shipper.parsers.base import ORIGINAL, Event, Parser, timestamp_unparsed
+from shipper.parsers.bounded import Bounded
 
-_LINE = re.compile(
-    r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([PF])(?:[^ \n]*)(?: (.*))?$", re.S
+_LINE = Bounded(
+    r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([PF])(?:[^ \n]*+)(?: (.*))?$", re.S
 )
 
 

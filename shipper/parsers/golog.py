@@ -8,8 +8,9 @@ import re
 from typing import Any, Final
 
 from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, timestamp_unparsed
+from shipper.parsers.bounded import Bounded
 
-_LINE: Final = re.compile(
+_LINE: Final = Bounded(
     r"(.{0,64}?)(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))? (?:(\S+\.go):(\d+): )?(.*)", re.S
 )
 _ZEROS: Final = "000000000"

@@ -4,16 +4,16 @@ Covers `%d [%t] %-5level %logger - %msg`, `%d %-5p [%t] %c{1}:%L - %m`, Spring B
 `%d  LEVEL PID --- [thread] logger : msg` and logback's default time-only `HH:mm:ss.SSS [thread] LEVEL logger - msg`
 (the date is then the observed date). Times without a zone are in the input's zone."""
 
-import re
 from typing import Any
 
 from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, level_number, timestamp_unparsed
+from shipper.parsers.bounded import Bounded
 from shipper.parsers.stacktrace import attach, java_continues
 
-_LINE = re.compile(
+_LINE = Bounded(
     r"(?:(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:[.,](\d{1,9}))?(Z|[+-]\d\d:?\d\d)?|(\d\d:\d\d:\d\d)[.,](\d{3}))"
-    r"\s+(?:\[([^\]\n]*)\]\s+)?(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|SEVERE|FINEST|FINER|FINE|CONFIG)\s+"
-    r"(?:(\d+)\s+---\s+)?(?:\[\s*([^\]\n]*)\]\s+)?(?:([\w.$]+(?::\d+)?)\s*[-:]\s)?([^\n]*)"
+    r"\s++(?:\[([^\]\n]*+)\]\s++)?(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|SEVERE|FINEST|FINER|FINE|CONFIG)\s+"
+    r"(?:(\d++)\s++---\s++)?(?:\[\s*+([^\]\n]*+)\]\s++)?(?:([\w.$]++(?::\d++)?)\s*+[-:]\s)?([^\n]*)"
 )
 
 

@@ -1,21 +1,37 @@
-"""logfmt: `key=value key="quoted \\"value\\"" bare_key` pairs (no formal spec; Go's go-logfmt as the model)."""
+"""logfmt: `key=value key="quoted \\"value\\"" bare_key` pairs (no formal spec; Go's go-logfmt as the model).
+
+As go-logfmt: a bare key is true, `key=` and `key=""` are empty strings, a repeated key's last value wins; a quoted
+key is not a key (the line is then not logfmt when it starts with one). Linear in the line: one left-to-right scan,
+and whether a key had an `=` is known from its own pair (it was looked up in the whole line per key: quadratic).
+"""
 
 import re
 from typing import Any, Final
 
 from shipper.parsers.base import Event, Parser
+from shipper.parsers.bounded import Bounded
 from shipper.parsers.structured import structured_event
 
-# key, then either ="quoted with escapes", =bare, or nothing (a bare key)
-_PAIR: Final = re.compile(r'([^\s="]+)(?:=(?:"([^"\\]*(?:\\.[^"\\]*)*)"|([^\s"]*)))?', re.S)
-_START: Final = re.compile(r'\s*[^\s="]+=')
+# key, then either ="quoted with escapes", =bare, or nothing (a bare key); each part ends where the next one must
+# start, so the pattern is deterministic (possessive repeats say so)
+_PAIR: Final = Bounded(r'([^\s="]++)(?:=(?:"([^"\\]*+(?:\\.[^"\\]*+)*+)"|([^\s"]*+)))?', re.S)
+_START: Final = Bounded(r'\s*+[^\s="]++=')
 _OTHER_SPACES: Final = ("\t", "\n", "\x0b", "\x0c", "\r", "\x1c", "\x1d", "\x1e", "\x1f")  # ASCII isspace() but " "
-_ESCAPE = re.compile(r"\\(.)", re.S)
+_ESCAPE = Bounded(r"\\(.)", re.S)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+Pair = tuple[str, str, str, bool]
+"""key, quoted value ("" when none), bare value ("" when none), whether the key had an `=`"""
 
 
-def _pairs(text: str) -> list[tuple[str, str, str]] | None:
-    """`_PAIR.findall(text)` by string searching, for lines without backslashes whose only whitespace is the space;
+def _pattern_pairs(text: str) -> list[Pair]:
+    """The pairs of `text` by `_PAIR`."""
+    return [
+        (match[1], match[2] or "", match[3] or "", match.end() != match.end(1)) for match in _PAIR.finditer(text)
+    ]
+
+
+def _pairs(text: str) -> list[Pair] | None:
+    """`_pattern_pairs(text)` by string searching, for lines without backslashes whose only whitespace is the space;
     None for other lines, which then go through the pattern. Whenever it answers, it answers what the pattern would
     (tests/parsers/test_logfmt.py)."""
     if "\\" in text:
@@ -26,7 +42,7 @@ def _pairs(text: str) -> list[tuple[str, str, str]] | None:
                 return None
     elif not text.isprintable():  # isprintable excludes every whitespace but the space
         return None
-    pairs: list[tuple[str, str, str]] = []
+    pairs: list[Pair] = []
     size = len(text)
     pos = 0
     while True:
@@ -48,17 +64,17 @@ def _pairs(text: str) -> list[tuple[str, str, str]] | None:
             end = found
         key = text[pos:end]
         if end == size or text[end] != "=":
-            pairs.append((key, "", ""))  # a bare key
+            pairs.append((key, "", "", False))  # a bare key
             pos = end
             continue
         start = end + 1
         if start < size and text[start] == '"':
             close = text.find('"', start + 1)
             if close == -1:  # no closing quote: the bare alternative matches the empty value before the quote
-                pairs.append((key, "", ""))
+                pairs.append((key, "", "", True))
                 pos = start
             else:
-                pairs.append((key, text[start + 1:close], ""))
+                pairs.append((key, text[start + 1:close], "", True))
                 pos = close + 1
             continue
         end = text.find(" ", start)  # a bare value ends at a space or a quote
@@ -67,7 +83,7 @@ def _pairs(text: str) -> list[tuple[str, str, str]] | None:
         found = text.find('"', start, end)
         if found != -1:
             end = found
-        pairs.append((key, "", text[start:end]))
+        pairs.append((key, "", text[start:end], True))
         pos = end
 
 
@@ -75,8 +91,8 @@ _fast = True
 """Whether `parse` tries `_pairs` first; tests turn it off to compare with the pattern (see golog._fast)."""
 
 
-def _unescape(match: re.Match[str]) -> str:
-    char = match[1]
+def _unescape(match: Any) -> str:
+    char: str = match[1]
     return _ESCAPES.get(char, char)
 
 
@@ -93,18 +109,19 @@ class LogfmtParser(Parser):
         fields: dict[str, Any] = {}
         valued = 0
         fast = _pairs(text) if _fast else None
-        pairs: list[tuple[str, str, str]] = _PAIR.findall(text) if fast is None else fast
-        for key, quoted, bare in pairs:
+        pairs = _pattern_pairs(text) if fast is None else fast
+        for key, quoted, bare, equals in pairs:
             if quoted:
                 fields[key] = _ESCAPE.sub(_unescape, quoted) if "\\" in quoted else quoted
                 valued += 1
             elif bare:
                 fields[key] = bare
                 valued += 1
-            else:
-                # `key=` and `key=""` give an empty string, a bare key gives true
-                fields[key] = "" if (key + "=") in text else True
-                valued += (key + "=") in text
+            elif equals:  # `key=` and `key=""` give an empty string
+                fields[key] = ""
+                valued += 1
+            else:  # a bare key gives true
+                fields[key] = True
         if valued < 2 and len(pairs) != 1:
             return None
         return structured_event(self.env, fields, text)

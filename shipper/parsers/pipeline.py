@@ -7,7 +7,8 @@ Contract with the harvester (shipper.harvest):
 - `flush(observed_ns, force)` emits held events whose flush timeout has passed, or all of them when
   `force` (the file was closed for good: deleted, rotated away and drained).
 - Never raises on bad input: a line nobody understands becomes an event with the raw line as body and
-  parse_error set.
+  parse_error set; so does a line whose parse was stopped at its bound (shipper.parsers.bounded), flagged
+  `parse_timeout`.
 
 Speed: in auto mode the stream settles, per leading character of a line, on the format that last matched
 such a line, so a line costs one parse, not a trial of every format, even when formats interleave. What
@@ -16,7 +17,6 @@ stream half of event_id) is serialised once and spliced in front of the per-even
 """
 
 import gc
-import re
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -25,6 +25,7 @@ import orjson
 from shipper.config import InputSettings
 from shipper.parsers.auto import Prober
 from shipper.parsers.base import ORIGINAL, Event, ParseEnv, Parser, observed_event
+from shipper.parsers.bounded import Bounded, ParseBudgetExceeded
 from shipper.parsers.clock import Clock
 from shipper.parsers.multiline import Group
 from shipper.records import EVENT_ID_FIRST, EncodedEvent, RawRecord, RecordFields, StreamContext
@@ -76,7 +77,8 @@ class StreamParser:
         self._heads: dict[str, tuple[bytes, bytes]] = {}
         self._heads_observed = ""
         multiline = settings.multiline
-        self._pattern = re.compile(multiline.pattern) if multiline.mode != "off" else None
+        # the user's grouping pattern runs per line: bounded like the built-in ones (a timeout on long lines)
+        self._pattern = Bounded(multiline.pattern) if multiline.mode != "off" else None
         self._starts = multiline.mode == "start"
         self._max_lines = multiline.max_lines
         self._max_bytes = multiline.max_bytes
@@ -196,7 +198,8 @@ class StreamParser:
                 line_head = line_own_resource_head if "resource" in event else line_head
                 out.append(_new_tuple(EncodedEvent, (offset, end, _SPLICE % (id_prefix, offset, line_head, _dumps(event)[1:]))))
             except Exception as error:  # a parser bug must not lose the line
-                out.append(self._failure(text, offset, end, log_format=self._parser.name, reason=_bug(error), flags=[]))
+                name = self._parser.name
+                out.append(self._failure(text, offset, end, log_format=name, reason=_bug(error), flags=_error_flags(error, [])))
         return out
 
     def flush(self, observed_ns: int, *, force: bool) -> list[EncodedEvent]:
@@ -227,8 +230,10 @@ class StreamParser:
         except Exception as error:  # a parser bug must not lose the line
             if self._pending is not None and self._pending.end == record.end:
                 return  # the line is already held and goes out with its group
+            self._emit_pending(out, cut=False)  # the held event first: events go out in file order
             name = self._parser.name
-            out.append(self._failure(text, record.offset, record.end, log_format=name, reason=_bug(error), flags=flags))
+            out.append(self._failure(text, record.offset, record.end, log_format=name, reason=_bug(error),
+                                     flags=_error_flags(error, flags)))
 
     def _pattern_line(self, record: RawRecord, text: str, flags: list[str], out: list[EncodedEvent]) -> None:
         """Grouping by the input's multiline pattern: start mode (a match starts an event) or continue mode."""
@@ -335,7 +340,8 @@ class StreamParser:
             out.append(self._encode(parser, event, group.offset, group.end, flags))
         except Exception as error:  # a parser bug must not lose the lines
             name = self._parser.name
-            out.append(self._failure(text, group.offset, group.end, log_format=name, reason=_bug(error), flags=flags))
+            out.append(self._failure(text, group.offset, group.end, log_format=name, reason=_bug(error),
+                                     flags=_error_flags(error, flags)))
 
     def _probe_single_line(self, text: str) -> tuple[Parser, Event] | None:
         """auto, no line held: the parser and event for `text` when it needs no grouping (settling on it unless plain);
@@ -422,4 +428,11 @@ def _flags(truncated: bool, replaced: bool) -> list[str]:
 
 
 def _bug(error: Exception) -> str:
+    if isinstance(error, ParseBudgetExceeded):
+        return str(error)
     return f"parser failure: {type(error).__name__}: {error}"
+
+
+def _error_flags(error: Exception, flags: list[str]) -> list[str]:
+    """The flags of a line whose parser raised `error`: a parse stopped at its bound (bounded) is `parse_timeout`."""
+    return [*flags, "parse_timeout"] if isinstance(error, ParseBudgetExceeded) else flags

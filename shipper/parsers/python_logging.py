@@ -1,27 +1,27 @@
 """python: lines written by Python's `logging` with its default and common formats; tracebacks that follow
 an event are joined to it. asctime is `2003-07-08 16:49:45,896` (comma milliseconds), local time."""
 
-import re
 from typing import Any
 
 from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, level_number, timestamp_unparsed
+from shipper.parsers.bounded import Bounded
 from shipper.parsers.stacktrace import attach, python_continues
 
 _LEVEL = r"(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET|Level \d+)"
 _ASCTIME = r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:[,.](\d{3,6}))?"
 _FORMATS = (
     # %(asctime)s - %(name)s - %(levelname)s - %(message)s
-    re.compile(rf"{_ASCTIME} - (\S+) - {_LEVEL} - ([^\n]*)"),
+    Bounded(rf"{_ASCTIME} - (\S++) - {_LEVEL} - ([^\n]*)"),
     # %(asctime)s %(levelname)s %(name)s: %(message)s, also with [level] and level padding
-    re.compile(rf"{_ASCTIME}\s+\[?{_LEVEL}\]?\s+([\w.\-<>]+):\s([^\n]*)"),
+    Bounded(rf"{_ASCTIME}\s++\[?{_LEVEL}\]?\s++([\w.\-<>]++):\s([^\n]*)"),
     # %(asctime)s:%(levelname)s:%(name)s:%(message)s
-    re.compile(rf"{_ASCTIME}:{_LEVEL}:([^:\n]*):([^\n]*)"),
+    Bounded(rf"{_ASCTIME}:{_LEVEL}:([^:\n]*+):([^\n]*)"),
     # Flask: [%(asctime)s] %(levelname)s in %(module)s: %(message)s
-    re.compile(rf"\[{_ASCTIME}\] {_LEVEL} in ([\w.]+): ([^\n]*)"),
+    Bounded(rf"\[{_ASCTIME}\] {_LEVEL} in ([\w.]++): ([^\n]*)"),
 )
 _LEVEL_FIRST = (1, 2, 3)  # formats whose groups come as (level, name) rather than (name, level)
 # basicConfig's default: %(levelname)s:%(name)s:%(message)s (no time)
-_BASIC = re.compile(rf"{_LEVEL}:([\w.\-<>]*):([^\n]*)")
+_BASIC = Bounded(rf"{_LEVEL}:([\w.\-<>]*+):([^\n]*)")
 
 
 class PythonParser(Parser):

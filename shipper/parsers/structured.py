@@ -2,6 +2,9 @@
 
 Well-known keys (timestamp/time/@timestamp/ts, level/severity, msg/message, trace and span ids, service,
 error and stack) go to their schema fields; every other key stays as an attribute, nested values kept.
+A record's `service` (or `service.name`, `service_name`) becomes the resource's service.name only when the input
+has no `service_name` of its own: a configured one wins, and the record's value then stays an attribute under the
+record's own key (issue #11: a line must not relabel the service it was shipped for).
 A record without a string message keeps its remaining keys as an object body.
 
 Speed: the records of one stream mostly repeat one key layout, so which keys play which role is worked
@@ -139,8 +142,8 @@ def _others(env: ParseEnv, fields: dict[str, Any], others: tuple[tuple[str, str]
                 continue
             event["trace_id" if role == "trace" else "span_id"] = lowered
         elif role == "service":
-            if not isinstance(value, str) or not value:
-                continue
+            if not isinstance(value, str) or not value or env.settings.service_name:
+                continue  # a configured service_name wins: the record's value stays an attribute under its own key
             resources = env.service_resources
             resource = resources.get(value)
             if resource is None:
