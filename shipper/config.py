@@ -57,6 +57,7 @@ class MultilineSettings:
             if not self.pattern:
                 raise ConfigError(f"{where}.pattern", f"is required when mode is {self.mode!r}")
             _compile(self.pattern, f"{where}.pattern")
+            _refuse_catastrophic(self.pattern, f"{where}.pattern")
         if self.max_lines < 1:
             raise ConfigError(f"{where}.max_lines", "must be at least 1")
         if self.max_bytes < 1:
@@ -240,11 +241,9 @@ _STRPTIME_DIRECTIVES = set("aAwdbBmyYHIpMSfzZjUWcxXGuV%")
 
 def check_user_regex(settings: RegexSettings, key: str) -> None:
     """ConfigError for a pattern with a catastrophic-backtracking shape, a bad timeout or timestamp format."""
-    from shipper.parsers.regex_safety import catastrophic_shape, compile_user_pattern
+    from shipper.parsers.regex_safety import compile_user_pattern
 
-    shape = catastrophic_shape(settings.pattern)
-    if shape:
-        raise ConfigError(f"{key}.pattern", f"can take exponential time: {shape}; make the inner repeat atomic (?>...)")
+    _refuse_catastrophic(settings.pattern, f"{key}.pattern")
     try:
         compile_user_pattern(settings.pattern)
     except Exception as error:  # the regex module raises its own error type
@@ -255,6 +254,16 @@ def check_user_regex(settings: RegexSettings, key: str) -> None:
     unknown = [d for d in directives if d not in _STRPTIME_DIRECTIVES]
     if unknown or (settings.timestamp_format.endswith("%") and not settings.timestamp_format.endswith("%%")):
         raise ConfigError(f"{key}.timestamp_format", f"{settings.timestamp_format!r} is not a strptime format")
+
+
+def _refuse_catastrophic(pattern: str, key: str) -> None:
+    """ConfigError for a user pattern (regex format, multiline) with a catastrophic-backtracking shape such as (a+)+:
+    short lines run it without a time bound, so it must be refused before anything runs."""
+    from shipper.parsers.regex_safety import catastrophic_shape
+
+    shape = catastrophic_shape(pattern)
+    if shape:
+        raise ConfigError(key, f"can take exponential time: {shape}; make the inner repeat atomic (?>...)")
 
 
 def _compile(pattern: str, key: str) -> re.Pattern[str]:
