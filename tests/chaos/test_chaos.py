@@ -8,9 +8,8 @@ import pytest
 from tests.chaos.harness import Chaos, ChaosPlan
 
 # The hostile mix-ins (adversarial lines, directory symlink loops, slot pressure, truncate-and-regrow writers; see
-# tests/chaos/harness.py) lose lines or hang the shipper until the fixes of issue #11 are merged. The coordinator
-# sets this to True once they are; bench/soak.py runs them by default.
-HOSTILE_MIX = False
+# tests/chaos/harness.py) lost lines or hung the shipper before the fixes of issue #11; they are part of the CI run.
+HOSTILE_MIX = True
 
 
 @pytest.mark.slow
