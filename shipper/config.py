@@ -133,14 +133,18 @@ class ShipperSettings:
         "never shorter than rescan_interval.",
     )
     checkpoint_interval: float = setting(1.0, "Most seconds between checkpoint writes while running.")
-    read_chunk_bytes: int = setting(1_048_576, "Bytes read from a file at once.")
+    read_chunk_bytes: int = setting(
+        262_144, "Bytes read from a file at once (a chunk's lines and events live at once: bigger costs memory, not speed)."
+    )
     file_budget_bytes: int = setting(4_194_304, "Most bytes read from one file per turn, so busy files cannot starve quiet ones.")
     max_line_bytes: int = setting(1_048_576, "Longer lines are truncated to this many bytes and flagged, never dropped.")
     max_open_files: int = setting(512, "Most files held open at once; the rest wait their turn.")
     close_inactive: float = setting(300.0, "Seconds without new data after which a file is closed (reopened when it grows).")
     ignore_older: float = setting(0.0, "Skip files not modified for this many seconds when first seen; 0 ships everything.")
     rotate_wait: float = setting(5.0, "Seconds a renamed or deleted file stays open after its last byte was read.")
-    max_inflight_bytes: int = setting(16_777_216, "Reading pauses while this many bytes await Kafka's acknowledgement.")
+    max_inflight_bytes: int = setting(
+        8_388_608, "Reading pauses while this many bytes await Kafka's acknowledgement (librdkafka holds a copy of each event)."
+    )
     shutdown_timeout: float = setting(30.0, "Seconds to wait for acknowledgements when stopping.")
     checkpoint_retention: float = setting(
         2_592_000.0, "Seconds a checkpoint of a file no longer found on disk is kept (30 days); 0 keeps them for ever."
