@@ -112,40 +112,33 @@ def events_template(prefix: str, replicas: int) -> dict[str, Any]:
     }
 
 
-def deadletters_template(prefix: str, replicas: int) -> dict[str, Any]:
-    """The template of the dead-letter index: where a record came from, why, and its bytes."""
+def _record_index_template(pattern: str, replicas: int, properties: dict[str, Any]) -> dict[str, Any]:
+    """A small one-shard index of records kept for an operator (dead letters, conflicts): only `properties` mapped,
+    every write durable at once."""
     return {
-        "index_patterns": [deadletters_index(prefix)],
+        "index_patterns": [pattern],
         "priority": 200,
         "template": {
             "settings": {"number_of_shards": 1, "number_of_replicas": replicas, "index.translog.durability": "request"},
-            "mappings": {
-                "dynamic": False,
-                "properties": {
-                    "topic": {"type": "keyword"}, "partition": {"type": "integer"}, "offset": {"type": "long"},
-                    "error": {"type": "text"}, "size": {"type": "long"}, "raw_text": {"type": "text", "index": False},
-                    "raw_base64": {"type": "binary"}, "received_at": {"type": "date"},
-                },
-            },
+            "mappings": {"dynamic": False, "properties": properties},
         },
     }
+
+
+def deadletters_template(prefix: str, replicas: int) -> dict[str, Any]:
+    """The template of the dead-letter index: where a record came from, why, and its bytes."""
+    return _record_index_template(deadletters_index(prefix), replicas, {
+        "topic": {"type": "keyword"}, "partition": {"type": "integer"}, "offset": {"type": "long"},
+        "error": {"type": "text"}, "size": {"type": "long"}, "raw_text": {"type": "text", "index": False},
+        "raw_base64": {"type": "binary"}, "received_at": {"type": "date"},
+    })
 
 
 def conflicts_template(prefix: str, replicas: int) -> dict[str, Any]:
     """The template of the conflicts index: an event_id that arrived again with other content, both versions."""
     version = {"properties": {"event": {"type": "text", "index": False}, "topic": {"type": "keyword"},
                               "partition": {"type": "integer"}, "offset": {"type": "long"}}}
-    return {
-        "index_patterns": [conflicts_index(prefix)],
-        "priority": 200,
-        "template": {
-            "settings": {"number_of_shards": 1, "number_of_replicas": replicas, "index.translog.durability": "request"},
-            "mappings": {
-                "dynamic": False,
-                "properties": {
-                    "event_id": {"type": "keyword"}, "content_hash": {"type": "keyword"}, "detected_at": {"type": "date"},
-                    "kept": version, "rejected": version,
-                },
-            },
-        },
-    }
+    return _record_index_template(conflicts_index(prefix), replicas, {
+        "event_id": {"type": "keyword"}, "content_hash": {"type": "keyword"}, "detected_at": {"type": "date"},
+        "kept": version, "rejected": version,
+    })

@@ -2,8 +2,6 @@
 
 import signal
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +9,7 @@ import orjson
 import pytest
 
 from tests.consumer.helpers import indexed_ids, make_events, produce, run_consumer, sqlite_config, start_consumer, wait_for
+from tests.support.health import health
 from tests.support.kafka import dedicated_broker, new_topic
 from tests.support.proxy import TcpForwarder, free_port
 
@@ -76,16 +75,16 @@ def test_health_fails_while_kafka_is_unreachable_and_recovers(tmp_path: Path, ka
     worker = start_consumer("run", "--config", str(config), log=log)
     forwarder: TcpForwarder | None = None
     try:
-        wait_for(lambda: _health(metrics_port)[0] == 503, 60, "/health to report the outage")
-        code, body = _health(metrics_port)
+        wait_for(lambda: health(metrics_port)[0] == 503, 60, "/health to report the outage")
+        code, body = health(metrics_port)
         [problem] = body["problems"]
         assert problem["problem"] == "kafka_unreachable" and problem["for_s"] > 2.0
         assert worker.poll() is None, "a running consumer must keep retrying"
 
         forwarder = TcpForwarder(bootstrap_port, kafka_bootstrap)
         wait_for(lambda: _count(db) == 30, 90, "the events indexed once Kafka answers")
-        wait_for(lambda: _health(metrics_port)[0] == 200, 30, "/health to recover")
-        assert _health(metrics_port)[1]["status"] == "ok"
+        wait_for(lambda: health(metrics_port)[0] == 200, 30, "/health to recover")
+        assert health(metrics_port)[1]["status"] == "ok"
     finally:
         worker.send_signal(signal.SIGTERM)
         code = worker.wait(60)
@@ -95,16 +94,6 @@ def test_health_fails_while_kafka_is_unreachable_and_recovers(tmp_path: Path, ka
     assert sorted(indexed_ids(db)) == sorted(str(e["event_id"]) for e in events)
     resumed = [r for r in _json_lines(log.read_text()) if r["msg"] == "Kafka answers again; consumption resumed."]
     assert len(resumed) == 1 and resumed[0]["outage_s"] > 2.0
-
-
-def _health(port: int) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
-            return response.status, orjson.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, orjson.loads(error.read())
-    except OSError:
-        return 0, {}
 
 
 def _count(db: Path) -> int:
@@ -133,15 +122,15 @@ def test_broker_stopped_under_a_running_consumer_fails_health_and_consumption_re
         worker = start_consumer("run", "--config", str(config), log=log)
         try:
             wait_for(lambda: _count(db) == 100, 60, "the first events indexed")
-            assert _health(metrics_port)[0] == 200
+            assert health(metrics_port)[0] == 200
             broker.stop()
-            wait_for(lambda: _health(metrics_port)[0] == 503, 90, "/health to report the outage")
-            assert _health(metrics_port)[1]["problems"][0]["problem"] == "kafka_unreachable"
+            wait_for(lambda: health(metrics_port)[0] == 503, 90, "/health to report the outage")
+            assert health(metrics_port)[1]["problems"][0]["problem"] == "kafka_unreachable"
             assert worker.poll() is None, "a running consumer must keep retrying"
             broker.start()
             produce(broker.bootstrap, topic, second)
             wait_for(lambda: _count(db) == 200, 120, "every event indexed after the restart")
-            wait_for(lambda: _health(metrics_port)[0] == 200, 60, "/health to recover")
+            wait_for(lambda: health(metrics_port)[0] == 200, 60, "/health to recover")
         finally:
             worker.send_signal(signal.SIGTERM)
             code = worker.wait(90)

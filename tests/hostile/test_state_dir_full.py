@@ -9,14 +9,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 import orjson
 
 from tests.shipper.support import lines, shipped, topic_size, wait_until, write_lines
+from tests.support.health import health, problems
 from tests.support.kafka import ROOT
 from tests.support.proxy import free_port
 
@@ -34,21 +32,6 @@ def _checkpoint_offset(state: Path) -> int:
     except (FileNotFoundError, orjson.JSONDecodeError):
         return -1
     return sum(c["offset"] for c in document["checkpoints"])
-
-
-def _health(port: int) -> tuple[int, dict[str, Any]]:
-    """/health's status and JSON body; (0, {}) while nothing answers yet."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
-            return response.status, orjson.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, orjson.loads(error.read())
-    except OSError:
-        return 0, {}
-
-
-def _problems(port: int) -> list[str]:
-    return [p["problem"] for p in _health(port)[1].get("problems", [])]
 
 
 def test_a_full_state_directory_is_retried_until_space_returns(
@@ -91,12 +74,12 @@ def test_a_full_state_directory_is_retried_until_space_returns(
         wait_until(lambda: topic_size(kafka_bootstrap, kafka_topic) >= 400, 60, "the lines written while full")
         assert process.poll() is None, "the shipper died: " + output()[-2000:]
         assert _checkpoint_offset(state) <= 0, "no checkpoint can have been written under the limit"
-        wait_until(lambda: "checkpoints_failing" in _problems(port), 30, "/health naming the failing checkpoints")
-        assert _health(port)[0] == 503
+        wait_until(lambda: "checkpoints_failing" in problems(port), 30, "/health naming the failing checkpoints")
+        assert health(port)[0] == 503
         resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
         size = log_file.stat().st_size
         wait_until(lambda: _checkpoint_offset(state) == size, 60, "the checkpoint written once space returned")
-        wait_until(lambda: _health(port)[0] == 200, 30, "/health healthy again")
+        wait_until(lambda: health(port)[0] == 200, 30, "/health healthy again")
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     finally:

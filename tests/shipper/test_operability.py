@@ -5,8 +5,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from tests.shipper.support import (
     wait_until,
     write_lines,
 )
+from tests.support.health import health
 from tests.support.kafka import ROOT, dedicated_broker, new_topic
 from tests.support.proxy import TcpForwarder, free_port
 
@@ -93,14 +92,6 @@ def test_sighup_is_logged_and_ignored_by_a_running_shipper(tmp_path: Path, kafka
     assert record["level"] == "warning" and "Restart it to apply changes" in record["msg"]
 
 
-def _health(port: int) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
-            return response.status, orjson.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, orjson.loads(error.read())
-
-
 def test_health_fails_while_kafka_is_unreachable_and_recovers_with_delivery_resumed(
     tmp_path: Path, kafka_bootstrap: str, kafka_topic: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -119,8 +110,8 @@ def test_health_fails_while_kafka_is_unreachable_and_recovers_with_delivery_resu
     with RunningShipper(config) as shipper:
         try:
             wait_until(lambda: _answers(metrics_port), 30, "the metrics server")
-            wait_until(lambda: _health(metrics_port)[0] == 503, 60, "/health to report the outage")
-            code, body = _health(metrics_port)
+            wait_until(lambda: health(metrics_port)[0] == 503, 60, "/health to report the outage")
+            code, body = health(metrics_port)
             assert code == 503 and body["status"] == "failing"
             [problem] = body["problems"]
             assert problem["problem"] in ("kafka_unreachable", "delivery_stalled") and problem["for_s"] > 2.0
@@ -129,8 +120,8 @@ def test_health_fails_while_kafka_is_unreachable_and_recovers_with_delivery_resu
 
             forwarder = TcpForwarder(bootstrap_port, kafka_bootstrap)  # the broker answers again
             wait_for_count(kafka_bootstrap, kafka_topic, 50, timeout=90)
-            wait_until(lambda: _health(metrics_port)[0] == 200, 30, "/health to recover")
-            code, body = _health(metrics_port)
+            wait_until(lambda: health(metrics_port)[0] == 200, 30, "/health to recover")
+            code, body = health(metrics_port)
             assert body["status"] == "ok" and "problems" not in body
         finally:
             if forwarder is not None:
@@ -141,7 +132,7 @@ def test_health_fails_while_kafka_is_unreachable_and_recovers_with_delivery_resu
 
 def _answers(port: int) -> bool:
     try:
-        _health(port)
+        health(port)
         return True
     except OSError:
         return False
@@ -169,16 +160,16 @@ def test_broker_stopped_mid_stream_fails_health_and_delivery_resumes_after_resta
         with RunningShipper(config) as shipper:
             write_lines(log, first)
             wait_for_count(broker.bootstrap, topic, 200)
-            wait_until(lambda: _health(metrics_port)[0] == 200, 30, "/health ok while Kafka answers")
+            wait_until(lambda: health(metrics_port)[0] == 200, 30, "/health ok while Kafka answers")
             broker.stop()
             write_lines(log, during)
-            wait_until(lambda: _health(metrics_port)[0] == 503, 90, "/health to report the outage")
-            assert _health(metrics_port)[1]["problems"][0]["problem"] in ("kafka_unreachable", "delivery_stalled")
+            wait_until(lambda: health(metrics_port)[0] == 503, 90, "/health to report the outage")
+            assert health(metrics_port)[1]["problems"][0]["problem"] in ("kafka_unreachable", "delivery_stalled")
             assert shipper.thread.is_alive(), "a running shipper must keep retrying"
             assert not [r for r in caplog.records if r.getMessage() == "Delivery resumed."]
             broker.start()
             wait_for_count(broker.bootstrap, topic, 400, timeout=120)
-            wait_until(lambda: _health(metrics_port)[0] == 200, 60, "/health to recover")
+            wait_until(lambda: health(metrics_port)[0] == 200, 60, "/health to recover")
         assert_exactly_once(shipped(broker.bootstrap, topic), first + during)
     resumed = [r for r in caplog.records if r.getMessage() == "Delivery resumed."]
     assert len(resumed) == 1 and resumed[0].outage_s > 2.0
@@ -225,9 +216,9 @@ def test_health_reports_unacknowledged_events_while_kafka_answers(tmp_path: Path
     })
     with RunningShipper(config) as shipper:
         wait_until(lambda: _answers(metrics_port), 30, "the metrics server")
-        assert _health(metrics_port)[0] == 200  # nothing waits yet
+        assert health(metrics_port)[0] == 200  # nothing waits yet
         write_lines(tmp_path / "logs" / "app.log", lines("unacked", 10))
-        wait_until(lambda: _health(metrics_port)[0] == 503, 60, "/health to report the stall")
-        [problem] = _health(metrics_port)[1]["problems"]
+        wait_until(lambda: health(metrics_port)[0] == 503, 60, "/health to report the stall")
+        [problem] = health(metrics_port)[1]["problems"]
         assert problem["problem"] == "delivery_stalled" and problem["for_s"] > 2.0
         assert shipper.thread.is_alive(), "a running shipper never gives up"
