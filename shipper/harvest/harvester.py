@@ -202,8 +202,12 @@ class Harvester:
 
     def _bytes_before(self, offset: int) -> bytes:
         start = max(0, offset - MARKER_BYTES)
-        self.handle.seek(start)
-        return self.handle.read(offset - start) or b""
+        return self._bytes_at(start, offset - start)
+
+    def _bytes_at(self, offset: int, size: int) -> bytes:
+        # seek + read on the handle, not os.pread: Windows has no pread, and every read here seeks first anyway.
+        self.handle.seek(offset)
+        return self.handle.read(size) or b""
 
     # -- reading ---------------------------------------------------------------------------------------------
 
@@ -216,14 +220,14 @@ class Harvester:
     def first_line_changed(self) -> bool:
         """Whether the file no longer starts with the first line it was identified by (replaced in place)."""
         first = self.first_line
-        return bool(first) and os.pread(self.fd, len(first), 0) != first
+        return bool(first) and self._bytes_at(0, len(first)) != first
 
     def rewritten_at_same_size(self) -> bool:
         """Whether a file modified without growing no longer holds what was read (first line or tail changed)."""
         if self.first_line_changed():
             return True
         tail = self.cursor.tail
-        return bool(tail) and os.pread(self.fd, len(tail), self.cursor.position - len(tail)) != tail
+        return bool(tail) and self._bytes_at(self.cursor.position - len(tail), len(tail)) != tail
 
     def read_turn(self, budget: int) -> tuple[list[RecordFields], Outcome]:
         """Complete lines from the position on, at most about `budget` bytes of them."""
