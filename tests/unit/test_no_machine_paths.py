@@ -9,7 +9,7 @@ The rule, per line of every text file `git ls-files` lists (this file excepted: 
   (four digits or more in a row, or eight hex digits or more mixing digits and letters: pids, uids, mkdtemp and uuid
   suffixes). Generic examples such as `/tmp/x.db` or `/tmp/*.log` are fine.
 - the checkout's own location and its parent, and those of the main working tree when this is a `git worktree`
-  (e.g. `/work/main`, `/work`), matched as whole path components; shared system directories (`/`, `/tmp`, `/home`,
+  (for example `<parent>/main` and `<parent>`), matched as whole path components; shared system directories (`/`, `/tmp`, `/home`,
   ...) are left to the rules above.
 Documented default locations (`/var/lib/logferry`, `/etc/logferry`, `C:\\ProgramData\\logferry`) match none of these.
 """
@@ -102,12 +102,12 @@ def compile_checkout_patterns(locations: set[str]) -> list[re.Pattern[str]]:
 
 def test_the_rule_flags_machine_paths_and_spares_documented_ones() -> None:
     """The rule itself, on lines it must flag and lines it must leave alone (so the scan below cannot pass vacuously)."""
-    checkout = compile_checkout_patterns({"/work/main", "/work"})
+    checkout = compile_checkout_patterns({"/srv/ci/main", "/srv/ci"})  # a made-up checkout
     flagged = [
         "see /home/alice/notes.md",
         "file:///home/alice/notes.md",
         "HOME=/root",
-        "cd /root/src",
+        "cd /root && ls",
         "/Users/bob/Library/x",
         r"C:\Users\carol\AppData\Local\Temp\x",
         r"c:\\users\\dave\\src",
@@ -117,8 +117,8 @@ def test_the_rule_flags_machine_paths_and_spares_documented_ones() -> None:
         "/var/folders/zz/abc/T/x",
         "/tmp/bash_jobs.1000/42/stdout",
         "/tmp/session-9f3a0c7e1b/x",
-        "measured, see /work/shared/reference/consumers.md",
-        "/work/main/shipper/x.py",
+        "measured, see /srv/ci/shared/reference/consumers.md",
+        "/srv/ci/main/shipper/x.py",
     ]
     spared = [
         "state_dir = /var/lib/logferry",
@@ -130,7 +130,7 @@ def test_the_rule_flags_machine_paths_and_spares_documented_ones() -> None:
         "/home/<user>/logs and /home/$USER/logs",
         r"C:\Users\%USERNAME%\x",
         "https://example.org/Users/x and docs/home/x",
-        "/workspace/x",
+        "/srv/ci-other/x",
         "/var/log/app.log",
     ]
     assert [line for line in flagged if not machine_paths(line, checkout)] == []
