@@ -131,6 +131,9 @@ def test_broker_stopped_under_a_running_consumer_fails_health_and_consumption_re
             produce(broker.bootstrap, topic, second)
             wait_for(lambda: _count(db) == 200, 120, "every event indexed after the restart")
             wait_for(lambda: health(metrics_port)[0] == 200, 60, "/health to recover")
+        except AssertionError:
+            print("consumer log, last 60 lines:\n" + "\n".join(log.read_text().splitlines()[-60:]))
+            raise
         finally:
             worker.send_signal(signal.SIGTERM)
             code = worker.wait(90)
