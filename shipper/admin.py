@@ -17,8 +17,9 @@ from shipper.checkpoint.store import Checkpoint, CheckpointError, JsonFileStore
 from shipper.config import ShipperConfig
 from shipper.discovery.scanner import Found, Scanner, glob_regex
 from shipper.errors import ShipperError, UsageError
-from shipper.harvest.framing import Framer, resolve_encoding
-from shipper.identity import FileKey, fingerprint_of, marker_of, read_head
+from shipper.harvest import encodings
+from shipper.harvest.framing import Framer
+from shipper.identity import FINGERPRINT_BYTES, FileKey, fingerprint_of, marker_of
 from shipper.runner import checkpoint_path
 
 
@@ -31,6 +32,8 @@ class FileStatus:
     size: int
     offset: int
     generation: int
+    encoding: str | None = None
+    """The codec its checkpoint recorded, else the one it would be read with now; None while too short to tell."""
 
     @property
     def behind(self) -> int:
@@ -59,14 +62,20 @@ def file_status(config: ShipperConfig, path_glob: str | None = None) -> list[Fil
         try:
             with platform.open_for_reading(item.path) as handle:
                 identity = platform.file_identity(handle.fileno())
-                fingerprint = fingerprint_of(read_head(handle))
+                head = _read_head(handle)
         except OSError:
             continue
+        fingerprint = fingerprint_of(head[:FINGERPRINT_BYTES])
         key = FileKey(identity, fingerprint) if fingerprint else None
         checkpoint = checkpoints.get(key) if key else None
-        offset = checkpoint.offset if checkpoint and not checkpoint.replaced else 0
+        current = checkpoint if checkpoint and not checkpoint.replaced else None
+        offset = current.offset if current else 0
         generation = checkpoint.generation if checkpoint else 0
-        out.append(FileStatus(item.path, item.input.id, str(key) if key else None, item.stat.st_size, offset, generation))
+        resolved = encodings.resolve(item.input.encoding, head, current.encoding if current else "", offset)
+        out.append(FileStatus(
+            item.path, item.input.id, str(key) if key else None, item.stat.st_size, offset, generation,
+            resolved.codec if resolved else None,
+        ))
     return out
 
 
@@ -76,9 +85,12 @@ def status(config: ShipperConfig, *, as_json: bool) -> int:
         for row in rows:
             sys.stdout.write(orjson.dumps({**row.__dict__, "behind": row.behind}).decode() + "\n")
         return 0
-    print(f"{'PATH':<50} {'IDENTITY':<44} {'CHECKPOINT':>12} {'SIZE':>12} {'BEHIND':>12}")
+    print(f"{'PATH':<50} {'IDENTITY':<44} {'ENCODING':<10} {'CHECKPOINT':>12} {'SIZE':>12} {'BEHIND':>12}")
     for row in rows:
-        print(f"{row.path:<50} {row.key or '(first line incomplete)':<44} {row.offset:>12} {row.size:>12} {row.behind:>12}")
+        print(
+            f"{row.path:<50} {row.key or '(first line incomplete)':<44} {row.encoding or '-':<10} {row.offset:>12}"
+            f" {row.size:>12} {row.behind:>12}"
+        )
     return 0
 
 
@@ -125,12 +137,17 @@ def _reset_one(
     item: Found, checkpoints: dict[FileKey, Checkpoint], *, to_start: bool, to_end: bool, offset: int | None
 ) -> Checkpoint | None:
     with platform.open_for_reading(item.path) as handle:
-        head = read_head(handle)
-        fingerprint = fingerprint_of(head)
+        head = _read_head(handle)
+        fingerprint = fingerprint_of(head[:FINGERPRINT_BYTES])
         if fingerprint is None:
             return None
         key = FileKey(platform.file_identity(handle.fileno()), fingerprint)
-        encoding, bom = resolve_encoding(item.input.encoding, head)
+        previous = checkpoints.get(key)
+        recorded = previous.encoding if previous is not None and not previous.replaced else ""
+        resolved = encodings.resolve(item.input.encoding, head, recorded)
+        if resolved is None:
+            return None  # too short to tell its encoding: nothing to reset yet
+        encoding, bom = resolved.codec, resolved.bom
         framer = Framer(encoding, 1)
         size = item.stat.st_size
         if to_start:
@@ -141,11 +158,19 @@ def _reset_one(
             target = _line_start_at_or_after(handle, min(offset or 0, size), framer, bom)
         handle.seek(max(0, target - 64))
         marker = marker_of(handle.read(target - max(0, target - 64)) or b"")
-    previous = checkpoints.get(key)
     if previous is not None:
-        return replace(previous, offset=target, marker=marker, replaced=False, path=item.path, size=size)
+        return replace(
+            previous, offset=target, marker=marker, replaced=False, path=item.path, size=size, encoding=encoding
+        )
     return Checkpoint(key=key, stream_identity=str(key), generation=0, offset=target, marker=marker, path=item.path,
-                      input_id=item.input.id, size=size)
+                      input_id=item.input.id, size=size, encoding=encoding)
+
+
+def _read_head(handle: object) -> bytes:
+    """The bytes the file's identity and encoding are read from (the first DETECT_BYTES)."""
+    assert hasattr(handle, "seek") and hasattr(handle, "read")
+    handle.seek(0)
+    return handle.read(encodings.DETECT_BYTES) or b""
 
 
 def _line_start_at_or_before(handle: object, size: int, framer: Framer, bom: int) -> int:

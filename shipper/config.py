@@ -35,7 +35,7 @@ FORMATS = (
     "auto", "json", "logfmt", "syslog", "nginx", "apache", "apache_error", "iis", "golog", "python", "java",
     "cri", "docker", "regex", "plain",
 )
-ENCODINGS = ("utf-8", "utf-16", "utf-16-le", "utf-16-be", "latin-1", "cp1252")
+ENCODINGS = ("auto", "utf-8", "utf-16", "utf-16-le", "utf-16-be", "latin-1", "cp1252")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +84,11 @@ class InputSettings:
     exclude: list[str] = setting([], "Glob patterns of files to leave alone (for example rotated *.gz).")
     max_depth: int = setting(16, "Most directories one ** in `paths` spans; deeper ones are not scanned (1 to 256).")
     format: str = setting("auto", "Log format: " + ", ".join(FORMATS) + ".")
-    encoding: str = setting("utf-8", "Text encoding: " + ", ".join(ENCODINGS) + " (utf-16 detects the byte order from the BOM).")
+    encoding: str = setting(
+        "auto",
+        "Text encoding: " + ", ".join(ENCODINGS) + ". auto detects each file's from its head (a BOM, else NUL bytes for"
+        " UTF-16 LE/BE, else UTF-8) and keeps it with the checkpoint; utf-16 takes the byte order from the BOM.",
+    )
     timezone: str = setting("local", "IANA zone for timestamps written without one; 'local' is the host's zone.")
     service_name: str = setting("", "resource service.name for these events; empty for none.")
     fields: dict[str, str | int | float | bool] = setting({}, "Static attributes added to every event of this input.")

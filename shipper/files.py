@@ -29,7 +29,8 @@ from shipper.config import ShipperConfig
 from shipper.delivery.acks import AckTracker
 from shipper.delivery.producer import Delivery
 from shipper.discovery.scanner import Found
-from shipper.harvest.framing import Framer, resolve_encoding
+from shipper.harvest import encodings
+from shipper.harvest.framing import Framer
 from shipper.harvest.gzipped import GzipHarvester, is_gzip_path
 from shipper.harvest.harvester import Harvester, State
 from shipper.identity import LF, FileKey, fingerprint_of_line, first_line_of, line_end_of, marker_of, read_marker
@@ -209,7 +210,7 @@ class Files:
             follow.defer_until = now + 2 * self.settings.rescan_interval + 1.0
             h.defer(now, IDENTIFY_RETRY)
         else:
-            self._begin(follow, key, head, first_line, decision)
+            self._begin(follow, key, first_line, decision, now=now, once=once)
 
     def _parked_for(self, fingerprint: str, now: float) -> list[Parked]:
         self.parked = [p for p in self.parked if p.until > now]
@@ -243,26 +244,36 @@ class Files:
         before = {offset: h.bytes_before(offset) for offset in offsets_of(facts)}
         return FileFacts(size, before, live_facts, checkpoint, parked, originals, sources, may_wait)
 
-    def _begin(self, follow: Follow, key: FileKey, head: bytes, first_line: bytes, decision: Begin) -> None:
+    def _begin(self, follow: Follow, key: FileKey, first_line: bytes, decision: Begin, *, now: float, once: bool) -> None:
         h = follow.harvester
         fingerprint = key.fingerprint
+        start = decision.start
+        inherited = decision.inherited
+        resumed = start.reason is StartReason.RESUMED
+        known = inherited if inherited is not None else self.book.get(key) if resumed else None
+        recorded = known.encoding if known is not None else ""
+        head = h.sample(encodings.DETECT_BYTES)
+        resolved = encodings.resolve(follow.input.encoding, head, recorded, start.offset)
+        if resolved is None:
+            # Too few bytes to tell its encoding (shipper.harvest.encodings): like an incomplete first line.
+            h.defer(now, IDENTIFY_RETRY)
+            if once:
+                self.close(follow)
+            return
         if decision.retire_live:
             # Replaced in place while it was closed: that stream ends here; the file starts a new generation.
             self._retire(self.streams.pop(key))
-        start = decision.start
-        inherited = decision.inherited
+        checkpoint = self.book.get(key)
         if inherited is not None:
             log.info("A copy of a truncated file continues its stream.", extra={"path": h.path, "from": inherited.path})
-        checkpoint = self.book.get(key)
-        resumed = start.reason is StartReason.RESUMED
         if inherited is not None:
             identity = inherited.stream_identity
         elif resumed and checkpoint is not None:
             identity = checkpoint.stream_identity
         else:
             identity = str(key)
-        encoding, bom = resolve_encoding(follow.input.encoding, head)
-        line_end = line_end_of(head) if encoding not in ("utf-16-le", "utf-16-be") else LF
+        encoding, bom = resolved.codec, resolved.bom
+        line_end = line_end_of(head) if encoding not in encodings.WIDE else LF
         stream_id = stream_id_for(self.host_id, identity, start.generation)
         resource: dict[str, object] = {"host.name": self.host_name, "host.id": self.host_id}
         if follow.input.service_name:
@@ -280,7 +291,8 @@ class Files:
         log.info(
             "Following a file.",
             extra={"path": h.path, "key": str(key), "stream_id": stream_id, "generation": start.generation,
-                   "offset": stream.cursor.position, "start": start.reason.value},
+                   "offset": stream.cursor.position, "start": start.reason.value, "encoding": encoding,
+                   "encoding_source": resolved.source.value},
         )
         self._attach(follow, stream, first_line)
 

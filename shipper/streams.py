@@ -47,6 +47,7 @@ class Stream:
     input: InputSettings
     path: str
     encoding: str
+    """The codec its lines are decoded with (configured, recorded or detected; shipper.harvest.encodings)."""
     line_end: bytes
     parser: StreamParser
     tracker: AckTracker
@@ -62,7 +63,7 @@ class Stream:
         return Checkpoint(
             key=self.key, stream_identity=self.stream_identity, generation=self.generation,
             offset=self.tracker.offset, marker=self.tracker.marker, path=self.path, input_id=self.input.id,
-            size=self.size, updated=time.time(),
+            size=self.size, updated=time.time(), encoding=self.encoding,
         )
 
 

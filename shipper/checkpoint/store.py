@@ -9,7 +9,9 @@ fsynced, so a crash leaves either the old or the new checkpoints, never a torn f
 through one upgrade function per version (`UPGRADES`), so every file ever written keeps resuming:
 
 - version 1: each checkpoint's `key` is the key's text form (`dev:1/ino:2/fp:abcd`);
-- version 2: the key's parts are fields of their own (`os_identity`, `fingerprint`), so nothing parses text.
+- version 2: the key's parts are fields of their own (`os_identity`, `fingerprint`), so nothing parses text;
+- version 3: each checkpoint records the codec its file is decoded with (`encoding`, detected or configured), so a
+  restart mid-file decodes the same way; upgraded entries hold "" (not recorded: decided again when resumed).
 """
 
 import dataclasses
@@ -25,7 +27,7 @@ import orjson
 from shipper import platform
 from shipper.identity import FileKey
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 class CheckpointError(Exception):
@@ -51,6 +53,8 @@ class Checkpoint:
     """Unix time of the last change."""
     replaced: bool = False
     """The content was seen replaced in place: the next reader starts a new generation at 0."""
+    encoding: str = ""
+    """The codec the file is decoded with (utf-8, utf-16-le, ...); "" when not recorded (an older version's entry)."""
 
 
 class CheckpointStore(Protocol):
@@ -129,7 +133,13 @@ def _upgrade_1_to_2(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "version": 2, "checkpoints": upgraded}
 
 
-UPGRADES: dict[int, Any] = {1: _upgrade_1_to_2}
+def _upgrade_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 recorded no codec: "" says so, and a resumed stream decides it again (shipper.harvest.encodings)."""
+    upgraded = [{**item, "encoding": ""} for item in document.get("checkpoints", [])]
+    return {**document, "version": 3, "checkpoints": upgraded}
+
+
+UPGRADES: dict[int, Any] = {1: _upgrade_1_to_2, 2: _upgrade_2_to_3}
 """version N -> the function that turns a version-N document into a version-N+1 one."""
 
 

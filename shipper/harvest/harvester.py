@@ -156,6 +156,10 @@ class Harvester:
     def head(self) -> bytes:
         return read_head(self.handle)
 
+    def sample(self, size: int) -> bytes:
+        """The first `size` bytes of the file (fewer when it is shorter): what its encoding is detected from."""
+        return self._bytes_at(0, size)
+
     def fingerprint(self) -> str | None:
         """The first-line fingerprint, None while the first line is still incomplete."""
         return fingerprint_of(self.head())

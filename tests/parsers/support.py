@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from shipper.config import InputSettings, MultilineSettings, RegexSettings
+from shipper.harvest.encodings import AUTO, detect
 from shipper.parsers.base import Parser
 from shipper.parsers.pipeline import StreamParser
 from shipper.records import RawRecord, StreamContext
@@ -25,6 +26,9 @@ def split_records(raw: bytes, encoding: str = "utf-8") -> tuple[list[RawRecord],
     """Complete lines of `raw` (terminator and CR stripped, BOM consumed) and the codec in use.
 
     A last line without a terminator counts as complete (the file is read to its end)."""
+    if encoding == AUTO:
+        detected = detect(raw)  # as the shipper decides it; a file too short to tell reads as UTF-8
+        encoding = detected[0] if detected else "utf-8"
     start = 0
     for bom, codec in _BOMS:
         if raw.startswith(bom) and (encoding in ("utf-8", "utf-16") or encoding == codec):
