@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 
+from shipper.checkpoint.store import FORMAT_VERSION
 from tests.shipper.support import (
     assert_exactly_once,
     lines,
@@ -78,7 +79,7 @@ def test_shutdown_by_sigterm_persists_checkpoints(tmp_path: Path, kafka_bootstra
             process.wait()
     assert process.returncode == 0, stderr.decode()[-2000:]
     document = orjson.loads((state / "checkpoints.json").read_bytes())
-    assert document["version"] == 2
+    assert document["version"] == FORMAT_VERSION
     [checkpoint] = document["checkpoints"]
     assert checkpoint["offset"] == os.path.getsize(logs / "app.log")
     # A second run sends nothing again.
