@@ -118,3 +118,22 @@ def test_an_explicit_encoding_wins_over_detection(tmp_path: Path, kafka_bootstra
     assert any("\0" in e["body"] for e in wide)
     kept = orjson.loads((tmp_path / "state" / "checkpoints.json").read_bytes())["checkpoints"]
     assert sorted(entry["encoding"] for entry in kept) == ["cp1252", "cp1252", "utf-8"]
+
+
+def test_status_and_reset_use_the_detected_codec(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
+    log = tmp_path / "logs" / "service.log"
+    log.parent.mkdir()
+    log.write_bytes(powershell_5(WINDOWS) + "a line still being written".encode("utf-16-le"))
+    (tmp_path / "logs" / "tiny.log").write_bytes(b"\n")
+    state = tmp_path / "state"
+    config = config_of(state, kafka_bootstrap, kafka_topic, [{"id": "app", "paths": [str(tmp_path / "logs" / "*.log")]}])
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert admin.reset_checkpoints(config, str(log), to_start=False, to_end=True, offset=None) == 0
+        assert admin.status(config, as_json=False) == 0
+    assert recorded(state) == {"service.log": "utf-16-le"}
+    [entry] = orjson.loads((state / "checkpoints.json").read_bytes())["checkpoints"]
+    assert entry["offset"] == len(powershell_5(WINDOWS)), "the end of the last complete UTF-16 line"
+    rows = {Path(line.split()[0]).name: line.split() for line in out.getvalue().splitlines() if str(tmp_path) in line}
+    assert rows["service.log"][2] == "utf-16-le"
+    assert rows["tiny.log"][2] == "-", "one byte is too few to tell"
