@@ -102,7 +102,10 @@ def show_checkpoints(config: ShipperConfig, path_glob: str | None, *, as_json: b
         if as_json:
             sys.stdout.write(orjson.dumps({**vars(checkpoint), "key": str(checkpoint.key)}).decode() + "\n")
         else:
-            print(f"{checkpoint.path}  offset={checkpoint.offset} generation={checkpoint.generation} key={checkpoint.key}")
+            print(
+                f"{checkpoint.path}  offset={checkpoint.offset} generation={checkpoint.generation}"
+                f" encoding={checkpoint.encoding or '-'} key={checkpoint.key}"
+            )
     return 0
 
 

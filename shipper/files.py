@@ -33,7 +33,16 @@ from shipper.harvest import encodings
 from shipper.harvest.framing import Framer
 from shipper.harvest.gzipped import GzipHarvester, is_gzip_path
 from shipper.harvest.harvester import Harvester, State
-from shipper.identity import LF, FileKey, fingerprint_of_line, first_line_of, line_end_of, marker_of, read_marker
+from shipper.identity import (
+    FINGERPRINT_BYTES,
+    LF,
+    FileKey,
+    fingerprint_of_line,
+    first_line_of,
+    line_end_of,
+    marker_of,
+    read_marker,
+)
 from shipper.parsers.pipeline import StreamParser
 from shipper.records import EncodedEvent, StreamContext
 from shipper.resolve import Adopt, Begin, Continue, CopySource, Defer, Duplicate, FileFacts, Known, LiveFacts, offsets_of, resolve
@@ -273,7 +282,7 @@ class Files:
         else:
             identity = str(key)
         encoding, bom = resolved.codec, resolved.bom
-        line_end = line_end_of(head) if encoding not in encodings.WIDE else LF
+        line_end = line_end_of(head[:FINGERPRINT_BYTES]) if encoding not in encodings.WIDE else LF
         stream_id = stream_id_for(self.host_id, identity, start.generation)
         resource: dict[str, object] = {"host.name": self.host_name, "host.id": self.host_id}
         if follow.input.service_name:

@@ -53,7 +53,8 @@ class StreamContext:
     """16 hex digits from schemas.ids.stream_id(host id, file identity, generation)."""
     path: str
     encoding: str
-    """The resolved codec name: utf-8, utf-16-le, utf-16-be, latin-1 or cp1252 (a BOM was already consumed)."""
+    """The resolved codec name: utf-8, utf-16-le, utf-16-be, latin-1 or cp1252 (a BOM was already consumed); never
+    `auto`: configured, recorded with the checkpoint or detected from the head (shipper.harvest.encodings)."""
     resource: dict[str, Any]
     """service.name, host.name, host.id and any static resource fields."""
     fields: dict[str, Any] = field(default_factory=dict)
