@@ -71,6 +71,8 @@ def detect(head: bytes) -> tuple[str, int] | None:
 
 def _by_nul_bytes(sample: bytes) -> str:
     units = len(sample) // 2
+    if not units:
+        return "utf-8"
     even = sample[0 : 2 * units : 2].count(0)
     odd = sample[1 : 2 * units : 2].count(0)
     if 2 * odd >= units and 10 * even <= units:

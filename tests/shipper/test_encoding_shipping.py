@@ -3,6 +3,7 @@ the codec kept with the checkpoint, and an explicit encoding winning."""
 
 import codecs
 import io
+import time
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import orjson
 
 from shipper import admin
 from shipper.config import ShipperConfig, parse_config
-from tests.shipper.support import FAST, assert_exactly_once, lines, run_once, shipped
+from tests.shipper.support import FAST, RunningShipper, assert_exactly_once, lines, run_once, shipped, wait_for_count
 
 WINDOWS = ["2026-12-01 12:00:14 [ERROR] payment failed", "Größe 12 € ✓", "ਊ U+0A0A holds a 0x0A byte in UTF-16"]
 
@@ -137,3 +138,22 @@ def test_status_and_reset_use_the_detected_codec(tmp_path: Path, kafka_bootstrap
     rows = {Path(line.split()[0]).name: line.split() for line in out.getvalue().splitlines() if str(tmp_path) in line}
     assert rows["service.log"][2] == "utf-16-le"
     assert rows["tiny.log"][2] == "-", "one byte is too few to tell"
+
+
+def test_a_file_seen_with_one_byte_is_decided_once_it_grew(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:
+    """A BOM-less UTF-16 LE writer caught after the first byte of its file, an empty first line's 0x0A: a complete line
+    for UTF-8, half a code unit for UTF-16. One byte decides nothing; the file waits until it grew."""
+    log = tmp_path / "logs" / "service.log"
+    log.parent.mkdir()
+    text = ["", *WINDOWS, *lines("grown", 20)]
+    data = ("\n" + "".join(line + "\r\n" for line in text[1:])).encode("utf-16-le")
+    log.write_bytes(data[:1])
+    config = config_of(tmp_path / "state", kafka_bootstrap, kafka_topic, [{"id": "app", "paths": [str(log)]}])
+    with RunningShipper(config):
+        time.sleep(1.5)  # several rescans and identification attempts on the 1-byte file (not a bound on anything)
+        with open(log, "ab") as handle:
+            handle.write(data[1:])
+        wait_for_count(kafka_bootstrap, kafka_topic, len(text))
+    events = shipped(kafka_bootstrap, kafka_topic)
+    assert_exactly_once(events, text)
+    assert recorded(tmp_path / "state") == {"service.log": "utf-16-le"}
