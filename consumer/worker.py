@@ -446,9 +446,8 @@ class Worker:
         expiry = self._config.kafka.session_timeout_ms / 1000 + EXPIRY_MARGIN
         log.info("Kafka fenced this worker; waiting for the member that took its group.instance.id to expire.",
                  extra={"group_instance_id": self._membership.instance_id, "within_s": expiry})
-        self._metrics.last_turn = time.monotonic()
         held = instance_held(self._config.kafka.client_config(), self._config.kafka.group_id,
-                             str(self._membership.instance_id), fenced_at + expiry, should_stop=lambda: self._stop)
+                             str(self._membership.instance_id), fenced_at + expiry, should_stop=self._waiting)
         verdict = self._fencings.verdict(held, time.monotonic())
         if verdict.rejoin_in is None:
             self._refused = verdict.reason
@@ -469,12 +468,16 @@ class Worker:
         close_consumer(self.consumer)  # fatal: it cannot leave; the rejoin replaces its member
         self._consumer = None
         deadline = time.monotonic() + verdict.rejoin_in
-        while not self._stop and time.monotonic() < deadline:
-            self._metrics.last_turn = time.monotonic()  # waiting on purpose is no stalled loop
+        while not self._waiting() and time.monotonic() < deadline:
             time.sleep(min(POLL_TIMEOUT, max(0.0, deadline - time.monotonic())))
         self._join()
         self._last_activity = time.monotonic()
         log.info("Joining the group again.", extra={"group_instance_id": self._membership.instance_id})
+
+    def _waiting(self) -> bool:
+        """One turn of a wait on purpose (which /health must not take for a stalled loop); whether to stop waiting."""
+        self._metrics.last_turn = time.monotonic()
+        return self._stop
 
     def _client_error(self, error: Any) -> None:
         if is_fencing(error, self._membership) and self._fencings is not None:
