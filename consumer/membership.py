@@ -21,10 +21,18 @@ Leaving for good: librdkafka does not send LeaveGroup when a static member close
 unsubscribes first and serves the revocation, which does send it; only then it closes. A crashed worker sends
 nothing, which is the point.
 
-The client id names the host and the process (`logferry-consumer-<host name>-<pid>`), so that `replay` can tell a
-member whose process has exited on this host (a stale member waiting for its session to expire) from a live one.
+Fenced by itself: a static member whose join the coordinator processes after the client gave up on it (a
+coordinator stalled loading its state after a restart, on a loaded host) is fenced by its own abandoned join: the
+coordinator gives the instance id to the member that join created, and librdkafka makes FENCED_INSTANCE_ID fatal.
+Another worker with the same instance id fences it the same way, and the coordinator's description of the group cannot
+tell the two apart (a replacing static member keeps the client id and host of the member it replaced). Time does:
+nobody heartbeats the member of an abandoned join, so it expires with its session, while another worker's stays.
+The fenced worker waits that long (`instance_held`); then it rejoins with a new client after a delay, a bounded number
+of times in a row, or reports the other worker as before (`Fencings`). The worker index lock rules out a second worker
+with the same derived id on this host, but not a cloned host, nor a configured group_instance_id used twice.
 """
 
+import enum
 import logging
 import os
 import re
@@ -33,12 +41,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 from confluent_kafka import Consumer, KafkaError
+from confluent_kafka.admin import AdminClient
 
 from consumer.config import ConsumerConfig
 from logferry.errors import LogferryError
@@ -53,6 +63,12 @@ LEAVE_TIMEOUT = 10.0  # seconds a leaving worker serves the revocation before it
 # Seconds close() may take. With the coordinator unreachable librdkafka's close() can block for good
 # (confluentinc/librdkafka#4519); a stopping worker must stop all the same.
 CLOSE_TIMEOUT = 20.0
+REJOIN_DELAY = 2.0  # seconds before the first rejoin after being fenced by itself; doubles with each one in a row
+REJOIN_DELAY_MAX = 30.0
+REJOINS_IN_A_ROW = 5  # fenced by itself this many times, each within FENCING_QUIET of the last: it stops instead
+FENCING_QUIET = 600.0  # seconds without a fencing after which the count starts again
+# Seconds on top of the session timeout a fenced worker waits for the member that took its instance id to expire.
+EXPIRY_MARGIN = 5.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -263,21 +279,117 @@ def membership_for(config: ConsumerConfig, *, once: bool) -> Membership:
     return membership
 
 
-def fatal_reason(error: Any, membership: Membership | None) -> str | None:
-    """A sentence when `error` (a confluent_kafka KafkaError) is fatal: the client is unusable and the worker must stop.
-    Static membership makes one likely: another worker joined with the same group.instance.id and fenced this one."""
+def _fatal_text(error: Any) -> str | None:
+    """The text of `error` (a confluent_kafka KafkaError) when it is fatal, else None."""
     try:
         # A consumed message carries the fatal error as code _FATAL, without the fatal flag.
         fatal = bool(error.fatal()) or error.code() == KafkaError._FATAL
         text = str(error.str())
     except AttributeError:
         return None
-    if not fatal:
+    return text if fatal else None
+
+
+def is_fencing(error: Any, membership: Membership | None) -> bool:
+    """Whether `error` is the fatal FENCED_INSTANCE_ID of a static member: another member holds its instance id."""
+    text = _fatal_text(error)
+    return text is not None and "fenced" in text.lower() and membership is not None and membership.static
+
+
+def fatal_reason(error: Any, membership: Membership | None) -> str | None:
+    """A sentence when `error` (a confluent_kafka KafkaError) is fatal: the client is unusable and the worker must stop.
+    A fencing (`is_fencing`) is decided by `Fencings` instead, once it is known who holds the instance id."""
+    text = _fatal_text(error)
+    if text is None:
         return None
-    if "fenced" in text.lower() and membership is not None and membership.instance_id is not None:
-        return (f"Kafka fenced this worker: another worker joined the group with the same group.instance.id "
-                f"{membership.instance_id!r}; give each worker its own [consumer] worker_index or [kafka] group_instance_id")
+    if is_fencing(error, membership):
+        return fenced_by_another(str(membership.instance_id if membership else ""))
     return f"Kafka reported a fatal error: {text}"
+
+
+def fenced_by_another(instance_id: str) -> str:
+    """The sentence of a worker fenced by another worker with its instance id."""
+    return (f"Kafka fenced this worker: another worker joined the group with the same group.instance.id "
+            f"{instance_id!r}; give each worker its own [consumer] worker_index or [kafka] group_instance_id")
+
+
+def instance_held(client_config: dict[str, Any], group_id: str, instance_id: str, deadline: float,
+                  should_stop: Callable[[], bool] = lambda: False) -> bool | None:
+    """Whether a member of `group_id` still holds `instance_id` at `deadline` (time.monotonic()): False as soon as none
+    does; None when the coordinator did not answer (asked again every second after transient errors, such as a
+    coordinator still loading) or a stop was requested."""
+    admin = AdminClient({**client_config, "client.id": f"{CLIENT_PREFIX}fencing-{os.getpid()}"})
+    held: bool | None = None
+    while not should_stop():
+        remaining = deadline - time.monotonic()
+        try:
+            timeout = max(1.0, min(remaining, 10.0))
+            future = admin.describe_consumer_groups([group_id], request_timeout=timeout)[group_id]
+            description: Any = future.result(timeout=timeout + 1.0)
+        except Exception as error:  # KafkaException or a timeout
+            log.debug("Describing the group failed; asking again.", extra={"error": str(error)})
+        else:
+            held = any(getattr(m, "group_instance_id", None) == instance_id for m in description.members)
+            if not held:
+                return False
+        if time.monotonic() >= deadline:
+            return held
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+    return None
+
+
+class FencedBy(enum.Enum):
+    """What fenced a worker, told by whether the member holding its instance id outlives a session timeout."""
+
+    OWN_JOIN = "own_join"  # it expired: nobody heartbeats it, so it is a join of this worker's own, processed late
+    ANOTHER_WORKER = "another_worker"  # it is still there: a live worker heartbeats with the same instance id
+    UNKNOWN = "unknown"  # the coordinator did not say
+
+
+@dataclass(frozen=True)
+class FencingVerdict:
+    """What a fenced worker does: rejoin after `rejoin_in` s, or (None) stop with `reason`."""
+
+    fenced_by: FencedBy
+    rejoin_in: float | None
+    reason: str
+
+
+_REJOIN_REASONS = {
+    FencedBy.OWN_JOIN: "the member that fenced it expired with its session (nobody heartbeats it): a join of its own "
+                       "that the coordinator processed after the client had given up on it",
+    FencedBy.UNKNOWN: "the coordinator did not say whether another member holds its group.instance.id",
+}
+
+
+@dataclass
+class Fencings:
+    """The fencings of one static worker and what each leads to (its state: the fencings in a row and when the last was).
+
+    After a fencing the worker waits for the member that took its instance id to expire (`instance_held` until a
+    session timeout and a margin have passed). Still held then, a live worker heartbeats with the same instance id:
+    it stops, saying so. Expired (or no answer: a live duplicate shows at the next fencing), it was a join of its own
+    that the coordinator processed late: it rejoins after a delay that doubles with each fencing in a row, and the
+    `REJOINS_IN_A_ROW`-th in a row stops it."""
+
+    instance_id: str
+    in_a_row: int = 0
+    last: float = -1e18
+
+    def verdict(self, held: bool | None, now: float) -> FencingVerdict:
+        if held:
+            return FencingVerdict(FencedBy.ANOTHER_WORKER, None, fenced_by_another(self.instance_id))
+        who = FencedBy.OWN_JOIN if held is False else FencedBy.UNKNOWN
+        if now - self.last >= FENCING_QUIET:
+            self.in_a_row = 0
+        self.in_a_row += 1
+        self.last = now
+        if self.in_a_row >= REJOINS_IN_A_ROW:
+            return FencingVerdict(who, None, (
+                f"Kafka fenced this worker {self.in_a_row} times in a row with its group.instance.id "
+                f"{self.instance_id!r}; another worker with the same id may be running; give each worker its own "
+                "[consumer] worker_index or [kafka] group_instance_id"))
+        return FencingVerdict(who, min(REJOIN_DELAY_MAX, REJOIN_DELAY * 2 ** (self.in_a_row - 1)), _REJOIN_REASONS[who])
 
 
 def leave_group(consumer: Consumer, membership: Membership) -> None:

@@ -26,6 +26,9 @@ Rebalance listener contract (cooperative-sticky, so each callback gets only the 
 
 Group membership (consumer/membership.py): long-running workers are static members, so a restart after a crash takes
 the partitions back without a rebalance; a stopping static member unsubscribes before close() to leave the group.
+A static member fenced (FENCED_INSTANCE_ID, fatal in librdkafka) by a join of its own that the coordinator processed
+late closes the unusable client, forgets what it buffered (as for lost partitions) and joins again with a new one after
+a delay; fenced by another worker with its instance id, it stops (membership.Fencings decides).
 `run --once` is a dynamic member and stops when caught up with the end offsets recorded at start (consumer/catchup.py).
 """
 
@@ -40,7 +43,17 @@ from confluent_kafka import OFFSET_BEGINNING, OFFSET_INVALID, Consumer, KafkaExc
 
 from consumer.catchup import CatchUp, CatchUpState, NotCaughtUp
 from consumer.config import ConsumerConfig
-from consumer.membership import Membership, close_consumer, fatal_reason, leave_group, membership_for
+from consumer.membership import (
+    EXPIRY_MARGIN,
+    Fencings,
+    Membership,
+    close_consumer,
+    fatal_reason,
+    instance_held,
+    is_fencing,
+    leave_group,
+    membership_for,
+)
 from consumer.metrics import Metrics, resumed
 from consumer.progress import Progress
 from consumer.records import Batch, TopicPartitionKey, decode_into
@@ -100,6 +113,8 @@ class Worker:
         self._stop = False
         self._refused: str | None = None
         self._membership: Membership | None = None
+        self._fencings: Fencings | None = None
+        self._fenced = False  # set by the client's fatal FENCED_INSTANCE_ID; handled by the loop (_after_fencing)
         self._catchup: CatchUp | None = None
         self._not_caught_up: str | None = None
         self._last_activity = time.monotonic()
@@ -131,12 +146,10 @@ class Worker:
             if not self._catchup.start(lambda: self._stop):  # before joining: the end offsets when the run starts
                 return 0
         self._membership = membership_for(self._config, once=once)
+        if self._membership.instance_id is not None:
+            self._fencings = Fencings(self._membership.instance_id)
         self._last_activity = time.monotonic()
-        # error_cb: connection-level errors (such as refused credentials) never arrive as consumed messages.
-        self._consumer = Consumer({**consumer_settings(self._config, self._membership), "error_cb": self._client_error})
-        self._consumer.subscribe(
-            list(self._config.kafka.topics), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
-        )
+        self._join()
         log.info("Consuming.", extra={"topics": self._config.kafka.topics, "group_id": self._config.kafka.group_id,
                                       "group_instance_id": self._membership.instance_id,
                                       "client_id": self._membership.client_id})
@@ -159,9 +172,21 @@ class Worker:
             raise NotCaughtUp(self._not_caught_up)
         return code
 
+    def _join(self) -> None:
+        """Create the client and subscribe: the group assigns partitions from the next consume() on."""
+        assert self._membership is not None
+        # error_cb: connection-level errors (such as refused credentials) never arrive as consumed messages.
+        self._consumer = Consumer({**consumer_settings(self._config, self._membership), "error_cb": self._client_error})
+        self._consumer.subscribe(
+            list(self._config.kafka.topics), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
+
     def _loop(self) -> None:
         while not self._stop:
             got = self._poll()
+            if self._fenced:
+                self._after_fencing()
+                continue
             if self._inflight is not None and self._inflight.done():
                 self._settle()
             now = self._metrics.last_turn = time.monotonic()
@@ -412,7 +437,52 @@ class Worker:
         self._assigned.difference_update(keys)
         self._last_activity = time.monotonic()
 
+    def _after_fencing(self) -> None:
+        """Fenced: the client is unusable. Wait for the member that took the instance id to expire with its session;
+        then rejoin with a new client after a delay, or stop when it stays (another worker; membership.Fencings)."""
+        self._fenced = False
+        assert self._membership is not None and self._fencings is not None
+        fenced_at = time.monotonic()
+        expiry = self._config.kafka.session_timeout_ms / 1000 + EXPIRY_MARGIN
+        log.info("Kafka fenced this worker; waiting for the member that took its group.instance.id to expire.",
+                 extra={"group_instance_id": self._membership.instance_id, "within_s": expiry})
+        held = instance_held(self._config.kafka.client_config(), self._config.kafka.group_id,
+                             str(self._membership.instance_id), fenced_at + expiry, should_stop=self._waiting)
+        verdict = self._fencings.verdict(held, time.monotonic())
+        if verdict.rejoin_in is None:
+            self._refused = verdict.reason
+            self._stop = True
+            log.error("Kafka fenced this worker; it stops.", extra={"reason": verdict.reason,
+                                                                     "fenced_by": verdict.fenced_by.value})
+            return
+        log.warning("Kafka fenced this worker with its own group membership; it rejoins.",
+                    extra={"why": verdict.reason, "fenced_by": verdict.fenced_by.value,
+                           "group_instance_id": self._membership.instance_id, "rejoin_in_s": round(verdict.rejoin_in, 1),
+                           "waited_s": round(time.monotonic() - fenced_at, 1),
+                           "buffered_dropped": len(self._batch) + self._sink.buffered()})
+        self._settle()  # the flush in flight ends (its rows are durable with their offsets); its commit cannot be made
+        # As for lost partitions: what is not durable yet is read again after the rejoin, from the stored offsets.
+        self._forget(list(self._assigned))
+        self._ignored.clear()
+        self._paused = False
+        close_consumer(self.consumer)  # fatal: it cannot leave; the rejoin replaces its member
+        self._consumer = None
+        deadline = time.monotonic() + verdict.rejoin_in
+        while not self._waiting() and time.monotonic() < deadline:
+            time.sleep(min(POLL_TIMEOUT, max(0.0, deadline - time.monotonic())))
+        self._join()
+        self._last_activity = time.monotonic()
+        log.info("Joining the group again.", extra={"group_instance_id": self._membership.instance_id})
+
+    def _waiting(self) -> bool:
+        """One turn of a wait on purpose (which /health must not take for a stalled loop); whether to stop waiting."""
+        self._metrics.last_turn = time.monotonic()
+        return self._stop
+
     def _client_error(self, error: Any) -> None:
+        if is_fencing(error, self._membership) and self._fencings is not None:
+            self._fenced = True  # handled by the loop once consume() returns (this runs inside it)
+            return
         reason = refusal(error) or fatal_reason(error, self._membership)
         if reason is not None and self._refused is None:
             # Bad credentials or permissions: retrying cannot help, so the worker stops with this reason.

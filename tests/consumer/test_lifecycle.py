@@ -20,7 +20,17 @@ from confluent_kafka.admin import AdminClient
 
 from consumer.catchup import CatchUp, CatchUpState
 from consumer.config import parse_config
-from consumer.membership import client_process, derived_instance_id, membership_for, take_slot
+from consumer.membership import (
+    FENCING_QUIET,
+    REJOIN_DELAY,
+    REJOINS_IN_A_ROW,
+    FencedBy,
+    Fencings,
+    client_process,
+    derived_instance_id,
+    membership_for,
+    take_slot,
+)
 from tests.consumer.helpers import (
     fts_count,
     indexed_ids,
@@ -123,6 +133,27 @@ def group_members(bootstrap: str, group: str) -> list[Any]:
 
 
 # --- unit checks of the pieces -----------------------------------------------------------------------------------
+
+
+def test_a_fencing_rejoins_unless_the_member_that_took_the_instance_id_outlives_its_session() -> None:
+    fencings = Fencings("logferry-h-0")
+    # Still held after a session timeout: a live worker heartbeats with the same id; stop at once, saying so.
+    another = Fencings("indexer-1").verdict(True, now=0.0)
+    assert another.fenced_by is FencedBy.ANOTHER_WORKER and another.rejoin_in is None
+    assert another.reason == ("Kafka fenced this worker: another worker joined the group with the same group.instance.id "
+                              "'indexer-1'; give each worker its own [consumer] worker_index or [kafka] group_instance_id")
+    # Expired: a join of its own; rejoin, later each time in a row; no answer: rejoin too.
+    first = fencings.verdict(False, now=0.0)
+    assert first.fenced_by is FencedBy.OWN_JOIN and first.rejoin_in == REJOIN_DELAY
+    unknown = fencings.verdict(None, now=1.0)
+    assert unknown.fenced_by is FencedBy.UNKNOWN and unknown.rejoin_in == 2 * REJOIN_DELAY
+    for now in range(2, REJOINS_IN_A_ROW - 1):
+        assert fencings.verdict(False, now=float(now)).rejoin_in is not None
+    # Fenced again and again: two processes with the same ids would fence each other for ever; stop.
+    last = fencings.verdict(False, now=float(REJOINS_IN_A_ROW))
+    assert last.rejoin_in is None and f"{REJOINS_IN_A_ROW} times in a row" in last.reason
+    # A quiet spell starts the count again.
+    assert Fencings("x", in_a_row=REJOINS_IN_A_ROW, last=0.0).verdict(False, now=FENCING_QUIET).rejoin_in == REJOIN_DELAY
 
 
 def test_the_derived_instance_id_names_host_host_id_and_index() -> None:
@@ -526,3 +557,55 @@ def test_a_worker_fenced_by_another_with_its_instance_id_stops_with_exit_1_sayin
     assert failed == ["run failed: Kafka fenced this worker: another worker joined the group with the same "
                       "group.instance.id 'indexer-1'; give each worker its own [consumer] worker_index or [kafka] "
                       "group_instance_id"]
+    assert not lines_with(tmp_path / "first.log", "Kafka fenced this worker with its own group membership; it rejoins.")
+
+
+def _join_as(bootstrap: str, group: str, topic: str, instance_id: str, client: str) -> None:
+    """Join `group` with `instance_id` and client id `client` and close without leaving (a static member's close sends
+    no LeaveGroup): the coordinator keeps that member, as it keeps one whose join its sender abandoned."""
+    from confluent_kafka import Consumer
+
+    ghost = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "group.instance.id": instance_id,
+                      "client.id": client, "session.timeout.ms": 6000, "enable.auto.commit": False,
+                      "partition.assignment.strategy": "cooperative-sticky"})
+    try:
+        ghost.subscribe([topic])
+        deadline = time.monotonic() + 60
+        while not ghost.assignment() and time.monotonic() < deadline:
+            ghost.poll(0.2)
+        assert ghost.assignment(), "the stand-in for the abandoned join never joined"
+    finally:
+        ghost.close()
+
+
+def test_a_worker_fenced_by_a_join_carrying_its_own_client_id_rejoins_and_resumes(
+    kafka_bootstrap: str, kafka_topic: str, tmp_path: Path
+) -> None:
+    # A join this worker sent, abandoned and the coordinator processed later fences the worker itself (the member that
+    # holds its group.instance.id then carries its own client id). Such a member is stood in for by a client that joins
+    # with the worker's client id and instance id: the worker must rejoin, not stop.
+    db = tmp_path / "index" / "logs.db"
+    group = f"selffence-{uuid.uuid4().hex[:8]}"
+    config = lifecycle_config(db, kafka_bootstrap, kafka_topic, group, session_ms=6000)
+    log = tmp_path / "worker.log"
+    first, second = make_events(50), make_events(50, start=50)
+    produce(kafka_bootstrap, kafka_topic, first)
+    worker = start_consumer("run", "--config", str(config), log=log)
+    try:
+        wait_for(lambda: count(db) == 50, 60, "the first events indexed")
+        [consuming] = lines_with(log, "Consuming.")
+        _join_as(kafka_bootstrap, group, kafka_topic, consuming["group_instance_id"], consuming["client_id"])
+        wait_for(lambda: bool(lines_with(log, "Kafka fenced this worker with its own group membership; it rejoins.")),
+                 60, "the worker to notice the fencing")
+        produce(kafka_bootstrap, kafka_topic, second)
+        wait_for(lambda: count(db) == 100, 90, "the events after the fencing indexed")
+        assert worker.poll() is None, "the fenced worker stopped"
+    except AssertionError:
+        print("worker log, last 60 lines:\n" + "\n".join(log.read_text().splitlines()[-60:]))
+        raise
+    finally:
+        code = stop(worker)
+    assert code == 0
+    assert_exactly(db, first + second)
+    [warning] = lines_with(log, "Kafka fenced this worker with its own group membership; it rejoins.")
+    assert warning["level"] == "warning" and warning["rejoin_in_s"] > 0

@@ -8,6 +8,7 @@ There is no fake: when none of these gives a broker, the test run fails loudly.
 """
 
 import os
+import socket
 import subprocess
 import time
 import uuid
@@ -114,24 +115,65 @@ def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 60.0)
 
 
 class DedicatedBroker:
-    """A broker of one's own (separate data and ports) for tests that stop and restart it."""
+    """A broker of one's own (separate data and ports) for tests that stop and restart it.
+
+    A restart must come back on the same port with the same data: the clients under test only know that address.
+    local-kafka starts over on new ports with fresh data when the old ones are taken, so a restart first waits for
+    them to be free (any process's outgoing connection may hold one as its local port for a while) and fails loudly
+    if the address changed all the same. On a loaded box the broker can take longer to answer than local-kafka's
+    90 s; a start that gave up while the broker runs is asked again until START_DEADLINE."""
+
+    START_DEADLINE = 300.0  # seconds a start (or restart) may take in all
+    PORTS_FREE_DEADLINE = 60.0  # seconds a restart waits for its old ports to be free
 
     def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
         self.env = {"LOGFERRY_KAFKA_RUN_DIR": str(run_dir)}
         self.bootstrap = ""
 
     def start(self) -> str:
-        line = local_kafka("start", env=self.env)
+        before = self.bootstrap
+        if before:
+            self._wait_for_free_ports()
+        deadline = time.monotonic() + self.START_DEADLINE
+        while True:
+            try:
+                line = local_kafka("start", env=self.env)
+                break
+            except BrokerUnavailable as error:
+                if "did not answer within" not in str(error) or time.monotonic() >= deadline:
+                    raise
         if not line.startswith("KAFKA_BOOTSTRAP_SERVERS="):
             raise BrokerUnavailable(f"local-kafka start printed {line!r} instead of the bootstrap line")
         self.bootstrap = line.split("=", 1)[1]
+        if before and self.bootstrap != before:
+            raise BrokerUnavailable(f"the restarted broker came back at {self.bootstrap} with fresh data instead of "
+                                    f"{before}: its old ports were taken")
         return self.bootstrap
+
+    def _wait_for_free_ports(self) -> None:
+        ports = [int(path.read_text()) for path in (self.run_dir / "port", self.run_dir / "controller.port")
+                 if path.exists()]
+        deadline = time.monotonic() + self.PORTS_FREE_DEADLINE
+        while not all(_port_free(port) for port in ports) and time.monotonic() < deadline:
+            time.sleep(0.5)
 
     def stop(self) -> None:
         local_kafka("stop", env=self.env)
 
     def reset(self) -> None:
         local_kafka("reset", env=self.env)
+
+
+def _port_free(port: int) -> bool:
+    """Whether the broker could listen on `port` again (SO_REUSEADDR, as it binds: TIME_WAIT does not count)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @contextmanager
