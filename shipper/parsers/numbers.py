@@ -11,11 +11,12 @@ The number is written plainly: optional sign, digits without leading zeros, an o
 where the token ends (a space, the end, `,` or `;` not followed by a digit, `.` then a space or the end, a closing
 bracket or quote), so `1.2.3`, `10.0.0.1`, `2026-03-14`, `0x1f`, `12ab`, `1,234` and `12MB/s` are refused whole.
 
-Speed: one C-level search for digit runs, then a few compiled comparisons per run; lines without digits cost one
-failed search. Bounded: the first _SCAN_LIMIT characters, at most MAX_ATTRIBUTES attributes.
+Speed: one left-to-right scan for digit runs on character codes, then a bounded look around each run (compiled,
+a few native comparisons per character; a regex search for the runs cost more per line than the whole scan, and a
+match object per run several times that). Bounded: the first _SCAN_LIMIT characters, at most MAX_ATTRIBUTES
+attributes; each run is looked at once, and each look is bounded (_MAX_KEY, _MAX_SPACES, _MAX_UNIT).
 """
 
-import re
 from typing import Final
 
 MAX_ATTRIBUTES: Final = 32
@@ -27,12 +28,10 @@ _MAX_DIGITS: Final = 19
 _MAX_SPACES: Final = 4
 _MAX_UNIT: Final = 8
 
-_DIGITS: Final = re.compile(r"\d+(?:\.\d+)?", re.ASCII)
-
 # unit (lower-cased) -> (name suffix, multiplier, divisor): the value in the suffix's base unit is value * mul / div
-_PERCENT: Final = ("_pct", 1, 1)
+_NO_UNIT: Final = ("", 1, 1)
 _UNITS: Final[dict[str, tuple[str, int, int]]] = {
-    "%": _PERCENT,
+    "%": ("_pct", 1, 1),
     "ns": ("_ms", 1, 1_000_000), "nsec": ("_ms", 1, 1_000_000),
     "us": ("_ms", 1, 1000), "\u00b5s": ("_ms", 1, 1000), "\u03bcs": ("_ms", 1, 1000), "usec": ("_ms", 1, 1000),
     "ms": ("_ms", 1, 1), "msec": ("_ms", 1, 1), "msecs": ("_ms", 1, 1), "millis": ("_ms", 1, 1),
@@ -61,44 +60,71 @@ _RESERVED: Final = frozenset({
     "message", "tags", "labels", "ecs", "agent", "observer", "cloud", "container", "kubernetes", "k8s", "os",
 })
 """Names a numeric attribute must not take: it gets `_value` appended instead (`error: 3` gives `error_value`)."""
-_BEFORE_KEY: Final = frozenset(" \t,;([{|\"'")
-_CLOSERS: Final = frozenset(")]}|\"'")
 _names: Final[dict[tuple[str, str], str]] = {}
 _NAME_LIMIT: Final = 4096
 
+# character codes (the scan compares ints: compiled, `ord(text[i])` is a native read, a 1-character str is not)
+_SPACE: Final = 32
+_TAB: Final = 9
+_DOT: Final = 46
+_PERCENT_SIGN: Final = 37
 
-def _is_key_char(char: str) -> bool:
-    return char.isascii() and (char.isalnum() or char in "_.-")
+
+def _is_digit(code: int) -> bool:
+    return 48 <= code <= 57
 
 
-def _is_unit_char(char: str) -> bool:
-    return ("a" <= char <= "z") or ("A" <= char <= "Z") or char in {"\u00b5", "\u03bc"}
+def _is_letter(code: int) -> bool:
+    return 97 <= code <= 122 or 65 <= code <= 90
+
+
+def _is_key_code(code: int) -> bool:
+    """ASCII letters, digits, `_`, `.`, `-`."""
+    return _is_letter(code) or _is_digit(code) or code in (95, _DOT, 45)
+
+
+def _is_unit_code(code: int) -> bool:
+    return _is_letter(code) or code in (0xB5, 0x3BC)  # micro sign, Greek mu
+
+
+def _before_key(code: int) -> bool:
+    """What may precede a key: a space, a tab or one of `,;([{|"'`."""
+    return code in (_SPACE, _TAB, 44, 59, 40, 91, 123, 124, 34, 39)
 
 
 def _ends_token(text: str, pos: int, size: int) -> bool:
-    """Whether a value ending before `pos` ends its token."""
+    """Whether a value ending before `pos` ends its token: the end, a space, `,` or `;` not followed by a digit, `.`
+    followed by a space or the end, or one of `)]}|"'`."""
     if pos >= size:
         return True
-    char = text[pos]
-    if char in {" ", "\t"} or char in _CLOSERS:
+    code = ord(text[pos])
+    if code in (_SPACE, _TAB, 41, 93, 125, 124, 34, 39):
         return True
-    if char in {",", ";"}:
-        return pos + 1 >= size or not text[pos + 1].isdigit()
-    if char == ".":
-        return pos + 1 >= size or text[pos + 1] == " " or text[pos + 1] == "\t"
+    if code in (44, 59):
+        return pos + 1 >= size or not _is_digit(ord(text[pos + 1]))
+    if code == _DOT:
+        return pos + 1 >= size or ord(text[pos + 1]) in (_SPACE, _TAB)
     return False
 
 
 def _unit_end(text: str, start: int, size: int) -> int:
     """The end of the unit word starting at `start` (start itself when none); -1 when the word is too long."""
-    if start < size and text[start] == "%":
+    if start < size and ord(text[start]) == _PERCENT_SIGN:
         return start + 1
     end = start
-    while end < size and _is_unit_char(text[end]):
+    while end < size and _is_unit_code(ord(text[end])):
         end += 1
         if end - start > _MAX_UNIT:
             return -1
     return end
+
+
+def _spaces_before(text: str, pos: int) -> int:
+    """How many spaces and tabs end text[:pos] (counting stops past _MAX_SPACES)."""
+    count = 0
+    while pos > count and count <= _MAX_SPACES and ord(text[pos - count - 1]) in (_SPACE, _TAB):
+        count += 1
+    return count
 
 
 def _name(key: str, suffix: str) -> str:
@@ -132,51 +158,62 @@ def numeric_attributes(message: str) -> dict[str, int | float]:
     found: dict[str, int | float] = {}
     text = message[:_SCAN_LIMIT] if len(message) > _SCAN_LIMIT else message
     size = len(text)
-    for match in _DIGITS.finditer(text):
-        start = match.start()
-        end = match.end()
-        number = match.group()
-        point = number.find(".")
-        if (point if point != -1 else len(number)) > _MAX_DIGITS or len(number) > 2 * _MAX_DIGITS + 1:
+    i = 0
+    while i < size:
+        code = ord(text[i])
+        if code < 48 or code > 57:
+            i += 1
             continue
-        if number[0] == "0" and len(number) > 1 and number[1] != ".":
+        # a number: digits, then `.digits` if there are
+        start = i
+        i += 1
+        while i < size and _is_digit(ord(text[i])):
+            i += 1
+        integer_end = i
+        if i + 1 < size and ord(text[i]) == _DOT and _is_digit(ord(text[i + 1])):
+            i += 2
+            while i < size and _is_digit(ord(text[i])):
+                i += 1
+        end = i  # the scan goes on from here whatever this number turns out to be
+        if integer_end - start > _MAX_DIGITS or end - integer_end > _MAX_DIGITS + 1:
+            continue
+        if ord(text[start]) == 48 and integer_end - start > 1:
             continue  # leading zeros: an id, a zip code, a clock time
         # what precedes: an optional sign, then `=`, `: ` or spaces, then the key
         pos = start
         negative = False
-        if pos > 0 and (text[pos - 1] == "-" or text[pos - 1] == "+"):
-            negative = text[pos - 1] == "-"
+        if pos > 0 and ord(text[pos - 1]) in (45, 43):
+            negative = ord(text[pos - 1]) == 45
             pos -= 1
-        spaces = 0
-        while pos > 0 and spaces <= _MAX_SPACES and (text[pos - 1] == " " or text[pos - 1] == "\t"):
-            pos -= 1
-            spaces += 1
+        spaces = _spaces_before(text, pos)
+        pos -= spaces
         if pos == 0 or spaces > _MAX_SPACES:
             continue
-        separator = text[pos - 1]
+        separator = ord(text[pos - 1])
         needs_unit = False
-        if separator == "=":
+        if separator == 61:  # =
             pos -= 1
-            spaces = 0
-            while pos > 0 and spaces <= _MAX_SPACES and (text[pos - 1] == " " or text[pos - 1] == "\t"):
-                pos -= 1
-                spaces += 1
-        elif separator == ":" and spaces > 0:
+            spaces = _spaces_before(text, pos)
+            if spaces > _MAX_SPACES:
+                continue
+            pos -= spaces
+        elif separator == 58 and spaces > 0:  # `: `
             pos -= 1
         elif spaces > 0:
             needs_unit = True
         else:
             continue  # glued to what precedes: `v1.2`, `a-3`, `10.0.0.1`
         key_end = pos
-        while pos > 0 and key_end - pos <= _MAX_KEY and _is_key_char(text[pos - 1]):
+        while pos > 0 and key_end - pos <= _MAX_KEY and _is_key_code(ord(text[pos - 1])):
             pos -= 1
         if pos == key_end or key_end - pos > _MAX_KEY:
             continue
-        if pos > 0 and text[pos - 1] not in _BEFORE_KEY:
+        if pos > 0 and not _before_key(ord(text[pos - 1])):
             continue  # `http://host: 1`, `a=b 5ms`: not a key of its own
-        first = text[pos]
-        last = text[key_end - 1]
-        if not (first.isascii() and first.isalpha()) or not (last.isascii() and last.isalnum()):
+        if not _is_letter(ord(text[pos])):
+            continue
+        last = ord(text[key_end - 1])
+        if not (_is_letter(last) or _is_digit(last)):
             continue
         # what follows: an optional unit (attached, or after one space), then the end of the token
         unit = ""
@@ -187,17 +224,20 @@ def numeric_attributes(message: str) -> dict[str, int | float]:
             unit = text[end:after].lower()
             if unit not in _UNITS:
                 continue  # `12ab`, `0x1f`, `3rd`: not a number with a unit
-        elif end + 1 < size and text[end] == " ":
+        elif end + 1 < size and ord(text[end]) == _SPACE:
             spaced = _unit_end(text, end + 1, size)
-            if spaced > end + 1 and text[end + 1:spaced].lower() in _UNITS and _ends_token(text, spaced, size):
-                unit = text[end + 1:spaced].lower()
-                after = spaced
+            if spaced > end + 1 and _ends_token(text, spaced, size):
+                word = text[end + 1:spaced].lower()
+                if word in _UNITS:
+                    unit = word
+                    after = spaced
         if not _ends_token(text, after, size) or (needs_unit and not unit):
             continue
-        suffix, multiplier, divisor = _UNITS[unit] if unit else _PERCENT
-        if not unit:
-            suffix = ""
-        value: int | float = int(number) * multiplier if point == -1 and divisor == 1 else float(number) * multiplier / divisor
+        suffix, multiplier, divisor = _UNITS[unit] if unit else _NO_UNIT
+        number = text[start:end]
+        value: int | float = (
+            int(number) * multiplier if integer_end == end and divisor == 1 else float(number) * multiplier / divisor
+        )
         if suffix == "_bytes":
             value = round(value)
         name = _name(text[pos:key_end], suffix)
