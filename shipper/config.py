@@ -35,8 +35,6 @@ FORMATS = (
     "auto", "json", "logfmt", "syslog", "nginx", "apache", "apache_error", "iis", "golog", "python", "java",
     "cri", "docker", "regex", "plain",
 )
-CaptureType = Literal["int", "float", "bool"]
-CAPTURE_TYPES: tuple[str, ...] = get_args(CaptureType)
 ENCODINGS = ("utf-8", "utf-16", "utf-16-le", "utf-16-be", "latin-1", "cp1252")
 
 
@@ -66,6 +64,11 @@ class MultilineSettings:
             raise ConfigError(f"{where}.max_bytes", "must be at least 1")
         if self.flush_timeout <= 0:
             raise ConfigError(f"{where}.flush_timeout", "must be greater than 0")
+
+
+CaptureType = Literal["int", "float", "bool"]
+CAPTURE_TYPES: tuple[str, ...] = get_args(CaptureType)
+"""The types a regex capture can be given (`[inputs.regex] types`); shipper.parsers.regex_user converts them."""
 
 
 @dataclass(frozen=True, kw_only=True)
