@@ -26,6 +26,7 @@ GROUPS = {
     "shipper/parsers": (
         "access", "apache_error", "auto", "base", "bounded", "clock", "cri", "docker", "golog", "iis", "java", "jsonlines",
         "logfmt", "multiline", "pipeline", "plain", "python_logging", "registry", "stacktrace", "structured", "syslog",
+        "numbers",  # called by the text layout on every timestamped line's message
     ),
     # produce loop and delivery reports: a sixth of a shipped line's CPU was their interpreted per-message code
     "shipper/delivery": ("acks", "producer"),

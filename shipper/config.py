@@ -15,7 +15,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from logferry.config import REQUIRED, load, read_toml, setting
@@ -66,6 +66,11 @@ class MultilineSettings:
             raise ConfigError(f"{where}.flush_timeout", "must be greater than 0")
 
 
+CaptureType = Literal["int", "float", "bool"]
+CAPTURE_TYPES: tuple[str, ...] = get_args(CaptureType)
+"""The types a regex capture can be given (`[inputs.regex] types`); shipper.parsers.regex_user converts them."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class RegexSettings:
     """The user pattern for format = "regex"."""
@@ -73,6 +78,12 @@ class RegexSettings:
     pattern: str = setting("", "Regular expression with named groups: timestamp, level, message; others become attributes.")
     timestamp_format: str = setting("", "strptime format of the timestamp group; empty to accept RFC 3339 / ISO 8601.")
     timeout_ms: float = setting(100.0, "Most milliseconds the pattern may run on one line; a longer run flags the line.")
+    types: dict[str, CaptureType] = setting(
+        {},
+        "Types of named groups other than timestamp, level and message: " + ", ".join(CAPTURE_TYPES) + " (bool takes "
+        "true/false, yes/no, on/off, 1/0 in any case); a capture that does not convert stays a string, flagged "
+        "type_conversion_failed.",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -248,14 +259,20 @@ _STRPTIME_DIRECTIVES = set("aAwdbBmyYHIpMSfzZjUWcxXGuV%")
 
 
 def check_user_regex(settings: RegexSettings, key: str) -> None:
-    """ConfigError for a pattern with a catastrophic-backtracking shape, a bad timeout or timestamp format."""
+    """ConfigError for a pattern with a catastrophic-backtracking shape, a type for a group it lacks, a bad timeout or
+    timestamp format."""
     from shipper.parsers.regex_safety import compile_user_pattern
 
     _refuse_catastrophic(settings.pattern, f"{key}.pattern")
     try:
-        compile_user_pattern(settings.pattern)
+        groups = compile_user_pattern(settings.pattern).groupindex
     except Exception as error:  # the regex module raises its own error type
         raise ConfigError(f"{key}.pattern", f"invalid regular expression: {error}") from None
+    for name in settings.types:
+        if name in ("timestamp", "level", "message"):
+            raise ConfigError(f"{key}.types.{name}", f"the {name} group is not typed (only other groups are)")
+        if name not in groups:
+            raise ConfigError(f"{key}.types.{name}", f"the pattern has no group named {name!r}")
     if not 0 < settings.timeout_ms <= 10_000:
         raise ConfigError(f"{key}.timeout_ms", "must be greater than 0 and at most 10000")
     directives = re.findall(r"%(.)", settings.timestamp_format)

@@ -17,8 +17,10 @@ from shipper.parsers.structured import structured_event
 _PAIR: Final = Bounded(r'([^\s="]++)(?:=(?:"([^"\\]*+(?:\\.[^"\\]*+)*+)"|([^\s"]*+)))?', re.S)
 _START: Final = Bounded(r'\s*+[^\s="]++=')
 _OTHER_SPACES: Final = ("\t", "\n", "\x0b", "\x0c", "\r", "\x1c", "\x1d", "\x1e", "\x1f")  # ASCII isspace() but " "
-_ESCAPE = Bounded(r"\\(.)", re.S)
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+# go-logfmt unquotes as encoding/json does: \" \\ \/ \b \f \n \r \t and \uXXXX (a surrogate pair as one character, a lone
+# surrogate as U+FFFD: it has no UTF-8 form); any other escaped character stands for itself
+_ESCAPE = Bounded(r"\\(u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)", re.S)
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
 Pair = tuple[str, str, str, bool]
 """key, quoted value ("" when none), bare value ("" when none), whether the key had an `=`"""
 
@@ -92,8 +94,15 @@ _fast = True
 
 
 def _unescape(match: Any) -> str:
-    char: str = match[1]
-    return _ESCAPES.get(char, char)
+    escaped: str = match[1]
+    if len(escaped) == 1:
+        return _ESCAPES.get(escaped, escaped)
+    if len(escaped) == 5:
+        code = int(escaped[1:], 16)
+        return "\ufffd" if 0xD800 <= code <= 0xDFFF else chr(code)
+    high = int(escaped[1:5], 16)
+    low = int(escaped[7:], 16)
+    return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
 
 
 class LogfmtParser(Parser):
