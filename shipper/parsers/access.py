@@ -127,7 +127,7 @@ class AccessLogParser(Parser):
             agent = agent and _text(agent)
             fields = (peer, ident, user, stamp, request, status, size, referer, agent, rest)
         peer, ident, user, stamp, request, status, size, referer, agent, rest = fields
-        head = self._heads.get(stamp)
+        head = self._heads.known.get(stamp)
         if head is None:
             if _STAMP.fullmatch(stamp) is None:
                 return None

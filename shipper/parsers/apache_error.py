@@ -34,7 +34,7 @@ class ApacheErrorParser(Parser):
         if month is None:
             return None
         key = text[match.start(1):match.end(7)]
-        head = self._heads.get(key)
+        head = self._heads.known.get(key)
         if head is None:
             try:
                 head = self.clock.local_head((int(match[7]), month, int(match[2]), int(match[3]), int(match[4]), int(match[5])))

@@ -89,32 +89,30 @@ class HeadCache:
     """Timestamp heads by the text they were read from: the one cache every parser keeps (one per parser and stream).
 
     Consecutive lines mostly repeat their second, so a parser converts a date-time's text once (`put`) and looks it up
-    after (`get`). What a head is, the parser decides: the 19-character UTC head, or a whole timestamp; "" marks an
+    after, in `known`. What a head is, the parser decides: the 19-character UTC head, or a whole timestamp; "" marks an
     impossible date, so it is flagged without being converted again. Bounded: at `limit` entries it starts over, which
     costs one conversion per second seen after (timestamps move forward: old seconds seldom come back).
     """
 
     def __init__(self, limit: int = HEAD_LIMIT) -> None:
         self.limit = limit
-        self._heads: dict[str, str] = {}
-
-    def get(self, key: str) -> str | None:
-        """The head put for `key`, or None."""
-        return self._heads.get(key)
+        # read directly (`known.get(text)`, once per line: compiled, a method around it cost more than the lookup
+        # itself); written only through `put`, which keeps the bound
+        self.known: dict[str, str] = {}
 
     def put(self, key: str, head: str) -> None:
         """Keep `head` for `key`, first starting over when the cache is full."""
-        heads = self._heads
-        if len(heads) >= self.limit:
-            heads.clear()
-        heads[key] = head
+        known = self.known
+        if len(known) >= self.limit:
+            known.clear()
+        known[key] = head
 
     def clear(self) -> None:
         """Forget every head (when what they were computed from changed, such as the observed month)."""
-        self._heads.clear()
+        self.known.clear()
 
     def __len__(self) -> int:
-        return len(self._heads)
+        return len(self.known)
 
 
 class Clock:
@@ -182,7 +180,7 @@ class Clock:
         """The UTC timestamp text for the usual `YYYY-MM-DDTHH:MM:SS.fff...Z` once its second was seen; else None
         (then call `iso`)."""
         if text.endswith("Z"):
-            head = self._iso_cache.get(text[:19])
+            head = self._iso_cache.known.get(text[:19])
             if head is not None:
                 frac = text[20:-1]
                 if frac.isdigit() and frac.isascii() and text[19] == ".":
@@ -198,7 +196,7 @@ class Clock:
             return None
         zone = match[8]
         key = text[:19] + "|" + (zone or "")
-        head = self._iso_cache.get(key)
+        head = self._iso_cache.known.get(key)
         if head is None:
             try:
                 head = self._iso_head(match)

@@ -66,7 +66,7 @@ class GoLogParser(Parser):
 
     def parse(self, text: str) -> Event | None:
         # the usual line: no prefix, a date-time seen before (so valid) in text[:19], the rest split without the pattern
-        head = self._heads.get(text[:19])
+        head = self._heads.known.get(text[:19])
         if head:
             fields = _split_line(text) if _fast else None
             if fields is not None:
@@ -97,7 +97,7 @@ class GoLogParser(Parser):
         prefix, year, month, day, hour, minute, second, fraction, path, line, message = match.groups()
         start = len(prefix)
         key = text[start:start + 19]
-        head = self._heads.get(key)
+        head = self._heads.known.get(key)
         if head is None:
             try:
                 head = self.clock.local_head((int(year), int(month), int(day), int(hour), int(minute), int(second)))

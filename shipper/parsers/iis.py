@@ -75,7 +75,7 @@ class IisParser(Parser):
         if not date:
             return self.clock.observed
         key = date + " " + time
-        head = self._heads.get(key)
+        head = self._heads.known.get(key)
         if head is None:
             stamp = self.clock.iso(key + "Z")
             if stamp is None:

@@ -42,7 +42,7 @@ class JavaParser(Parser):
         else:
             key = self.clock.observed_date + " " + match[4]  # time only: today, in the input's zone
             fraction = match[5]
-        head = self._heads.get(key)
+        head = self._heads.known.get(key)
         if head is None:
             stamp = self.clock.iso(key)
             head = "" if stamp is None else stamp[0][:19]  # "": an impossible date, observed time, flagged

@@ -66,7 +66,7 @@ class PythonParser(Parser):
         else:
             logger, level = match[3], match[4]
         key = match[1]
-        head = self._heads.get(key)
+        head = self._heads.known.get(key)
         if head is None:
             stamp = self.clock.iso(key)
             head = "" if stamp is None else stamp[0][:19]  # "": an impossible date, observed time, flagged

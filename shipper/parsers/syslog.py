@@ -117,7 +117,7 @@ class SyslogParser(Parser):
         bsd = _split_bsd(text) if _fast else None
         if bsd is not None:
             pri_text, start, fraction, rest = bsd
-            head = self._bsd_heads.get(text[start:start + 15])
+            head = self._bsd_heads.known.get(text[start:start + 15])
             if head:
                 return self._bsd_event(text, pri_text, f"{head}.{fraction}{_ZEROS[len(fraction):]}Z", True, rest)
         # RFC 5424 has a version after the PRI (`<34>1 `); checked before trying its long pattern
@@ -177,7 +177,7 @@ class SyslogParser(Parser):
         if month_name is not None:
             start = len(pri_text) + 2 if pri_text is not None else 0
             key = text[start:start + 15]
-            head = self._bsd_heads.get(key)
+            head = self._bsd_heads.known.get(key)
             if head is None:
                 month = MONTHS.get(month_name)
                 if month is None:
