@@ -9,31 +9,48 @@ editing a compiled module, reinstall (`pip install -e .`) or its sources run ins
 """
 
 import hashlib
+import importlib.util
 import os
 import sys
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
+from types import ModuleType
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
+
+
+def _build_support() -> ModuleType:
+    """shipper/parsers/_mypyc.py loaded on its own: standard library only, so no package import at build time."""
+    spec = importlib.util.spec_from_file_location("_logferry_build_support", ROOT / "shipper" / "parsers" / "_mypyc.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_SUPPORT = _build_support()
+# The parsers' own modules on the per-line path. The format modules join them as their records declare (`compiled`
+# in shipper/parsers/declaration.py, read from the sources by _mypyc.declared_modules): the user-regex parser says
+# no (its time goes to the regex engine). Never compiled: the packages' __init__, _mypyc (must run as plain Python,
+# see its docstring) and declaration (read when the registry is imported, never per line).
+PARSER_SUPPORT = (
+    "auto", "base", "bounded", "clock", "multiline", "numbers", "pipeline", "registry", "stacktrace", "structured",
+)
+_DECLARED_COMPILED = [name for name, compiled in _SUPPORT.declared_modules(ROOT / "shipper" / "parsers").items() if compiled]
 # The modules on the per-line path, by mypyc group: one shared library per package, inside the package, so an
 # editable install's finder (which maps packages only) finds it, and a stale build is noticed per package (each
-# package's __init__ calls shipper.parsers._mypyc.use_sources_if_stale). Not listed: the packages' __init__ and
-# _mypyc (must run as plain Python, see its docstring), and the user-regex parser (its time goes to the regex engine).
+# package's __init__ calls shipper.parsers._mypyc.use_sources_if_stale).
 GROUPS = {
-    "shipper/parsers": (
-        "access", "apache_error", "auto", "base", "bounded", "clock", "cri", "docker", "golog", "iis", "java", "jsonlines",
-        "logfmt", "multiline", "pipeline", "plain", "python_logging", "registry", "stacktrace", "structured", "syslog",
-        "numbers",  # called by the text layout on every timestamped line's message
-    ),
+    "shipper/parsers": tuple(sorted({*PARSER_SUPPORT, *_DECLARED_COMPILED})),
     # produce loop and delivery reports: a sixth of a shipped line's CPU was their interpreted per-message code
     "shipper/delivery": ("acks", "producer"),
     # the split of a read chunk into line records
     "shipper/harvest": ("framing",),
 }
-MANIFEST = "_native.sha256"  # read by shipper.parsers._mypyc.use_sources_if_stale (not imported here: no build-time imports)
+MANIFEST = _SUPPORT.MANIFEST  # read by shipper.parsers._mypyc.use_sources_if_stale
 
 
 def _pure() -> str | None:
@@ -105,4 +122,5 @@ def ext_modules() -> list[Extension]:
         return []
 
 
-setup(ext_modules=ext_modules(), cmdclass={"build_ext": OptionalBuildExt})
+if __name__ == "__main__":  # how pip's build backend and `python setup.py` run it; tests read GROUPS without building
+    setup(ext_modules=ext_modules(), cmdclass={"build_ext": OptionalBuildExt})

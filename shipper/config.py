@@ -31,10 +31,14 @@ def default_state_dir() -> str:
     return "/var/lib/logferry"
 
 
-FORMATS = (
-    "auto", "json", "logfmt", "syslog", "nginx", "apache", "apache_error", "iis", "golog", "python", "java",
-    "cri", "docker", "regex", "plain",
-)
+def formats() -> tuple[str, ...]:
+    """The known `format` values: auto, then every format shipper.parsers.registry declares. Imported when asked, not
+    with this module: the parsers import this module for their settings."""
+    from shipper.parsers.registry import NAMES
+
+    return ("auto", *NAMES)
+
+
 ENCODINGS = ("auto", "utf-8", "utf-16", "utf-16-le", "utf-16-be", "latin-1", "cp1252")
 
 
@@ -94,7 +98,9 @@ class InputSettings:
     paths: list[str] = setting(REQUIRED, "Glob patterns of files to follow; ** matches any number of directories.")
     exclude: list[str] = setting([], "Glob patterns of files to leave alone (for example rotated *.gz).")
     max_depth: int = setting(16, "Most directories one ** in `paths` spans; deeper ones are not scanned (1 to 256).")
-    format: str = setting("auto", "Log format: " + ", ".join(FORMATS) + ".")
+    format: str = setting(
+        "auto", "Log format: auto (recognised line by line) or a format declared in shipper.parsers.registry (json, syslog, ...)."
+    )
     encoding: str = setting(
         "auto",
         "Text encoding: " + ", ".join(ENCODINGS) + ". auto detects each file's from its head (a BOM, else NUL bytes for"
@@ -116,8 +122,9 @@ class InputSettings:
             check_glob(pattern, key)
         if not 1 <= self.max_depth <= 256:
             raise ConfigError(f"{where}.max_depth", "must be from 1 to 256")
-        if self.format not in FORMATS:
-            raise ConfigError(f"{where}.format", f"unknown format {self.format!r}; known: {', '.join(FORMATS)}")
+        known = formats()
+        if self.format not in known:
+            raise ConfigError(f"{where}.format", f"unknown format {self.format!r}; known: {', '.join(known)}")
         if self.encoding.lower() not in ENCODINGS:
             raise ConfigError(f"{where}.encoding", f"unknown encoding {self.encoding!r}; known: {', '.join(ENCODINGS)}")
         if self.timezone != "local":

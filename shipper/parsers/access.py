@@ -9,7 +9,8 @@ from schemas.severity import INFO as _INFO_LEVEL
 from schemas.severity import WARN as _WARN_LEVEL
 from shipper.parsers.base import Event, ParseEnv, Parser, timestamp_unparsed
 from shipper.parsers.bounded import Bounded
-from shipper.parsers.clock import MONTHS
+from shipper.parsers.clock import MONTHS, HeadCache
+from shipper.parsers.declaration import Format, Shape
 
 # Linear by construction (see bounded): a quoted string is one deterministic scan (each character is either plain, a
 # backslash escape or the closing quote), the fields before it are separated by single spaces they cannot contain.
@@ -110,7 +111,7 @@ class AccessLogParser(Parser):
 
     def __init__(self, env: ParseEnv) -> None:
         super().__init__(env)
-        self._heads: dict[str, str] = {}
+        self._heads = HeadCache()
 
     def parse(self, text: str) -> Event | None:
         if " [" not in text:  # cheap refusal (auto probes plain text here): every access line has " [time]"
@@ -126,7 +127,7 @@ class AccessLogParser(Parser):
             agent = agent and _text(agent)
             fields = (peer, ident, user, stamp, request, status, size, referer, agent, rest)
         peer, ident, user, stamp, request, status, size, referer, agent, rest = fields
-        head = self._heads.get(stamp)
+        head = self._heads.known.get(stamp)
         if head is None:
             if _STAMP.fullmatch(stamp) is None:
                 return None
@@ -134,9 +135,7 @@ class AccessLogParser(Parser):
                 head = self._head(stamp)
             except (ValueError, KeyError):
                 head = ""  # an impossible date: observed time, flagged
-            if len(self._heads) > 4096:
-                self._heads.clear()
-            self._heads[stamp] = head
+            self._heads.put(stamp, head)
         parts = request.split(" ")
         if len(parts) == 3:
             method, url, protocol = parts
@@ -233,3 +232,8 @@ class ApacheAccessParser(AccessLogParser):
     """The same formats under Apache's name."""
 
     name = "apache"
+
+
+# auto reports Apache access lines as nginx (one format, two names), so only nginx is probed
+NGINX: Format = Format(AccessLogParser, probes={Shape.DIGITS: 10, Shape.WORD: 40})
+APACHE: Format = Format(ApacheAccessParser)

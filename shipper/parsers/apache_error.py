@@ -7,7 +7,8 @@ from typing import Any
 
 from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, level_number, timestamp_unparsed
 from shipper.parsers.bounded import Bounded
-from shipper.parsers.clock import MONTHS
+from shipper.parsers.clock import MONTHS, HeadCache
+from shipper.parsers.declaration import Format, Shape
 
 _LINE = Bounded(
     r"\[(?:[A-Z][a-z]{2} )?([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))? (\d{4})\] "
@@ -23,7 +24,7 @@ class ApacheErrorParser(Parser):
 
     def __init__(self, env: ParseEnv) -> None:
         super().__init__(env)
-        self._heads: dict[str, str] = {}
+        self._heads = HeadCache()
 
     def parse(self, text: str) -> Event | None:
         match = _LINE.match(text)
@@ -33,15 +34,13 @@ class ApacheErrorParser(Parser):
         if month is None:
             return None
         key = text[match.start(1):match.end(7)]
-        head = self._heads.get(key)
+        head = self._heads.known.get(key)
         if head is None:
             try:
                 head = self.clock.local_head((int(match[7]), month, int(match[2]), int(match[3]), int(match[4]), int(match[5])))
             except ValueError:
                 head = ""  # an impossible date: observed time, flagged
-            if len(self._heads) > 4096:
-                self._heads.clear()
-            self._heads[key] = head
+            self._heads.put(key, head)
         attributes: dict[str, Any] = {TIMEZONE: self.clock.zone_name, ORIGINAL: text}
         if match[8]:
             attributes["apache.module"] = match[8]
@@ -64,3 +63,6 @@ class ApacheErrorParser(Parser):
 
     def reject_reason(self, text: str) -> str:
         return "the line is not an Apache error log line ([date] [level] message)"
+
+
+FORMAT: Format = Format(ApacheErrorParser, probes={Shape.BRACKET: 10})

@@ -3,19 +3,29 @@
 The first characters pick a short list of candidate formats (`{` json, `<` syslog, `#` IIS directives,
 `dddd-` dated lines, `dddd/` Go log, ...); each candidate's own parser then confirms. The pipeline asks
 only when the stream's settled format rejects a line, so a file in one format pays for one parse per line.
+Which formats are candidates for which shape, in which order, each parser declares (`probes` of its record,
+shipper.parsers.declaration); the lists are derived once, here, when the module is imported.
 """
 
-from shipper.parsers.base import Event, ParseEnv, Parser
-from shipper.parsers.jsonlines import JsonParser
-from shipper.parsers.registry import PARSERS, parser_class
+from typing import Final
 
-_OBJECT = ("json", "docker")  # json refuses docker-shaped records in auto mode, so each line is decoded once
-_DASHED_DATE = ("cri", "python", "java", "iis", "syslog", "golog", "logfmt")
-_SLASHED_DATE = ("golog",)
-_DIGITS = ("nginx", "java", "golog", "logfmt")
-_WORDS = ("syslog", "python", "logfmt", "nginx", "golog", "java")
-_BRACKET = ("apache_error", "python", "java", "golog")
-_OTHER = ("logfmt", "golog")
+from shipper.parsers.base import Event, ParseEnv, Parser
+from shipper.parsers.declaration import Shape, candidates_by_shape
+from shipper.parsers.jsonlines import JsonParser
+from shipper.parsers.registry import FORMATS, PARSERS, parser_class
+
+CANDIDATES: Final[dict[Shape, tuple[str, ...]]] = candidates_by_shape(FORMATS)
+"""For each line shape, the formats auto tries, best first (json refuses docker-shaped records in auto mode, so each
+`{` line is decoded once)."""
+_OBJECT: Final[tuple[str, ...]] = CANDIDATES[Shape.OBJECT]
+_ANGLE: Final[tuple[str, ...]] = CANDIDATES[Shape.ANGLE]
+_HASH: Final[tuple[str, ...]] = CANDIDATES[Shape.HASH]
+_BRACKET: Final[tuple[str, ...]] = CANDIDATES[Shape.BRACKET]
+_DASHED_DATE: Final[tuple[str, ...]] = CANDIDATES[Shape.DASHED_DATE]
+_SLASHED_DATE: Final[tuple[str, ...]] = CANDIDATES[Shape.SLASHED_DATE]
+_DIGITS: Final[tuple[str, ...]] = CANDIDATES[Shape.DIGITS]
+_WORDS: Final[tuple[str, ...]] = CANDIDATES[Shape.WORD]
+_OTHER: Final[tuple[str, ...]] = CANDIDATES[Shape.OTHER]
 
 
 def candidates(text: str) -> tuple[str, ...]:
@@ -27,9 +37,9 @@ def candidates(text: str) -> tuple[str, ...]:
     if first == "{":
         return _OBJECT
     if first == "<":
-        return ("syslog",)
+        return _ANGLE
     if first == "#":
-        return ("iis",)
+        return _HASH
     if first == "[":
         return _BRACKET
     if "0" <= first <= "9":

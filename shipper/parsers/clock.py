@@ -12,7 +12,7 @@ import os
 import time
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any, Final
+from typing import Any, Final, final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schemas.timefmt import format_ns
@@ -20,7 +20,9 @@ from shipper.parsers.bounded import Bounded
 
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MONTHS: Final = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
-_CACHE_LIMIT: Final = 8192
+_ISO_LIMIT: Final = 8192
+HEAD_LIMIT: Final = 4096
+"""Most entries of a parser's HeadCache."""
 _ZEROS: Final = "000000000"
 _UTC_NAMES = ("UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT")
 # Date, time, optional fraction, optional zone. Separator T, t or space; fraction after . or ,.
@@ -82,6 +84,37 @@ def fraction9(digits: str | None) -> str:
     return digits[:9].ljust(9, "0")
 
 
+@final
+class HeadCache:
+    """Timestamp heads by the text they were read from: the one cache every parser keeps (one per parser and stream).
+
+    Consecutive lines mostly repeat their second, so a parser converts a date-time's text once (`put`) and looks it up
+    after, in `known`. What a head is, the parser decides: the 19-character UTC head, or a whole timestamp; "" marks an
+    impossible date, so it is flagged without being converted again. Bounded: at `limit` entries it starts over, which
+    costs one conversion per second seen after (timestamps move forward: old seconds seldom come back).
+    """
+
+    def __init__(self, limit: int = HEAD_LIMIT) -> None:
+        self.limit = limit
+        # read directly (`known.get(text)`, once per line: compiled, a method around it cost more than the lookup
+        # itself); written only through `put`, which keeps the bound
+        self.known: dict[str, str] = {}
+
+    def put(self, key: str, head: str) -> None:
+        """Keep `head` for `key`, first starting over when the cache is full."""
+        known = self.known
+        if len(known) >= self.limit:
+            known.clear()
+        known[key] = head
+
+    def clear(self) -> None:
+        """Forget every head (when what they were computed from changed, such as the observed month)."""
+        self.known.clear()
+
+    def __len__(self) -> int:
+        return len(self.known)
+
+
 class Clock:
     """One stream's time context: its zone for zone-less timestamps and the observed time of the batch."""
 
@@ -94,7 +127,7 @@ class Clock:
         self.observed_month = 1
         self.observed_month_key = 0
         self.observed_date = "1970-01-01"
-        self._iso_cache: dict[str, str] = {}
+        self._iso_cache = HeadCache(_ISO_LIMIT)
         self.set_observed(time.time_ns())
 
     def set_observed(self, observed_ns: int) -> None:
@@ -147,7 +180,7 @@ class Clock:
         """The UTC timestamp text for the usual `YYYY-MM-DDTHH:MM:SS.fff...Z` once its second was seen; else None
         (then call `iso`)."""
         if text.endswith("Z"):
-            head = self._iso_cache.get(text[:19])
+            head = self._iso_cache.known.get(text[:19])
             if head is not None:
                 frac = text[20:-1]
                 if frac.isdigit() and frac.isascii() and text[19] == ".":
@@ -163,17 +196,15 @@ class Clock:
             return None
         zone = match[8]
         key = text[:19] + "|" + (zone or "")
-        head = self._iso_cache.get(key)
+        head = self._iso_cache.known.get(key)
         if head is None:
             try:
                 head = self._iso_head(match)
             except ValueError:
                 return None
-            if len(self._iso_cache) >= _CACHE_LIMIT:
-                self._iso_cache.clear()
-            self._iso_cache[key] = head
+            self._iso_cache.put(key, head)
             if zone in ("Z", "z") and text[10] == "T":
-                self._iso_cache[text[:19]] = head
+                self._iso_cache.put(text[:19], head)
         return f"{head}.{fraction9(match[7])}Z", zone is None
 
     def _iso_head(self, match: Any) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 from shipper.parsers.base import ORIGINAL, Event, Parser, timestamp_unparsed
 from shipper.parsers.bounded import Bounded
+from shipper.parsers.declaration import Format, Shape
 
 _LINE = Bounded(
     r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([PF])(?:[^ \n]*+)(?: (.*))?$", re.S
@@ -39,3 +40,6 @@ class CriParser(Parser):
 
     def reject_reason(self, text: str) -> str:
         return "the line is not a CRI log line (timestamp stdout|stderr P|F message)"
+
+
+FORMAT: Format = Format(CriParser, probes={Shape.DASHED_DATE: 10})

@@ -6,6 +6,7 @@ from typing import Any
 import orjson
 
 from shipper.parsers.base import ORIGINAL, Event, Parser, timestamp_unparsed
+from shipper.parsers.declaration import Format, Shape
 
 _loads = orjson.loads
 
@@ -60,3 +61,6 @@ class DockerParser(Parser):
         if type(value) is dict and type(value.get("log")) is str and type(value.get("time")) is str:
             return f"the docker record's time {value['time'][:64]!r} is not an RFC 3339 timestamp"
         return "the line is not a docker json-file record ({\"log\": ..., \"stream\": ..., \"time\": ...})"
+
+
+FORMAT: Format = Format(DockerParser, probes={Shape.OBJECT: 20})

@@ -9,6 +9,8 @@ from typing import Any, Final
 
 from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, timestamp_unparsed
 from shipper.parsers.bounded import Bounded
+from shipper.parsers.clock import HeadCache
+from shipper.parsers.declaration import Format, Shape
 
 _LINE: Final = Bounded(
     r"(.{0,64}?)(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))? (?:(\S+\.go):(\d+): )?(.*)", re.S
@@ -60,11 +62,11 @@ class GoLogParser(Parser):
 
     def __init__(self, env: ParseEnv) -> None:
         super().__init__(env)
-        self._heads: dict[str, str] = {}
+        self._heads = HeadCache()
 
     def parse(self, text: str) -> Event | None:
         # the usual line: no prefix, a date-time seen before (so valid) in text[:19], the rest split without the pattern
-        head = self._heads.get(text[:19])
+        head = self._heads.known.get(text[:19])
         if head:
             fields = _split_line(text) if _fast else None
             if fields is not None:
@@ -95,15 +97,13 @@ class GoLogParser(Parser):
         prefix, year, month, day, hour, minute, second, fraction, path, line, message = match.groups()
         start = len(prefix)
         key = text[start:start + 19]
-        head = self._heads.get(key)
+        head = self._heads.known.get(key)
         if head is None:
             try:
                 head = self.clock.local_head((int(year), int(month), int(day), int(hour), int(minute), int(second)))
             except ValueError:
                 head = ""  # an impossible date: observed time, flagged
-            if len(self._heads) > 4096:
-                self._heads.clear()
-            self._heads[key] = head
+            self._heads.put(key, head)
         if path is None:
             attributes = {TIMEZONE: self.clock.zone_name, ORIGINAL: text}
         else:
@@ -121,3 +121,9 @@ class GoLogParser(Parser):
 
     def reject_reason(self, text: str) -> str:
         return "the line is not a Go log line (yyyy/mm/dd hh:mm:ss message)"
+
+
+FORMAT: Format = Format(
+    GoLogParser,
+    probes={Shape.BRACKET: 40, Shape.DASHED_DATE: 60, Shape.SLASHED_DATE: 10, Shape.DIGITS: 30, Shape.WORD: 50, Shape.OTHER: 20},
+)

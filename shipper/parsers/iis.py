@@ -6,6 +6,8 @@ from typing import Any
 
 from schemas.severity import ERROR, INFO, WARN
 from shipper.parsers.base import ORIGINAL, Event, ParseEnv, Parser
+from shipper.parsers.clock import HeadCache
+from shipper.parsers.declaration import Format, Shape
 
 # IIS's default selection, used until a #Fields directive is seen (e.g. when reading resumes mid-file).
 DEFAULT_FIELDS = (
@@ -33,7 +35,7 @@ class IisParser(Parser):
     def __init__(self, env: ParseEnv) -> None:
         super().__init__(env)
         self.fields: list[str] = list(DEFAULT_FIELDS)
-        self._heads: dict[str, str] = {}
+        self._heads = HeadCache()
 
     def parse(self, text: str) -> Event | None:
         if text[:1] == "#":
@@ -73,15 +75,13 @@ class IisParser(Parser):
         if not date:
             return self.clock.observed
         key = date + " " + time
-        head = self._heads.get(key)
+        head = self._heads.known.get(key)
         if head is None:
             stamp = self.clock.iso(key + "Z")
             if stamp is None:
                 return None
             head = stamp[0]
-            if len(self._heads) > 4096:
-                self._heads.clear()
-            self._heads[key] = head
+            self._heads.put(key, head)
         return head
 
     def _directive(self, text: str) -> Event | None:
@@ -102,3 +102,6 @@ class IisParser(Parser):
 
     def reject_reason(self, text: str) -> str:
         return f"the line does not have the {len(self.fields)} columns named by #Fields"
+
+
+FORMAT: Format = Format(IisParser, probes={Shape.HASH: 10, Shape.DASHED_DATE: 40})

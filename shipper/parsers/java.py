@@ -8,6 +8,8 @@ from typing import Any
 
 from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, level_number, timestamp_unparsed
 from shipper.parsers.bounded import Bounded
+from shipper.parsers.clock import HeadCache
+from shipper.parsers.declaration import Format, Shape
 from shipper.parsers.stacktrace import attach, java_continues
 
 _LINE = Bounded(
@@ -25,7 +27,7 @@ class JavaParser(Parser):
 
     def __init__(self, env: ParseEnv) -> None:
         super().__init__(env)
-        self._heads: dict[str, str] = {}
+        self._heads = HeadCache()
 
     def parse(self, text: str) -> Event | None:
         if not text[:1].isdigit():
@@ -40,13 +42,11 @@ class JavaParser(Parser):
         else:
             key = self.clock.observed_date + " " + match[4]  # time only: today, in the input's zone
             fraction = match[5]
-        head = self._heads.get(key)
+        head = self._heads.known.get(key)
         if head is None:
             stamp = self.clock.iso(key)
             head = "" if stamp is None else stamp[0][:19]  # "": an impossible date, observed time, flagged
-            if len(self._heads) > 4096:
-                self._heads.clear()
-            self._heads[key] = head
+            self._heads.put(key, head)
         if match[3] is None:
             attributes[TIMEZONE] = self.clock.zone_name
         thread = match[6] or match[9]
@@ -78,3 +78,6 @@ class JavaParser(Parser):
 
     def reject_reason(self, text: str) -> str:
         return "the line does not start like a log4j/logback record (date [thread] LEVEL logger - message)"
+
+
+FORMAT: Format = Format(JavaParser, probes={Shape.BRACKET: 30, Shape.DASHED_DATE: 30, Shape.DIGITS: 20, Shape.WORD: 60})

@@ -5,6 +5,7 @@ from typing import Final
 import orjson
 
 from shipper.parsers.base import Event, Parser
+from shipper.parsers.declaration import Format, Shape
 from shipper.parsers.structured import structured_event
 
 _loads: Final = orjson.loads
@@ -46,3 +47,6 @@ class JsonParser(Parser):
         except _JSONDecodeError as error:
             return f"invalid JSON: {error}"
         return f"valid JSON but {type(value).__name__.replace('NoneType', 'null')}, not an object"
+
+
+FORMAT: Format = Format(JsonParser, probes={Shape.OBJECT: 10})

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from shipper.parsers.base import Event, Parser
 from shipper.parsers.bounded import Bounded
+from shipper.parsers.declaration import Format, Shape
 from shipper.parsers.structured import structured_event
 
 # key, then either ="quoted with escapes", =bare, or nothing (a bare key); each part ends where the next one must
@@ -137,3 +138,6 @@ class LogfmtParser(Parser):
 
     def reject_reason(self, text: str) -> str:
         return "the line is not logfmt: it must start with key=value and hold at least two pairs"
+
+
+FORMAT: Format = Format(LogfmtParser, probes={Shape.DASHED_DATE: 70, Shape.DIGITS: 40, Shape.WORD: 30, Shape.OTHER: 10})

@@ -5,6 +5,8 @@ from typing import Any
 
 from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, level_number, timestamp_unparsed
 from shipper.parsers.bounded import Bounded
+from shipper.parsers.clock import HeadCache
+from shipper.parsers.declaration import Format, Shape
 from shipper.parsers.stacktrace import attach, python_continues
 
 _LEVEL = r"(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET|Level \d+)"
@@ -32,7 +34,7 @@ class PythonParser(Parser):
 
     def __init__(self, env: ParseEnv) -> None:
         super().__init__(env)
-        self._heads: dict[str, str] = {}
+        self._heads = HeadCache()
 
     def parse(self, text: str) -> Event | None:
         event = self._first_line(text)
@@ -64,13 +66,11 @@ class PythonParser(Parser):
         else:
             logger, level = match[3], match[4]
         key = match[1]
-        head = self._heads.get(key)
+        head = self._heads.known.get(key)
         if head is None:
             stamp = self.clock.iso(key)
             head = "" if stamp is None else stamp[0][:19]  # "": an impossible date, observed time, flagged
-            if len(self._heads) > 4096:
-                self._heads.clear()
-            self._heads[key] = head
+            self._heads.put(key, head)
         attributes[TIMEZONE] = self.clock.zone_name
         attributes["log.logger"] = logger
         event = {
@@ -90,3 +90,6 @@ class PythonParser(Parser):
 
     def reject_reason(self, text: str) -> str:
         return "the line does not start like a Python logging record (asctime - name - level - message, level:name:message, ...)"
+
+
+FORMAT: Format = Format(PythonParser, probes={Shape.BRACKET: 20, Shape.DASHED_DATE: 20, Shape.WORD: 20})

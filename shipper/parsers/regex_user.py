@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from schemas.severity import severity_from_text
 from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, Parser, add_flag
+from shipper.parsers.declaration import Format
 from shipper.parsers.regex_safety import compile_user_pattern
 
 _CACHE_LIMIT = 4096
@@ -135,3 +136,7 @@ class RegexParser(Parser):
         if self.timed_out:
             return f"the user pattern ran longer than {self.timeout * 1000:g} ms on this line and was stopped"
         return "the line does not match the input's regex pattern"
+
+
+# auto never picks it (it needs the user's pattern); not compiled: its time goes to the regex engine
+FORMAT: Format = Format(RegexParser, compiled=False)

@@ -7,7 +7,8 @@ from typing import Any, Final
 from schemas.severity import SYSLOG_LEVELS, SYSLOG_WORDS
 from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, parsed, timestamp_unparsed
 from shipper.parsers.bounded import Bounded
-from shipper.parsers.clock import MONTHS
+from shipper.parsers.clock import MONTHS, HeadCache
+from shipper.parsers.declaration import Format, Shape
 
 _RFC5424 = Bounded(
     r"<(\d{1,3})>(\d{1,2}) (\S++) (\S++) (\S++) (\S++) (\S++) "
@@ -101,7 +102,7 @@ class SyslogParser(Parser):
 
     def __init__(self, env: ParseEnv) -> None:
         super().__init__(env)
-        self._bsd_heads: dict[str, str] = {}
+        self._bsd_heads = HeadCache()
         self._bsd_month = -1
 
     def parse(self, text: str) -> Event | None:
@@ -116,7 +117,7 @@ class SyslogParser(Parser):
         bsd = _split_bsd(text) if _fast else None
         if bsd is not None:
             pri_text, start, fraction, rest = bsd
-            head = self._bsd_heads.get(text[start:start + 15])
+            head = self._bsd_heads.known.get(text[start:start + 15])
             if head:
                 return self._bsd_event(text, pri_text, f"{head}.{fraction}{_ZEROS[len(fraction):]}Z", True, rest)
         # RFC 5424 has a version after the PRI (`<34>1 `); checked before trying its long pattern
@@ -176,7 +177,7 @@ class SyslogParser(Parser):
         if month_name is not None:
             start = len(pri_text) + 2 if pri_text is not None else 0
             key = text[start:start + 15]
-            head = self._bsd_heads.get(key)
+            head = self._bsd_heads.known.get(key)
             if head is None:
                 month = MONTHS.get(month_name)
                 if month is None:
@@ -185,9 +186,7 @@ class SyslogParser(Parser):
                     head = clock.local_head((clock.year_for(month), month, int(day), int(hour), int(minute), int(second)))
                 except ValueError:
                     head = ""  # an impossible date (Feb 30): observed time, flagged
-                if len(self._bsd_heads) > 4096:
-                    self._bsd_heads.clear()
-                self._bsd_heads[key] = head
+                self._bsd_heads.put(key, head)
             timestamp = head + "." + fraction.ljust(9, "0") + "Z" if fraction else head + ".000000000Z"
             event = self._bsd_event(text, pri_text, timestamp, True, rest)
             return event if event is None or head else timestamp_unparsed(event, clock)
@@ -242,3 +241,6 @@ class SyslogParser(Parser):
 
     def reject_reason(self, text: str) -> str:
         return "the line is neither RFC 5424 nor RFC 3164 syslog"
+
+
+FORMAT: Format = Format(SyslogParser, probes={Shape.ANGLE: 10, Shape.DASHED_DATE: 50, Shape.WORD: 10})

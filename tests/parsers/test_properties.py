@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.validate import schema_errors
-from shipper.config import FORMATS
+from shipper.config import formats
 from shipper.records import RawRecord
 from tests.parsers.support import OBSERVED_NS, make_parser, make_settings, raw_text
 
@@ -66,7 +66,7 @@ def _property(log_format: str, extra: dict[str, Any] | None = None) -> Any:
     return test
 
 
-for _format in FORMATS:
+for _format in formats():
     globals()[f"test_{_format}_never_raises_and_keeps_every_line"] = _property(_format)
 test_multiline_start_never_raises_and_keeps_every_line = _property(
     "auto", {"multiline": {"mode": "start", "pattern": r"^\d", "max_lines": 3, "max_bytes": 200}}
