@@ -16,6 +16,8 @@ _DIGITS = ("nginx", "java", "golog", "logfmt")
 _WORDS = ("syslog", "python", "logfmt", "nginx", "golog", "java")
 _BRACKET = ("apache_error", "python", "java", "golog")
 _OTHER = ("logfmt", "golog")
+_GO_CRASH = ("golog",)  # the Go runtime's `panic: ` / `fatal error: `: golog groups the goroutine trace after it
+_GO_CRASH_HEADS = ("panic: ", "fatal error: ")
 
 
 def candidates(text: str) -> tuple[str, ...]:
@@ -40,6 +42,8 @@ def candidates(text: str) -> tuple[str, ...]:
             return _SLASHED_DATE
         return _DIGITS
     if first.isalpha():
+        if text.startswith(_GO_CRASH_HEADS):
+            return _GO_CRASH
         return _WORDS
     return _OTHER
 

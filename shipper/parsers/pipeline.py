@@ -240,7 +240,8 @@ class StreamParser:
                 name = self._parser.name
                 out.append(self._failure(text, record.offset, record.end, log_format=name, reason=_bug(error),
                                          flags=_error_flags(error, flags)))
-        self._settle(self._parser)  # a JOINS event's group may have started or ended: the fast path again when ended
+        if (self._pending is None) == self._grouping:  # a JOINS event's group started, or ended: the fast path again
+            self._settle(self._parser)
 
     def _pattern_line(self, record: RawRecord, text: str, flags: list[str], out: list[EncodedEvent]) -> None:
         """Grouping by the input's multiline pattern: start mode (a match starts an event) or continue mode."""
@@ -308,7 +309,10 @@ class StreamParser:
                 reason = parser.reject_reason(text)
                 out.append(self._failure(text, record.offset, record.end, log_format=parser.name, reason=reason, flags=flags))
                 return
-        if parser.joins_lines or event.pop(JOINS, False):
+        if parser.joins_lines:
+            self._pending = Group.start("lines", parser, record, text, flags=flags, now_ns=self._observed_ns, first=event)
+        elif JOINS in event:  # held as a joins_lines parser's event is (`in`, `del`: compiled, no method call as pop())
+            del event[JOINS]
             self._pending = Group.start("lines", parser, record, text, flags=flags, now_ns=self._observed_ns, first=event)
         elif parser.has_partials and parser.partial(event):
             self._pending = Group.start("partial", parser, record, text, flags=flags, now_ns=self._observed_ns, first=event)
@@ -336,6 +340,8 @@ class StreamParser:
             if parser is None or event is None:
                 parser = self._parser
                 event = parser.parse(text)
+                if event is not None and JOINS in event:  # grouped by the input's pattern, not by its parser
+                    del event[JOINS]
                 if event is None:
                     if not self._auto:
                         reason, name = parser.reject_reason(text), parser.name
@@ -396,7 +402,6 @@ class StreamParser:
 
     def _encode(self, parser: Parser, event: Event, offset: int, end: int, flags: list[str]) -> EncodedEvent:
         event.pop("_partial", None)
-        event.pop(JOINS, None)  # a JOINS event grouped by the input's multiline pattern instead
         attributes = event["attributes"]
         attributes.update(self._constant)
         attributes["log.file.record_offset"] = offset

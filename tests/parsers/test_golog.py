@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from schemas.timefmt import format_ns
 from schemas.validate import schema_errors
 from shipper.parsers import golog
+from shipper.parsers.auto import candidates
 from shipper.parsers.base import ParseEnv
 from shipper.parsers.clock import Clock
 from shipper.parsers.golog import GoLogParser
@@ -336,3 +337,9 @@ def test_go_trace_lines_continue_a_panic(line: str) -> None:
 ])
 def test_other_lines_do_not_continue_a_panic(line: str) -> None:
     assert not go_continues(line)
+
+
+def test_auto_tries_golog_first_for_a_crash_report_and_only_for_one() -> None:
+    assert candidates("panic: boom") == candidates("fatal error: all goroutines are asleep - deadlock!") == ("golog",)
+    for line in ("pid=5 msg=started", "fatal: could not read config", "panicked at 'boom'", "Mar  4 10:00:00 h a: x"):
+        assert candidates(line) == candidates("x" + line[1:])  # what other word-led lines get is unchanged
