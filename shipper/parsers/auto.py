@@ -26,6 +26,10 @@ _SLASHED_DATE: Final[tuple[str, ...]] = CANDIDATES[Shape.SLASHED_DATE]
 _DIGITS: Final[tuple[str, ...]] = CANDIDATES[Shape.DIGITS]
 _WORDS: Final[tuple[str, ...]] = CANDIDATES[Shape.WORD]
 _OTHER: Final[tuple[str, ...]] = CANDIDATES[Shape.OTHER]
+# The Go runtime's `panic: ` / `fatal error: `: golog groups the goroutine trace after it. A line shape of its own
+# would cost every word-led line a second look; two prefixes checked only for letters cost nothing measurable.
+_GO_CRASH: Final[tuple[str, ...]] = ("golog",)
+_GO_CRASH_HEADS: Final = ("panic: ", "fatal error: ")
 
 
 def candidates(text: str) -> tuple[str, ...]:
@@ -50,6 +54,8 @@ def candidates(text: str) -> tuple[str, ...]:
             return _SLASHED_DATE
         return _DIGITS
     if first.isalpha():
+        if text.startswith(_GO_CRASH_HEADS):
+            return _GO_CRASH
         return _WORDS
     return _OTHER
 

@@ -21,6 +21,10 @@ from shipper.parsers.clock import Clock
 Event = dict[str, Any]
 ORIGINAL: Final = "log.record.original"
 TIMEZONE: Final = "event.timezone"
+JOINS: Final = "_joins"
+"""An event with this key (True) takes the lines after it that its parser does not read as events, as a `joins_lines`
+parser's events do, though its parser is not one: for formats where only some events have continuation lines (a Go
+panic and its goroutine trace), so the other lines keep the pipeline's fast path. The pipeline removes the key."""
 _LEVEL_LIMIT: Final = 1024
 _level_numbers: Final[dict[str, int]] = {}
 
@@ -42,7 +46,8 @@ class Parser:
 
     name: ClassVar[str] = ""
     joins_lines: ClassVar[bool] = False
-    """Lines that follow an event and are not themselves an event of this format (stack traces) belong to it."""
+    """Lines that follow an event and are not themselves an event of this format (stack traces) belong to it.
+    (Only some events of the format: mark those with JOINS and answer `continues` and `parse_joined` for them.)"""
     has_partials: ClassVar[bool] = False
     """Records may be partial pieces of one line (container runtimes); `partial` tells them apart."""
     attributes_last: ClassVar[bool] = False
@@ -62,7 +67,8 @@ class Parser:
         return f"the line is not in the {self.name} format"
 
     def continues(self, text: str) -> bool:
-        """For `joins_lines` parsers: whether `text`, which `parse` rejected, continues the previous event."""
+        """For `joins_lines` parsers (or events marked JOINS): whether `text`, which `parse` rejected, continues the
+        previous event."""
         return False
 
     def parse_joined(self, text: str, first: Event) -> Event:

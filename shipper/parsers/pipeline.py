@@ -24,7 +24,7 @@ import orjson
 
 from shipper.config import InputSettings
 from shipper.parsers.auto import Prober
-from shipper.parsers.base import ORIGINAL, Event, ParseEnv, Parser, observed_event
+from shipper.parsers.base import JOINS, ORIGINAL, Event, ParseEnv, Parser, observed_event
 from shipper.parsers.bounded import Bounded, ParseBudgetExceeded
 from shipper.parsers.clock import Clock
 from shipper.parsers.multiline import Group
@@ -193,6 +193,12 @@ class StreamParser:
                         ))
                         out.append(_new_tuple(EncodedEvent, (offset, end, value)))
                         continue
+                if JOINS in event:  # it takes the lines after it (a Go panic): held, on the slow path
+                    self._slow_line(_new_tuple(RawRecord, (offset, end, data, truncated)), text, replaced, out)
+                    parser = self._parser
+                    head, own_resource_head = self._head(parser.name)
+                    slow = self._grouping
+                    continue
                 attributes.update(constant)
                 attributes[_RECORD_OFFSET] = offset
                 line_head = line_own_resource_head if "resource" in event else line_head
@@ -210,6 +216,7 @@ class StreamParser:
         pending = self._pending
         if pending is not None and (force or observed_ns - pending.last_ns >= self._timeout_ns):
             self._emit_pending(out, cut=False)
+            self._settle(self._parser)
         return out
 
     def held_from(self) -> int | None:
@@ -228,12 +235,13 @@ class StreamParser:
             else:
                 self._parser_line(record, text, flags, out)
         except Exception as error:  # a parser bug must not lose the line
-            if self._pending is not None and self._pending.end == record.end:
-                return  # the line is already held and goes out with its group
-            self._emit_pending(out, cut=False)  # the held event first: events go out in file order
-            name = self._parser.name
-            out.append(self._failure(text, record.offset, record.end, log_format=name, reason=_bug(error),
-                                     flags=_error_flags(error, flags)))
+            if self._pending is None or self._pending.end != record.end:  # else held: it goes out with its group
+                self._emit_pending(out, cut=False)  # the held event first: events go out in file order
+                name = self._parser.name
+                out.append(self._failure(text, record.offset, record.end, log_format=name, reason=_bug(error),
+                                         flags=_error_flags(error, flags)))
+        if (self._pending is None) == self._grouping:  # a JOINS event's group started, or ended: the fast path again
+            self._settle(self._parser)
 
     def _pattern_line(self, record: RawRecord, text: str, flags: list[str], out: list[EncodedEvent]) -> None:
         """Grouping by the input's multiline pattern: start mode (a match starts an event) or continue mode."""
@@ -303,6 +311,9 @@ class StreamParser:
                 return
         if parser.joins_lines:
             self._pending = Group.start("lines", parser, record, text, flags=flags, now_ns=self._observed_ns, first=event)
+        elif JOINS in event:  # held as a joins_lines parser's event is (`in`, `del`: compiled, no method call as pop())
+            del event[JOINS]
+            self._pending = Group.start("lines", parser, record, text, flags=flags, now_ns=self._observed_ns, first=event)
         elif parser.has_partials and parser.partial(event):
             self._pending = Group.start("partial", parser, record, text, flags=flags, now_ns=self._observed_ns, first=event)
         else:
@@ -313,7 +324,8 @@ class StreamParser:
         if group is None:
             return
         self._pending = None
-        flags = [*group.flags, "multiline_truncated"] if cut else group.flags
+        # (a cut event's rest is flagged from its start: cut again, it must not name the flag twice)
+        flags = [*group.flags, "multiline_truncated"] if cut and "multiline_truncated" not in group.flags else group.flags
         text = group.text()
         try:
             parser = group.parser
@@ -328,6 +340,8 @@ class StreamParser:
             if parser is None or event is None:
                 parser = self._parser
                 event = parser.parse(text)
+                if event is not None and JOINS in event:  # grouped by the input's pattern, not by its parser
+                    del event[JOINS]
                 if event is None:
                     if not self._auto:
                         reason, name = parser.reject_reason(text), parser.name

@@ -5,8 +5,15 @@ frames, `Caused by:`, `Suppressed:` and `... N more`; a Python traceback starts 
 `Traceback (most recent call last):` and ends with the exception line (`ValueError: bad`).
 The trace goes to exception.stacktrace with exception.type and exception.message; other continuation
 lines are appended to the body.
+
+A Go crash report starts with `panic: ...` or `fatal error: ...` (the golog parser reads that line and names the
+exception) and goes on with the goroutines' traces: `goroutine 1 [running]:`, function lines (`main.main()`,
+`panic({0x4b2f80?, 0xc000012345?})`, `net/http.(*conn).serve.func1()`), tab-indented `/path/file.go:12 +0x1d` lines,
+`created by ...`, `[signal SIGSEGV: ...]`, blank lines between them, `exit status 2` from `go run`.
 """
 
+
+from typing import Final
 
 from shipper.parsers.base import ORIGINAL, Event
 from shipper.parsers.bounded import Bounded
@@ -43,6 +50,37 @@ def python_continues(text: str) -> bool:
     """Whether `text` looks like a line of a Python traceback."""
     match = _PYTHON_CONTINUATION.match(text)
     return match is not None and (match[1] is None or match[1].endswith(_PYTHON_KINDS))
+
+
+_GO_TRACE_HEADS: Final = (
+    "\t", " ", "goroutine ", "created by ", "[signal ", "exit status ", "runtime stack:", "runtime: ", "...", "PC=", "SIG",
+)
+"""how the Go runtime starts the lines of a trace other than function lines (file lines and nested panics are
+indented; `...additional frames elided...`; `PC=` and `SIGQUIT: quit` in a dump on a signal)"""
+
+
+def go_continues(text: str) -> bool:
+    """Whether `text` looks like a line of a Go crash report after its first line. Linear: prefix tests and two
+    searches."""
+    if not text:
+        return True  # between the panic and its goroutines, between goroutines, before `exit status 2`
+    if text.startswith(_GO_TRACE_HEADS):
+        return True
+    # a function line: a name without spaces, then its arguments in parentheses
+    paren = text.find("(")
+    return paren > 0 and text[-1] == ")" and text.find(" ", 0, paren) == -1
+
+
+def attach_go(event: Event, text: str) -> Event:
+    """`event` (parsed from the first line of `text`, which starts a Go crash report, bare or after a golog head)
+    completed with the lines after the first: the report as printed, from its first line, is exception.stacktrace."""
+    rest = text.partition("\n")[2]
+    attributes = event["attributes"]
+    attributes[ORIGINAL] = text
+    if rest:
+        body = event["body"]
+        attributes["exception.stacktrace"] = f"{body}\n{rest}" if "exception.type" in attributes else rest
+    return event
 
 
 def attach(event: Event, text: str) -> Event:

@@ -39,7 +39,10 @@ HEADS: dict[str, tuple[str, ...]] = {
     "apache": ('1.2.3.4 - - [01/May/2024:02:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "ua" ',),
     "apache_error": ("[Sun Dec 04 04:47:44 2005] [", "[Fri Sep 09 10:42:29.902022 2011] [core:error] [client "),
     "iis": ("2024-05-01 02:00:01 10.0.0.5 GET ", "#Fields: "),
-    "golog": ("2024/05/01 02:00:01 ", "2024/05/01 02:00:01.000042 a", "prefix 2024/05/01 02:0"),
+    "golog": (
+        "2024/05/01 02:00:01 ", "2024/05/01 02:00:01.000042 a", "prefix 2024/05/01 02:0", "panic: ",
+        "2024/05/01 02:00:01 a.go:1: [ERROR", "2024/05/01 02:00:01 panic: ",
+    ),
     "python": ("2024-05-01 02:00:01,123 - ", "2024-05-01 02:00:01,123 INFO ", "[2024-05-01 02:00:01,123] INFO in ", "INFO:"),
     "java": ("2024-05-01 02:00:01,123 [", "2024-05-01 02:00:01,123 INFO [main] ", "02:00:01.123 [main] INFO "),
     "cri": ("2019-05-07T18:57:50.904275087+00:00 stdout F", "2019-05-07T18:57:50.9"),
@@ -56,9 +59,13 @@ TAILS = ("", "!", '"', "\\", " x")
 TRACE_HEADS: dict[str, tuple[str, ...]] = {
     "java": ("2024-05-01 02:00:01,123 ERROR [main] com.example.App - boom",),
     "python": ("2024-05-01 02:00:01,123 - app - ERROR - boom", "Traceback (most recent call last):"),
+    "golog": ("2024/05/01 02:00:01 a.go:1: INFO up", "panic: boom", "", "goroutine 1 [running]:"),
 }
 """the first lines of an event whose continuation lines (stack traces) are the adversarial ones"""
-TRACE_PIECES = ("Exception", "a.", "aError", "a.Exception", "$", "_", "\tat a.", "Caused by: ", "... 1 ")
+TRACE_PIECES = (
+    "Exception", "a.", "aError", "a.Exception", "$", "_", "\tat a.", "Caused by: ", "... 1 ", "(", ")", "a(", "goroutine 1 [",
+    "\t/a.go:1 +0x1", "created by ",
+)
 XFF_LINE = '10.1.2.3 - - [01/May/2024:02:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "ua" "' + "a::1," * 40 + '!"'
 """issue #11 (Why 1): the X-Forwarded-For list that made the access pattern backtrack exponentially"""
 
