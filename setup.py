@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent
 # _mypyc (must run as plain Python, see its docstring), and the user-regex parser (its time goes to the regex engine).
 GROUPS = {
     "shipper/parsers": (
-        "access", "apache_error", "auto", "base", "bounded", "clock", "cri", "docker", "golog", "iis", "java", "jsonlines",
+        "access", "apache_error", "auto", "base", "bounded", "clock", "cri", "docker", "encoder", "golog", "iis", "java", "jsonlines",
         "logfmt", "multiline", "pipeline", "plain", "python_logging", "registry", "stacktrace", "structured", "syslog",
     ),
     # produce loop and delivery reports: a sixth of a shipped line's CPU was their interpreted per-message code
