@@ -37,7 +37,7 @@ _SUPPORT = _build_support()
 # no (its time goes to the regex engine). Never compiled: the packages' __init__, _mypyc (must run as plain Python,
 # see its docstring) and declaration (read when the registry is imported, never per line).
 PARSER_SUPPORT = (
-    "auto", "base", "bounded", "clock", "multiline", "numbers", "pipeline", "registry", "stacktrace", "structured",
+    "auto", "base", "bounded", "clock", "encoder", "multiline", "numbers", "pipeline", "registry", "stacktrace", "structured",
 )
 _DECLARED_COMPILED = [name for name, compiled in _SUPPORT.declared_modules(ROOT / "shipper" / "parsers").items() if compiled]
 # The modules on the per-line path, by mypyc group: one shared library per package, inside the package, so an

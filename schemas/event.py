@@ -1,17 +1,24 @@
 """Building and serialising unified events (schema v1).
 
-Events are plain dicts with the keys of event-v1.schema.json: parsers on the hot path may build the dict
-literally, as long as `check_event` accepts it. `new_event` is the readable way to build one.
+Events are plain dicts with the keys of event-v1.schema.json. `new_event` is the readable way to build one
+from typed values (tests, benchmarks). `reference_event` and `reference_failure` build, in plain code, the event
+the shipper sends for what a parser returned: the reference the shipper's encoder (shipper.parsers.encoder,
+spliced bytes for speed) is held equal to, byte for byte, by tests/parsers/test_encoder.py.
 """
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 import orjson
 
 from schemas.ids import event_id as make_event_id
 from schemas.timefmt import format_ns
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
+RECORD_OFFSET: Final = "log.file.record_offset"
+ORIGINAL: Final = "log.record.original"
+REASON_LIMIT: Final = 512
+"""Characters of parse_error_reason an event keeps."""
 
 Event = dict[str, Any]
 
@@ -61,6 +68,83 @@ def new_event(
     if flags:
         event["flags"] = flags
     return event
+
+
+def reference_event(
+    parsed: Mapping[str, Any],
+    *,
+    stream: str,
+    offset: int,
+    input_id: str,
+    log_format: str,
+    observed_timestamp: str,
+    resource: Any,
+    path: str,
+    fields: Mapping[str, Any],
+    flags: Sequence[str] = (),
+    parse_error: str | None = None,
+) -> Event:
+    """The event for the record at byte `offset` of stream `stream`, whose parser returned `parsed` (its fields:
+    timestamp, severity, body, attributes, maybe trace_id, span_id, resource, flags), read from the file at `path` by
+    the input `input_id` with the static attributes `fields`, in the batch observed at `observed_timestamp`.
+
+    `flags` are the pipeline's (truncated, encoding_replaced, ...); `parse_error` the reason for a failure event.
+    `parsed` is not changed. The key order is the wire's (serialize() of the result is what Kafka gets): the fields
+    that do not depend on the line, then the parsed ones in the parser's order, then the reason, then flags.
+    """
+    event: Event = {
+        "event_id": make_event_id(stream, offset),
+        "schema_version": SCHEMA_VERSION,
+        "format": log_format,
+        "input_id": input_id,
+        "parse_error": parse_error is not None,
+        "observed_timestamp": observed_timestamp,
+    }
+    if "resource" not in parsed:
+        event["resource"] = resource  # else the parser's own, in its place among the parsed fields
+    for key, value in parsed.items():
+        event[key] = value
+    # the file's attributes after the parser's; a parser's key of the same name keeps its place, with the file's value
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    event["attributes"] = {
+        **parsed["attributes"], **fields, "log.file.path": path, "log.file.name": name, RECORD_OFFSET: offset,
+    }
+    if parse_error is not None:
+        event["parse_error_reason"] = (parse_error or "unparsable")[:REASON_LIMIT]
+    if flags:
+        # the parser's flags first, then the pipeline's, each once; in the place of the parser's flags if it set any
+        event["flags"] = list(dict.fromkeys([*parsed.get("flags", ()), *flags]))
+    return event
+
+
+def reference_failure(
+    text: str,
+    *,
+    reason: str,
+    stream: str,
+    offset: int,
+    input_id: str,
+    log_format: str,
+    observed_timestamp: str,
+    resource: Any,
+    path: str,
+    fields: Mapping[str, Any],
+    flags: Sequence[str] = (),
+) -> Event:
+    """The event for `text` that no parser understood (or whose parser failed, `reason` saying why): the raw text as
+    body and as the original, timed at the observed time, no severity."""
+    parsed = {
+        "timestamp": observed_timestamp,
+        "severity_text": None,
+        "severity_number": 0,
+        "body": text,
+        "attributes": {ORIGINAL: text},
+    }
+    return reference_event(
+        parsed, stream=stream, offset=offset, input_id=input_id, log_format=log_format,
+        observed_timestamp=observed_timestamp, resource=resource, path=path, fields=fields, flags=flags,
+        parse_error=reason,
+    )
 
 
 def serialize(event: Event) -> bytes:

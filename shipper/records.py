@@ -1,12 +1,13 @@
 """The seam between reading files and parsing them.
 
 The harvester turns bytes on disk into RawRecords (complete lines, terminator and CR stripped, still in
-the file's encoding). A StreamParser (shipper.parsers.pipeline) turns them into serialised unified events.
+the file's encoding). A StreamParser (shipper.parsers.pipeline) turns them into serialised unified events
+(EncodedEvents, from shipper.parsers.encoder), which the producer (shipper.delivery) sends as they are.
 Offsets are byte offsets in the file; an event's offset is the offset of its first line.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 
 class RawRecord(NamedTuple):
@@ -28,13 +29,18 @@ creating a NamedTuple instance costs about four times as much as a tuple (~3% of
 Code that wants the field names makes a RawRecord of it."""
 
 
-EVENT_ID_FIRST = b'{"event_id":"'
-"""How the value of every EncodedEvent the pipeline makes begins: the 32-character event id follows, so the producer
-slices its Kafka header from bytes 13-45 instead of formatting the id a second time."""
+# The Kafka message of an EncodedEvent (shipper.parsers.encoder documents the whole shape): the stream id as key, the
+# value, and these headers. Here rather than in the encoder because the producer, compiled in another mypyc group, must
+# not read a compiled parsers module's constants: with the parsers run from source (LOGFERRY_PURE_PYTHON=1) they would
+# not be set.
+KAFKA_HEADER_SCHEMA_VERSION: Final = "schema_version"
+KAFKA_HEADER_EVENT_ID: Final = "event_id"
+KAFKA_SCHEMA_VERSION: Final = b"1"
+"""The `schema_version` header's value: schemas.event.SCHEMA_VERSION as text (readable without parsing the value)."""
 
 
 class EncodedEvent(NamedTuple):
-    """One serialised event, ready to produce."""
+    """One serialised event, ready to produce (made by shipper.parsers.encoder, which owns its shape)."""
 
     offset: int
     """The offset of the event's first line; the event id is stream id + this offset."""
@@ -42,6 +48,8 @@ class EncodedEvent(NamedTuple):
     """The `end` of the event's last line: the checkpoint may move here once this event is acknowledged."""
     value: bytes
     """The event as JSON bytes."""
+    event_id: bytes
+    """The event's id (schemas.ids.event_id) as ASCII: its Kafka `event_id` header, so the producer never reads `value`."""
 
 
 @dataclass

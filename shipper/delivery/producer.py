@@ -11,7 +11,6 @@
 
 import logging
 import time
-from binascii import hexlify
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
@@ -24,13 +23,12 @@ from logferry.kafka import CLIENT_LOG, await_kafka, refusal
 from shipper.config import ShipperKafka
 from shipper.delivery.acks import AckTracker, DeliveryBatch, InFlight
 from shipper.delivery.oversize import shrink_event
-from shipper.records import EVENT_ID_FIRST, EncodedEvent
+from shipper.records import KAFKA_HEADER_EVENT_ID, KAFKA_HEADER_SCHEMA_VERSION, KAFKA_SCHEMA_VERSION, EncodedEvent
 
 log = logging.getLogger("shipper.delivery")
 
 # Final: compiled, these are C constants instead of a module-dict lookup per produced message
-SCHEMA_VERSION: Final = b"1"
-SCHEMA_HEADER: tuple[str, str | bytes | None] = ("schema_version", SCHEMA_VERSION)
+SCHEMA_HEADER: tuple[str, str | bytes | None] = (KAFKA_HEADER_SCHEMA_VERSION, KAFKA_SCHEMA_VERSION)
 ANY_PARTITION: Final = -1  # the partitioner picks it from the key
 NOW: Final = 0  # message timestamp: the time of producing
 # Room for key, headers and record framing inside the broker's message size limit.
@@ -105,20 +103,19 @@ class Delivery:
         produce = self.producer.produce
         topic = self.topic
         limit = self.limit
-        key = stream_id.encode()
-        id_first = EVENT_ID_FIRST + key
+        key = stream_id.encode()  # the Kafka key is the stream id (shipper.parsers.encoder)
         nbytes = 0
-        for offset, _, encoded in events:  # unpacking is cheaper than NamedTuple attribute access
+        for _, _, encoded, event_id in events:  # unpacking is cheaper than NamedTuple attribute access
             value = encoded
             size = len(value)
             if size > limit:
                 value = shrink_event(value, limit)
                 size = len(value)
                 self.truncated += 1
-            # the pipeline puts the event id first (EVENT_ID_FIRST); for anything else, the offset half as 16 hex digits
-            event_id = value[13:45] if value.startswith(id_first) else key + hexlify(offset.to_bytes(8, "big"))
             # a dict converts to librdkafka headers with fewer instructions than a list of pairs (same headers, same order)
-            headers: dict[str, str | bytes | None] = {"schema_version": SCHEMA_VERSION, "event_id": event_id}
+            headers: dict[str, str | bytes | None] = {
+                KAFKA_HEADER_SCHEMA_VERSION: KAFKA_SCHEMA_VERSION, KAFKA_HEADER_EVENT_ID: event_id,
+            }
             try:
                 # Positional on purpose: keyword arguments make the C binding look every parameter name up by
                 # string for each message (~0.4 µs, a sixth of the cost of producing one event). Its order is
@@ -300,7 +297,7 @@ def _headers_of(value: bytes) -> list[tuple[str, str | bytes | None]]:
         event_id = orjson.loads(value).get("event_id", "")
     except (orjson.JSONDecodeError, AttributeError):
         event_id = ""
-    return [SCHEMA_HEADER, ("event_id", str(event_id).encode())]
+    return [SCHEMA_HEADER, (KAFKA_HEADER_EVENT_ID, str(event_id).encode())]
 
 
 def check_librdkafka(kafka: ShipperKafka) -> None:

@@ -1,11 +1,13 @@
 """The one interface every format parser implements, and the event pieces they share.
 
 A parser turns the decoded text of one record (or of several joined lines) into the parsed part of a
-unified event: a dict with `timestamp`, `severity_text`, `severity_number`, `body` and a fresh
-`attributes` dict, plus `trace_id`, `span_id`, `resource` or `flags` when it has them. The pipeline adds
-what does not depend on the text (event_id, observed_timestamp, resource, file attributes) and
-serialises. `parse` returns None when the text is not in its format: the pipeline then probes other
-formats (auto) or emits a flagged parse-error event (declared format). Parsers do no I/O.
+unified event, its fields only: a dict with `timestamp`, `severity_text`, `severity_number`, `body` and a
+fresh `attributes` dict, plus `trace_id`, `span_id`, `resource` or `flags` when it has them, `attributes`
+its last key (as `parsed` builds it). The encoder (shipper.parsers.encoder) adds what does not depend on
+the text (event_id, schema_version, format, input_id, observed_timestamp, the stream's resource, the file
+attributes) and serialises; the parsed fields keep their order in the event. `parse` returns None when the
+text is not in its format: the pipeline then probes other formats (auto) or emits a flagged parse-error
+event (declared format). Parsers do no I/O.
 """
 
 from dataclasses import dataclass, field
@@ -50,9 +52,6 @@ class Parser:
     (Only some events of the format: mark those with JOINS and answer `continues` and `parse_joined` for them.)"""
     has_partials: ClassVar[bool] = False
     """Records may be partial pieces of one line (container runtimes); `partial` tells them apart."""
-    attributes_last: ClassVar[bool] = False
-    """Every event `parse` returns has `attributes` as its last key, whatever other keys it has (five-key events
-    always do, see `parsed`); the pipeline then splices the stream's constant attributes into its JSON."""
 
     def __init__(self, env: ParseEnv) -> None:
         self.env = env
@@ -91,8 +90,9 @@ class Parser:
 
 
 def parsed(timestamp: str, severity_text: str | None, severity_number: int, body: Any, attributes: dict[str, Any]) -> Event:
-    """The parsed part of an event. Parsers building it themselves keep this key order, `attributes` last: the
-    pipeline splices the stream's constant attributes after a five-key event's JSON without looking."""
+    """The parsed part of an event. Parsers building the dict themselves keep `attributes` last (other keys go
+    before it): the encoder splices the stream's constant attributes after the parsed fields' JSON, and takes
+    a slower path for an event whose JSON does not end in an object (see shipper.parsers.encoder)."""
     return {
         "timestamp": timestamp,
         "severity_text": severity_text,

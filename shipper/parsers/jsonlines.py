@@ -16,7 +16,6 @@ class JsonParser(Parser):
     """A JSON object per line. Valid JSON that is not an object, and broken JSON, are rejected with a reason."""
 
     name = "json"
-    attributes_last = True  # structured_event sets attributes last
     defer_docker = False
     """Set by auto-probing, where json is tried before docker."""
 

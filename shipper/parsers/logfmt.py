@@ -111,7 +111,6 @@ class LogfmtParser(Parser):
     (or the line is a single pair), so ordinary prose is not taken for logfmt."""
 
     name = "logfmt"
-    attributes_last = True  # structured_event sets attributes last
 
     def parse(self, text: str) -> Event | None:
         if "=" not in text or _START.match(text) is None:  # no "=": a cheap refusal (auto probes plain text here)

@@ -10,38 +10,29 @@ Contract with the harvester (shipper.harvest):
   parse_error set; so does a line whose parse was stopped at its bound (shipper.parsers.bounded), flagged
   `parse_timeout`.
 
+What an event looks like on the wire (its JSON, event_id, the failure event, the Kafka headers) is
+shipper.parsers.encoder's: parsers return parsed fields, the encoder serialises them.
+
 Speed: in auto mode the stream settles, per leading character of a line, on the format that last matched
-such a line, so a line costs one parse, not a trial of every format, even when formats interleave. What
-is the same for every event of a batch (schema version, format, input id, observed time, resource, the
-stream half of event_id) is serialised once and spliced in front of the per-event JSON.
+such a line, so a line costs one parse, not a trial of every format, even when formats interleave; each
+route keeps the encoder's serialised batch fields (`Heads`) of its format.
 """
 
 import gc
 from collections.abc import Sequence
-from typing import Any, Final
-
-import orjson
+from typing import Final
 
 from shipper.config import InputSettings
 from shipper.parsers.auto import Prober
-from shipper.parsers.base import JOINS, ORIGINAL, Event, ParseEnv, Parser, observed_event
+from shipper.parsers.base import JOINS, Event, ParseEnv, Parser, observed_event
 from shipper.parsers.bounded import Bounded, ParseBudgetExceeded
 from shipper.parsers.clock import Clock
+from shipper.parsers.encoder import Heads, StreamEncoder
 from shipper.parsers.multiline import Group
-from shipper.records import EVENT_ID_FIRST, EncodedEvent, RawRecord, RecordFields, StreamContext
+from shipper.records import EncodedEvent, RawRecord, RecordFields, StreamContext
 
-_dumps: Final = orjson.dumps
-_new_tuple: Final = tuple.__new__  # EncodedEvent(...) goes through a Python-level __new__; this is the same tuple, cheaper
-# The event_id comes first (shipper.records.EVENT_ID_FIRST). The general splice: EVENT_ID_FIRST + stream half, offset
-# half, head (the fields shared by the batch, from the id's closing quote to a comma), the event's own fields (its JSON
-# minus the "{").
-_SPLICE: Final = b'%b%016x%b%b'
-_RECORD_OFFSET: Final = "log.file.record_offset"
-_HEX3: Final[tuple[bytes, ...]] = tuple(b"%03x" % low for low in range(4096))
-"""the last three hex digits of an event_id's offset half; the first thirteen change only every 4 KiB"""
-_join: Final = b"".join
+_new_tuple: Final = tuple.__new__  # RawRecord(...) goes through a Python-level __new__; this is the same tuple, cheaper
 _ROUTE_LIMIT: Final = 64
-_REASON_LIMIT: Final = 512
 
 
 class _Unsettled(Parser):
@@ -65,17 +56,7 @@ class StreamParser:
         self._auto = settings.format == "auto"
         self._parser: Parser = _Unsettled(env) if self._auto else self._prober.parser(settings.format)
         self._encoding = context.encoding
-        self._stream = context.stream_id
-        self._id_prefix: bytes = EVENT_ID_FIRST + context.stream_id.encode()
-        path = context.path
-        name = path.replace("\\", "/").rsplit("/", 1)[-1]
-        self._constant: dict[str, Any] = {**context.fields, "log.file.path": path, "log.file.name": name}
-        # what attributes.update(constant) + the record offset add at the end of every event's attributes, serialised once
-        self._constant_keys: tuple[str, ...] = (*self._constant, _RECORD_OFFSET)
-        self._tail: bytes = _dumps(self._constant)[1:-1] + b',"' + _RECORD_OFFSET.encode() + b'":'
-        self._input_json = _dumps(context.input_id)
-        self._heads: dict[str, tuple[bytes, bytes]] = {}
-        self._heads_observed = ""
+        self._encoder = StreamEncoder(context, self.clock)
         multiline = settings.multiline
         # the user's grouping pattern runs per line: bounded like the built-in ones (a timeout on long lines)
         self._pattern = Bounded(multiline.pattern) if multiline.mode != "off" else None
@@ -111,21 +92,15 @@ class StreamParser:
         out: list[EncodedEvent] = []
         encoding = self._encoding
         utf8 = encoding == "utf-8"  # decoded by a direct call when the codec is named as a constant
-        constant = self._constant
-        constant_keys = self._constant_keys
-        tail = self._tail
-        comma_tail = b"," + tail
-        high = -1
-        high_hex = b""
-        id_prefix = self._id_prefix
+        encoder = self._encoder
         auto = self._auto
         # auto: the settled parser per leading character, with this batch's heads (so interleaved formats each settle)
         # (parsers called as native methods: a bound method would go through the generic call protocol per line)
-        routes: dict[str, tuple[Parser, bytes, bytes]] = {
-            first: (parser, *self._head(parser.name)) for first, parser in self._routes.items()
+        routes: dict[str, tuple[Parser, Heads]] = {
+            first: (parser, encoder.heads(parser.name)) for first, parser in self._routes.items()
         }
         parser = self._parser
-        head, own_resource_head = self._head(parser.name)
+        heads = encoder.heads(parser.name)
         slow = self._grouping
         for record in records:
             offset, end, data, truncated = record
@@ -138,7 +113,7 @@ class StreamParser:
             if slow or truncated or replaced:
                 self._slow_line(_new_tuple(RawRecord, (offset, end, data, truncated)), text, replaced, out)
                 parser = self._parser
-                head, own_resource_head = self._head(parser.name)
+                heads = encoder.heads(parser.name)
                 slow = self._grouping
                 continue
             try:
@@ -146,7 +121,7 @@ class StreamParser:
                     route = routes.get(text[:1])
                     event = None
                     if route is not None:
-                        line_parser, line_head, line_own_resource_head = route
+                        line_parser, line_heads = route
                         event = line_parser.parse(text)
                     if event is None:
                         found = self._probe_single_line(text)
@@ -155,57 +130,28 @@ class StreamParser:
                             slow = self._grouping
                             continue
                         line_parser, event = found
-                        line_heads = self._head(line_parser.name)
+                        line_heads = encoder.heads(line_parser.name)
                         if line_parser.name != "plain":  # plain never settles: one odd line must not hide a format
                             if len(routes) >= _ROUTE_LIMIT:
                                 routes.clear()
-                            routes[text[:1]] = (line_parser, *line_heads)
-                        line_head, line_own_resource_head = line_heads
+                            routes[text[:1]] = (line_parser, line_heads)
                 else:
                     event = parser.parse(text)
                     if event is None:
                         self._slow_line(_new_tuple(RawRecord, (offset, end, data, truncated)), text, replaced, out)
                         slow = self._grouping
                         continue
-                    line_parser, line_head, line_own_resource_head = parser, head, own_resource_head
-                attributes: dict[str, Any] = event["attributes"]
-                size = len(event)
-                # attributes last (the five parsed fields of base.parsed; structured records' trace, span and resource
-                # come before): the constant attributes and the offset are spliced in after the event's own attributes,
-                # serialised once per stream, unless the event has a key of theirs (update() would overwrite it in place)
-                if size == 5 or line_parser.attributes_last:
-                    if size != 5 and "resource" in event:
-                        line_head = line_own_resource_head
-                    for key in constant_keys:
-                        if key in attributes:
-                            break
-                    else:
-                        # joined: head, offset half (cached top digits + a table's last three: bytes % formatting
-                        # cost more than the parse of a golog line), the event's JSON without its "{" and final "}}",
-                        # the constant attributes ending in `"log.file.record_offset":` (after a comma when the event
-                        # has attributes of its own), the offset
-                        if offset >> 12 != high:
-                            high = offset >> 12
-                            high_hex = b'%013x' % high
-                        value = _join((
-                            id_prefix, high_hex, _HEX3[offset & 4095], line_head, _dumps(event)[1:-2],
-                            comma_tail if attributes else tail, str(offset).encode(), b"}}",
-                        ))
-                        out.append(_new_tuple(EncodedEvent, (offset, end, value)))
-                        continue
-                if JOINS in event:  # it takes the lines after it (a Go panic): held, on the slow path
+                    line_heads = heads
+                if len(event) != 5 and JOINS in event:  # it takes the lines after it (a Go panic): held, on the slow path
                     self._slow_line(_new_tuple(RawRecord, (offset, end, data, truncated)), text, replaced, out)
                     parser = self._parser
-                    head, own_resource_head = self._head(parser.name)
+                    heads = encoder.heads(parser.name)
                     slow = self._grouping
                     continue
-                attributes.update(constant)
-                attributes[_RECORD_OFFSET] = offset
-                line_head = line_own_resource_head if "resource" in event else line_head
-                out.append(_new_tuple(EncodedEvent, (offset, end, _SPLICE % (id_prefix, offset, line_head, _dumps(event)[1:]))))
+                out.append(encoder.encode(event, line_heads, offset, end))
             except Exception as error:  # a parser bug must not lose the line
                 name = self._parser.name
-                out.append(self._failure(text, offset, end, log_format=name, reason=_bug(error), flags=_error_flags(error, [])))
+                out.append(encoder.failure(text, offset, end, log_format=name, reason=_bug(error), flags=_error_flags(error, [])))
         return out
 
     def flush(self, observed_ns: int, *, force: bool) -> list[EncodedEvent]:
@@ -381,58 +327,16 @@ class StreamParser:
         # held lines (pattern, stack traces, partial records) take the slow path until emitted
         self._grouping = self._pattern is not None or parser.joins_lines or parser.has_partials or self._pending is not None
 
-    # -- serialising -------------------------------------------------------------------------------------
-
-    def _head(self, name: str) -> tuple[bytes, bytes]:
-        """The serialised fields shared by this batch's events of format `name`, from the closing quote of the event_id
-        to a comma: with the stream's resource, and without it for events that carry their own."""
-        observed = self.clock.observed
-        if observed != self._heads_observed:
-            self._heads.clear()
-            self._heads_observed = observed
-        heads = self._heads.get(name)
-        if heads is None:
-            common = (
-                b'","schema_version":1,"format":' + _dumps(name) + b',"input_id":' + self._input_json
-                + b',"parse_error":false,"observed_timestamp":"' + observed.encode() + b'",'
-            )
-            heads = common + b'"resource":' + _dumps(self.context.resource) + b",", common
-            self._heads[name] = heads
-        return heads
+    # -- serialising (shipper.parsers.encoder) -------------------------------------------------------------
 
     def _encode(self, parser: Parser, event: Event, offset: int, end: int, flags: list[str]) -> EncodedEvent:
-        event.pop("_partial", None)
-        attributes = event["attributes"]
-        attributes.update(self._constant)
-        attributes["log.file.record_offset"] = offset
-        if flags:
-            existing = event.get("flags")
-            event["flags"] = [*existing, *(f for f in flags if f not in existing)] if existing else list(flags)
-        head, own_resource_head = self._head(parser.name)
-        head = own_resource_head if "resource" in event else head
-        return EncodedEvent(offset, end, _SPLICE % (self._id_prefix, offset, head, _dumps(event)[1:]))
+        event.pop("_partial", None)  # the parsers' mark of a partial record (Parser.partial), not a field
+        encoder = self._encoder
+        return encoder.encode_flagged(event, encoder.heads(parser.name), offset, end, flags)
 
     def _failure(self, text: str, offset: int, end: int, *, log_format: str, reason: str, flags: list[str]) -> EncodedEvent:
         """The event for text no parser understood: the raw text as body and as original, with the reason."""
-        observed = self.clock.observed
-        event: Event = {
-            "event_id": f"{self._stream}{offset:016x}",  # first, as in every event (EVENT_ID_FIRST)
-            "schema_version": 1,
-            "timestamp": observed,
-            "observed_timestamp": observed,
-            "severity_text": None,
-            "severity_number": 0,
-            "body": text,
-            "resource": self.context.resource,
-            "attributes": {ORIGINAL: text, **self._constant, "log.file.record_offset": offset},
-            "format": log_format,
-            "input_id": self.context.input_id,
-            "parse_error": True,
-            "parse_error_reason": (reason or "unparsable")[:_REASON_LIMIT],
-        }
-        if flags:
-            event["flags"] = list(dict.fromkeys(flags))
-        return EncodedEvent(offset, end, _dumps(event))
+        return self._encoder.failure(text, offset, end, log_format=log_format, reason=reason, flags=flags)
 
 
 def _flags(truncated: bool, replaced: bool) -> list[str]:

@@ -57,7 +57,7 @@ def _plan(keys: tuple[str, ...]) -> Plan:
 
 def structured_event(env: ParseEnv, fields: dict[str, Any], text: str) -> Event:
     """The event for a record's key/value `fields` (consumed: they become the attributes) whose raw text is `text`.
-    `attributes` is its last key (Parser.attributes_last)."""
+    `attributes` is its last key (the parsers' contract with the encoder, shipper.parsers.base)."""
     keys = tuple(fields)
     plan = _plans.get(keys) or _plan(keys)
     time_key, level_key, message_key, others = plan
