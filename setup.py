@@ -38,6 +38,9 @@ _SUPPORT = _build_support()
 # see its docstring) and declaration (read when the registry is imported, never per line).
 PARSER_SUPPORT = (
     "auto", "base", "bounded", "clock", "encoder", "multiline", "numbers", "pipeline", "registry", "stacktrace", "structured",
+    # the text layout learner's scanner, levels and learned layouts: in the parsers' group, so that they are compiled,
+    # stale or plain Python together with the parsers that take their native classes
+    "layout/learned", "layout/levels", "layout/scan",
 )
 _DECLARED_COMPILED = [name for name, compiled in _SUPPORT.declared_modules(ROOT / "shipper" / "parsers").items() if compiled]
 # The modules on the per-line path, by mypyc group: one shared library per package, inside the package, so an
@@ -97,7 +100,7 @@ def _remove_inplace_builds() -> None:
     for package in GROUPS:
         directory = ROOT / package
         for suffix in (*EXTENSION_SUFFIXES, ".so"):
-            for path in directory.glob(f"*{suffix}"):
+            for path in directory.rglob(f"*{suffix}"):  # (rglob: shipper/parsers/layout's modules are in the group)
                 path.unlink()
         (directory / MANIFEST).unlink(missing_ok=True)
 

@@ -131,10 +131,43 @@ def plain_line(i: int, rng: random.Random) -> str:
     return f"worker {i % 8}: {_message(rng)}"
 
 
+def text_line(i: int, rng: random.Random) -> str:
+    """A generic layout no structured format claims (the text format's learned fast path)."""
+    s, ns = _clock(i)
+    t = _ymdhms(s)
+    return (
+        f"{t.tm_year}-{t.tm_mon:02d}-{t.tm_mday:02d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{ns // 1_000_000:03d} "
+        f"[{rng.choice(LEVELS)}] worker-{i % 8} {_message(rng)}"
+    )
+
+
+def hdfs_line(i: int, rng: random.Random) -> str:
+    """HDFS's compact `yyMMdd HHmmss thread LEVEL class: message`."""
+    s, _ = _clock(i)
+    t = _ymdhms(s)
+    return (
+        f"{t.tm_year % 100:02d}{t.tm_mon:02d}{t.tm_mday:02d} {t.tm_hour:02d}{t.tm_min:02d}{t.tm_sec:02d} {rng.randint(1, 999)} "
+        f"{rng.choice(LEVELS)} dfs.DataNode$PacketResponder: {_message(rng)}"
+    )
+
+
+def logcat_line(i: int, rng: random.Random) -> str:
+    """Android logcat threadtime: year-less `MM-dd HH:mm:ss.SSS  pid  tid L Tag: message`."""
+    s, ns = _clock(i)
+    t = _ymdhms(s)
+    return (
+        f"{t.tm_mon:02d}-{t.tm_mday:02d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{ns // 1_000_000:03d} "
+        f" {rng.randint(100, 9999):4d}  {rng.randint(100, 9999):4d} {rng.choice('VDIWE')} WindowManager: {_message(rng)}"
+    )
+
+
 GENERATORS: dict[str, Callable[[int, random.Random], str]] = {
     "json": json_line, "nginx": nginx_line, "golog": golog_line, "syslog": syslog_line, "logfmt": logfmt_line,
     "python": python_line, "java": java_line, "cri": cri_line, "plain": plain_line,
+    "text": text_line, "hdfs": hdfs_line, "logcat": logcat_line,
 }
+GENERIC = ("text", "hdfs", "logcat")
+"""generic layouts: declared as format "text", learned in auto"""
 MIXED = ("json", "nginx", "golog", "syslog")
 
 
@@ -248,7 +281,7 @@ def main() -> None:
     print(f"  parsers: {_build()}")
     for name in args.format.split(","):
         lines = make(name, n)
-        declared, _ = best_of(lines, name, args.repeats)
+        declared, _ = best_of(lines, "text" if name in GENERIC else name, args.repeats)
         automatic, count = best_of(lines, "auto", args.repeats)
         size = sum(len(line) + 1 for line in lines) / n
         print(

@@ -39,6 +39,7 @@ def formats() -> tuple[str, ...]:
     return ("auto", *NAMES)
 
 
+DATE_ORDERS = ("mdy", "dmy", "ymd")
 ENCODINGS = ("auto", "utf-8", "utf-16", "utf-16-le", "utf-16-be", "latin-1", "cp1252")
 
 
@@ -107,6 +108,11 @@ class InputSettings:
         " UTF-16 LE/BE, else UTF-8) and keeps it with the checkpoint; utf-16 takes the byte order from the BOM.",
     )
     timezone: str = setting("local", "IANA zone for timestamps written without one; 'local' is the host's zone.")
+    date_order: str = setting(
+        "mdy",
+        "How text lines' ambiguous numeric dates are read until a value over 12 shows the order: mdy (01/02/2026 is "
+        "January 2), dmy (February 1) or ymd (for two-digit years first, 26/01/02); " + ", ".join(DATE_ORDERS) + ".",
+    )
     service_name: str = setting("", "resource service.name for these events; empty for none.")
     fields: dict[str, str | int | float | bool] = setting({}, "Static attributes added to every event of this input.")
     multiline: MultilineSettings = setting(None, "Multiline grouping.", factory=MultilineSettings)
@@ -127,6 +133,8 @@ class InputSettings:
             raise ConfigError(f"{where}.format", f"unknown format {self.format!r}; known: {', '.join(known)}")
         if self.encoding.lower() not in ENCODINGS:
             raise ConfigError(f"{where}.encoding", f"unknown encoding {self.encoding!r}; known: {', '.join(ENCODINGS)}")
+        if self.date_order not in DATE_ORDERS:
+            raise ConfigError(f"{where}.date_order", f"unknown date order {self.date_order!r}; known: {', '.join(DATE_ORDERS)}")
         if self.timezone != "local":
             try:
                 ZoneInfo(self.timezone)

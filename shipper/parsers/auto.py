@@ -13,6 +13,7 @@ from shipper.parsers.base import Event, ParseEnv, Parser
 from shipper.parsers.declaration import Shape, candidates_by_shape
 from shipper.parsers.jsonlines import JsonParser
 from shipper.parsers.registry import FORMATS, PARSERS, parser_class
+from shipper.parsers.text import TextParser
 
 CANDIDATES: Final[dict[Shape, tuple[str, ...]]] = candidates_by_shape(FORMATS)
 """For each line shape, the formats auto tries, best first (json refuses docker-shaped records in auto mode, so each
@@ -88,8 +89,39 @@ class Prober:
                 continue
             event = parser.parse(text)
             if event is not None:
+                if event["severity_number"] == 0 or event["timestamp"] == self.env.clock.observed:
+                    return self._better_as_text(text, parser, event)
                 return parser, event
-        return None
+        if text.lstrip(" \t")[:1] == "{":
+            return None  # a broken JSON line is json's parse error, not text
+        text_parser = self.text_parser()
+        event = text_parser.parse(text)
+        if event is None:
+            event = text_parser.learn(text)
+        return None if event is None else (text_parser, event)
+
+    def text_parser(self) -> TextParser:
+        """The stream's generic text parser (the fallback before plain)."""
+        parser = self.parser("text")
+        assert isinstance(parser, TextParser)
+        return parser
+
+    def _better_as_text(self, text: str, parser: Parser, event: Event) -> tuple[Parser, Event]:
+        """`event` from `parser`, or the text parser's reading of `text` when that finds what `parser` did not: a level
+        (`2026/12/01 12:00:14 [error] ...` read by golog without one) or the line's own time."""
+        if text.lstrip(" \t")[:1] == "{":
+            return parser, event
+        text_parser = self.text_parser()
+        found = text_parser.candidate(text)
+        if found is None:
+            return parser, event
+        layout, candidate = found
+        observed = self.env.clock.observed
+        if (candidate["severity_number"] and not event["severity_number"]) or (
+                event["timestamp"] == observed and candidate["timestamp"] != observed):
+            text_parser.adopt(layout)
+            return text_parser, candidate
+        return parser, event
 
     def reject_reason(self, text: str) -> tuple[str, str] | None:
         """(format, reason) for a line that claims a format by its shape but breaks it (`{` but not JSON); else None."""

@@ -21,6 +21,7 @@ from shipper.parsers import (
     python_logging,
     regex_user,
     syslog,
+    text,
 )
 from shipper.parsers.base import Parser
 from shipper.parsers.declaration import Format, format_names
@@ -39,6 +40,7 @@ FORMATS: tuple[Format, ...] = (
     cri.FORMAT,
     docker.FORMAT,
     regex_user.FORMAT,
+    text.FORMAT,
     plain.FORMAT,
 )
 

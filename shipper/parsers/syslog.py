@@ -104,6 +104,7 @@ class SyslogParser(Parser):
         super().__init__(env)
         self._bsd_heads = HeadCache()
         self._bsd_month = -1
+        self._auto = env.settings.format == "auto"
 
     def parse(self, text: str) -> Event | None:
         first = text[:1]
@@ -193,7 +194,10 @@ class SyslogParser(Parser):
         stamp = clock.iso(iso_text)
         if stamp is None:
             return None
-        return self._bsd_event(text, pri_text, stamp[0], stamp[1], rest)
+        event = self._bsd_event(text, pri_text, stamp[0], stamp[1], rest)
+        if self._auto and pri_text is None and event is not None and "log.syslog.appname" not in event["attributes"]:
+            return None  # auto: an RFC 3339 date without PRI or tag is a text line (hclog, MongoDB), read with its level
+        return event
 
     def _bsd_event(self, text: str, pri_text: str | None, timestamp: str, zone_assumed: bool, rest: str) -> Event | None:
         """The event of an RFC 3164 line once its timestamp is read: PRI, hostname, tag."""

@@ -23,7 +23,7 @@ from shipper.records import RawRecord, StreamContext
 OBSERVED_NS = 1_714_528_805_123_456_789
 FORMATS = (
     "json", "logfmt", "syslog", "nginx", "apache", "apache_error", "iis", "golog", "python", "java", "cri", "docker",
-    "plain", "auto",
+    "plain", "text", "auto",
 )
 HEADS: dict[str, tuple[str, ...]] = {
     "json": ('{"msg": "', '{"a": [', '{"level": "info", "time": "2024-05-01T02:00:0'),
@@ -48,6 +48,10 @@ HEADS: dict[str, tuple[str, ...]] = {
     "cri": ("2019-05-07T18:57:50.904275087+00:00 stdout F", "2019-05-07T18:57:50.9"),
     "docker": ('{"log":"', '{"log":"x\\n","stream":"stdout","time":"2019-05-07T18:57:5'),
     "plain": ("",),
+    "text": (
+        "2024-05-01 02:00:01 [", "Dec 01, 2024 12:00:14 PM ", "05-01 02:00:01.123  1  2 E ", "I0501 02:00:01.123456 ",
+        "1714528801.5 ", "Wed, 01 May 2024 02:00:01 +0000 ",
+    ),
 }
 HEADS["auto"] = tuple(head for heads in HEADS.values() for head in heads[:2])
 PIECES = (
@@ -60,6 +64,7 @@ TRACE_HEADS: dict[str, tuple[str, ...]] = {
     "java": ("2024-05-01 02:00:01,123 ERROR [main] com.example.App - boom",),
     "python": ("2024-05-01 02:00:01,123 - app - ERROR - boom", "Traceback (most recent call last):"),
     "golog": ("2024/05/01 02:00:01 a.go:1: INFO up", "panic: boom", "", "goroutine 1 [running]:"),
+    "text": ("2024-05-01 02:00:01 [ERROR] boom",),
 }
 """the first lines of an event whose continuation lines (stack traces) are the adversarial ones"""
 TRACE_PIECES = (
