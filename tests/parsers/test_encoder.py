@@ -21,7 +21,8 @@ from shipper.parsers.base import JOINS, ParseEnv
 from shipper.parsers.clock import Clock
 from shipper.parsers.encoder import Heads, StreamEncoder
 from shipper.records import EncodedEvent, StreamContext
-from tests.parsers.support import OBSERVED_NS, RESOURCE, STREAM, parse_settings, split_records
+from tests.parsers.support import OBSERVED_NS, RESOURCE, STREAM, make_settings, parse_settings, split_records
+from tests.parsers.test_real_world import NOW_NS as REAL_WORLD_NOW_NS
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 _PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -155,17 +156,19 @@ def test_the_reference_events_conform_to_the_schema() -> None:
 
 
 def _golden_inputs() -> list[Path]:
-    # declared formats only (auto's choice of parser is the pipeline's; its parsers are these)
+    # each format's golden inputs (and those of its folder read in auto, parser by parser), and the real-world corpus
+    # (tests/golden/real-world/layouts, read in auto); auto/'s expectations are about auto's choices, not the encoder
     return sorted(path for path in GOLDEN.rglob("*.log") if path.parent.name != "auto")
 
 
 @pytest.mark.parametrize("path", _golden_inputs(), ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_real_parsed_fields_encode_as_the_reference(path: Path) -> None:
-    settings_ = parse_settings(path)
+    settings_ = make_settings("auto", {}) if path.parent.name == "layouts" else parse_settings(path)
     records, encoding = split_records(path.read_bytes(), settings_.encoding)
     context = StreamContext("golden", STREAM, f"/logs/{path.name}", encoding, dict(RESOURCE), {"env": "test"})
     clock = Clock(settings_.timezone)
-    clock.set_observed(OBSERVED_NS)
+    # (the real-world corpus is observed when its epoch stamps and year-less dates are plausible, as in its own test)
+    clock.set_observed(REAL_WORLD_NOW_NS if path.parent.name == "layouts" else OBSERVED_NS)
     prober = Prober(ParseEnv(clock, settings_, context.resource))
     declared = None if settings_.format == "auto" else prober.parser(settings_.format)
     encoder = StreamEncoder(context, clock)
@@ -173,12 +176,13 @@ def test_real_parsed_fields_encode_as_the_reference(path: Path) -> None:
     for record in records:
         text = record.data.decode(encoding, "replace")
         parser = declared
-        if parser is None:  # a golden input read in auto: the parser auto finds for the line
-            found = prober.probe(text)
-            if found is None:
+        if parser is None:  # a golden input read in auto: what auto makes of the line, twice (two fresh dicts)
+            found, again = prober.probe(text), prober.probe(text)
+            if found is None or again is None:
                 continue
-            parser = found[0]
-        first, second = parser.parse(text), parser.parse(text)  # two fresh dicts of the same fields
+            parser, first, second = found[0], found[1], again[1]
+        else:
+            first, second = parser.parse(text), parser.parse(text)  # two fresh dicts of the same fields
         if first is None or second is None:
             continue
         for event in (first, second):

@@ -33,7 +33,7 @@ CANDIDATES_BEFORE = {
 }
 FORMATS_BEFORE = (
     "auto", "json", "logfmt", "syslog", "nginx", "apache", "apache_error", "iis", "golog", "python", "java",
-    "cri", "docker", "regex", "plain",
+    "cri", "docker", "regex", "text", "plain",
 )
 
 

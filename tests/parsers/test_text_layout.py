@@ -171,19 +171,14 @@ def test_a_number_that_is_no_plausible_epoch_is_not_a_timestamp() -> None:
     assert event["format"] == "plain"
 
 
-def test_numeric_attributes_of_the_message_are_merged(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[str] = []
-
-    def fake(message: str) -> dict[str, int | float]:
-        seen.append(message)
-        return {"cpu_pct": 12.5}
-
-    monkeypatch.setattr("shipper.parsers.text.numeric_attributes", fake, raising=False)
+def test_numeric_attributes_of_the_message_are_merged() -> None:
+    """The message after the timestamp goes through shipper.parsers.numbers (its naming rule: schemas/README.md)."""
     parser = TextParser(ParseEnv(Clock("UTC"), make_settings("text", {"timezone": "UTC"}), {}))
-    event = parser.parse("2024-05-01 02:00:00,CPU: 12.5%")
+    event = parser.parse("2024-05-01 02:00:00,CPU: 12.5%, MEM: 40.10%")
     assert event is not None
-    assert seen == ["CPU: 12.5%"]
+    assert event["timestamp"] == "2024-05-01T02:00:00.000000000Z"
     assert event["attributes"]["cpu_pct"] == 12.5
+    assert event["attributes"]["mem_pct"] == 40.1
 
 
 def test_date_order_is_validated() -> None:
