@@ -62,25 +62,32 @@ def _run(text: str, start: int, most: int) -> int:
     return end
 
 
+def _digit_at(text: str, index: int, size: int) -> bool:
+    """Whether text[index] is an ASCII digit (False out of range): an index and a code point, no slice object."""
+    return 0 <= index < size and 48 <= ord(text[index]) <= 57
+
+
 def _may_hold_time(text: str, reach: int) -> bool:
     """A cheap first look with str methods: a time has a digit on both sides of a `:` (or is BGL's `-15.42.50`), a
     compact date or an epoch is six digits or more at the start of one of the first tokens."""
+    size = len(text)
     colon = text.find(":", 1, reach)
     while colon != -1:
-        if _digit(text[colon - 1]) and _digit(text[colon + 1:colon + 2]):
+        if _digit_at(text, colon - 1, size) and _digit_at(text, colon + 1, size):
             return True
         colon = text.find(":", colon + 1, reach)
     start = 0
     for _ in range(4):  # the first tokens (or their second character on: `[1714528801`, `I20260314`)
-        first = start if _digit(text[start:start + 1]) else start + 1
-        if _digit(text[first:first + 1]) and _run(text, first, 6) == first + 6:
+        first = start if _digit_at(text, start, size) else start + 1
+        if _digit_at(text, first, size) and _run(text, first, 6) == first + 6:
             return True
         space = text.find(" ", start, reach)
         if space == -1:
             break
         start = space + 1
     dot = text.find(".", 3, reach)
-    return dot != -1 and text[dot - 3:dot - 2] == "-" and _digit(text[dot - 1]) and _digit(text[dot + 1:dot + 2])
+    return (dot != -1 and ord(text[dot - 3]) == 45 and _digit_at(text, dot - 1, size)
+            and _digit_at(text, dot + 1, size))
 
 
 class Stamp:
