@@ -392,6 +392,51 @@ class Fencings:
         return FencingVerdict(who, min(REJOIN_DELAY_MAX, REJOIN_DELAY * 2 ** (self.in_a_row - 1)), _REJOIN_REASONS[who])
 
 
+STALLED_REJOIN_MIN = 20.0  # seconds with no partitions after losing them all before the client is replaced (at least)
+STALLED_REJOINS = 3  # replacements per loss; each waits twice as long as the one before
+
+
+class RejoinWatch:
+    """Whether a worker that lost all its partitions (its session timed out, as when the broker restarted) is stuck
+    without them: librdkafka can keep its request to the group coordinator queued on a connection that never comes back
+    up, and then never rejoins (seen on a loaded machine after a broker restart: 'GroupCoordinator: Timed out 0
+    in-flight, 0 retry-queued, 1 out-queue' every socket timeout, for minutes). A new client joins at once.
+
+    Armed only by a loss: a worker of a group with more workers than partitions may rightly hold none for ever, and
+    replacing its client would make the whole group rebalance. The state is this object's alone."""
+
+    def __init__(self, session_timeout_s: float) -> None:
+        self._first_wait = max(STALLED_REJOIN_MIN, 2 * session_timeout_s)
+        self._due_at: float | None = None
+        self._wait = self._first_wait
+        self._replaced = 0
+
+    def lost_all(self, now: float) -> None:
+        """The worker holds no partition any more because they were lost (not revoked)."""
+        self._due_at = now + self._first_wait
+        self._wait = self._first_wait
+        self._replaced = 0
+
+    def assigned(self) -> None:
+        """The group gave the worker partitions: not stuck."""
+        self._due_at = None
+
+    def due(self, now: float) -> bool:
+        """Whether the client should be replaced now."""
+        return self._due_at is not None and now >= self._due_at
+
+    def replaced(self, now: float) -> None:
+        """The client was replaced: wait twice as long for the next look, and give up after STALLED_REJOINS."""
+        self._replaced += 1
+        self._wait *= 2
+        self._due_at = now + self._wait if self._replaced < STALLED_REJOINS else None
+
+    @property
+    def waited(self) -> float:
+        """Seconds the last wait lasted (for the log line)."""
+        return self._wait
+
+
 def leave_group(consumer: Consumer, membership: Membership) -> None:
     """Leave the group for good before `close()`. A dynamic member's close() sends LeaveGroup by itself; a static
     member's does not, so it unsubscribes and serves the revocation (whose end sends LeaveGroup) first."""

@@ -47,6 +47,7 @@ from consumer.membership import (
     EXPIRY_MARGIN,
     Fencings,
     Membership,
+    RejoinWatch,
     close_consumer,
     fatal_reason,
     instance_held,
@@ -66,6 +67,7 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 0.2  # seconds; also how fast a stop request is noticed
 LAG_INTERVAL = 1.0  # seconds between lag updates while the metrics endpoint serves
+STALLED_CLOSE_TIMEOUT = 5.0  # seconds a stuck client gets to close before it is left behind (its session expires)
 # The loop allocates short-lived objects per record (decoded events, rows, sources): a larger young generation lets
 # most of them die or be untracked before a collection walks them (the default 700 collects every few hundred records).
 GC_YOUNG_THRESHOLD = 50_000
@@ -115,6 +117,7 @@ class Worker:
         self._membership: Membership | None = None
         self._fencings: Fencings | None = None
         self._fenced = False  # set by the client's fatal FENCED_INSTANCE_ID; handled by the loop (_after_fencing)
+        self._rejoin_watch = RejoinWatch(config.kafka.session_timeout_ms / 1000)
         self._catchup: CatchUp | None = None
         self._not_caught_up: str | None = None
         self._last_activity = time.monotonic()
@@ -186,6 +189,9 @@ class Worker:
             got = self._poll()
             if self._fenced:
                 self._after_fencing()
+                continue
+            if self._rejoin_watch.due(time.monotonic()):
+                self._replace_stalled_client()
                 continue
             if self._inflight is not None and self._inflight.done():
                 self._settle()
@@ -374,6 +380,7 @@ class Worker:
         consumer.incremental_assign(partitions)
         self._assigned.update(keys)
         self._ever_assigned = True
+        self._rejoin_watch.assigned()
         self._last_activity = time.monotonic()
         self._answered()
         if self._paused:
@@ -430,6 +437,8 @@ class Worker:
         consumer.incremental_unassign(partitions)
         log.warning("Partitions lost; their buffered records are dropped (the new owner reads them).",
                     extra={"partitions": _names(keys)})
+        if not self._assigned:
+            self._rejoin_watch.lost_all(time.monotonic())
 
     def _forget(self, keys: list[TopicPartitionKey]) -> None:
         self._sink.drop(keys)
@@ -473,6 +482,22 @@ class Worker:
         self._join()
         self._last_activity = time.monotonic()
         log.info("Joining the group again.", extra={"group_instance_id": self._membership.instance_id})
+
+    def _replace_stalled_client(self) -> None:
+        """No partitions since they were all lost, for longer than a rejoin takes: replace the client (RejoinWatch)."""
+        assert self._membership is not None
+        log.warning("The group gave this worker no partitions since it lost them; it joins again with a new Kafka client.",
+                    extra={"waited_s": round(self._rejoin_watch.waited, 1),
+                           "group_instance_id": self._membership.instance_id})
+        self._rejoin_watch.replaced(time.monotonic())
+        self._settle()
+        self._forget(list(self._assigned))
+        self._ignored.clear()
+        self._paused = False
+        close_consumer(self.consumer, timeout=STALLED_CLOSE_TIMEOUT)  # its coordinator connection is what is stuck
+        self._consumer = None
+        self._join()
+        self._last_activity = time.monotonic()
 
     def _waiting(self) -> bool:
         """One turn of a wait on purpose (which /health must not take for a stalled loop); whether to stop waiting."""
