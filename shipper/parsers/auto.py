@@ -68,6 +68,7 @@ class Prober:
         self.env = env
         self.parsers: dict[str, Parser] = {}
         self._lists: dict[tuple[str, ...], list[Parser]] = {}
+        self._text: TextParser | None = None  # parsers["text"], kept typed: every line no format claims asks for it
 
     def parser(self, name: str) -> Parser:
         """The stream's parser for format `name`, made on first use."""
@@ -102,8 +103,11 @@ class Prober:
 
     def text_parser(self) -> TextParser:
         """The stream's generic text parser (the fallback before plain)."""
-        parser = self.parser("text")
-        assert isinstance(parser, TextParser)
+        parser = self._text
+        if parser is None:
+            made = self.parser("text")
+            assert isinstance(made, TextParser)
+            parser = self._text = made
         return parser
 
     def _better_as_text(self, text: str, parser: Parser, event: Event) -> tuple[Parser, Event]:
