@@ -44,6 +44,7 @@ from confluent_kafka import OFFSET_BEGINNING, OFFSET_INVALID, Consumer, KafkaExc
 from consumer.catchup import CatchUp, CatchUpState, NotCaughtUp
 from consumer.config import ConsumerConfig
 from consumer.membership import (
+    CLOSE_TIMEOUT,
     EXPIRY_MARGIN,
     Fencings,
     Membership,
@@ -469,13 +470,7 @@ class Worker:
                            "group_instance_id": self._membership.instance_id, "rejoin_in_s": round(verdict.rejoin_in, 1),
                            "waited_s": round(time.monotonic() - fenced_at, 1),
                            "buffered_dropped": len(self._batch) + self._sink.buffered()})
-        self._settle()  # the flush in flight ends (its rows are durable with their offsets); its commit cannot be made
-        # As for lost partitions: what is not durable yet is read again after the rejoin, from the stored offsets.
-        self._forget(list(self._assigned))
-        self._ignored.clear()
-        self._paused = False
-        close_consumer(self.consumer)  # fatal: it cannot leave; the rejoin replaces its member
-        self._consumer = None
+        self._drop_client(CLOSE_TIMEOUT)  # fatal: it cannot leave; the rejoin replaces its member
         deadline = time.monotonic() + verdict.rejoin_in
         while not self._waiting() and time.monotonic() < deadline:
             time.sleep(min(POLL_TIMEOUT, max(0.0, deadline - time.monotonic())))
@@ -490,14 +485,19 @@ class Worker:
                     extra={"waited_s": round(self._rejoin_watch.waited, 1),
                            "group_instance_id": self._membership.instance_id})
         self._rejoin_watch.replaced(time.monotonic())
-        self._settle()
+        self._drop_client(STALLED_CLOSE_TIMEOUT)  # its coordinator connection is what is stuck
+        self._join()
+        self._last_activity = time.monotonic()
+
+    def _drop_client(self, close_timeout: float) -> None:
+        """Close a client the worker replaces (fenced, or stuck without partitions), as if its partitions were lost."""
+        self._settle()  # the flush in flight ends (its rows are durable with their offsets); its commit cannot be made
+        # As for lost partitions: what is not durable yet is read again after the rejoin, from the stored offsets.
         self._forget(list(self._assigned))
         self._ignored.clear()
         self._paused = False
-        close_consumer(self.consumer, timeout=STALLED_CLOSE_TIMEOUT)  # its coordinator connection is what is stuck
+        close_consumer(self.consumer, timeout=close_timeout)
         self._consumer = None
-        self._join()
-        self._last_activity = time.monotonic()
 
     def _waiting(self) -> bool:
         """One turn of a wait on purpose (which /health must not take for a stalled loop); whether to stop waiting."""
