@@ -48,6 +48,9 @@ def _pairs(text: str) -> list[Pair] | None:
     pairs: list[Pair] = []
     size = len(text)
     pos = 0
+    # The next space, "=" and quote at or after `pos`, each searched for again only once `pos` has passed it: a search
+    # per key to the end of a line without spaces (`a"a"a"...`) was quadratic in the line.
+    next_space = next_equals = next_quote = -1
     while True:
         while pos < size:  # where no key can start, findall moves on
             char = text[pos]
@@ -56,15 +59,10 @@ def _pairs(text: str) -> list[Pair] | None:
             pos += 1
         if pos >= size:
             return pairs
-        end = text.find(" ", pos)  # the key ends at the first space, "=" or quote
-        if end == -1:
-            end = size
-        found = text.find("=", pos, end)
-        if found != -1:
-            end = found
-        found = text.find('"', pos, end)
-        if found != -1:
-            end = found
+        next_space = _next(text, " ", pos, next_space, size)
+        next_equals = _next(text, "=", pos, next_equals, size)
+        next_quote = _next(text, '"', pos, next_quote, size)
+        end = _first(_first(next_space, next_equals), next_quote)  # the key ends at the first space, "=" or quote
         key = text[pos:end]
         if end == size or text[end] != "=":
             pairs.append((key, "", "", False))  # a bare key
@@ -72,22 +70,33 @@ def _pairs(text: str) -> list[Pair] | None:
             continue
         start = end + 1
         if start < size and text[start] == '"':
-            close = text.find('"', start + 1)
-            if close == -1:  # no closing quote: the bare alternative matches the empty value before the quote
+            next_quote = _next(text, '"', start + 1, next_quote, size)
+            if next_quote == size:  # no closing quote: the bare alternative matches the empty value before the quote
                 pairs.append((key, "", "", True))
                 pos = start
             else:
-                pairs.append((key, text[start + 1:close], "", True))
-                pos = close + 1
+                pairs.append((key, text[start + 1:next_quote], "", True))
+                pos = next_quote + 1
             continue
-        end = text.find(" ", start)  # a bare value ends at a space or a quote
-        if end == -1:
-            end = size
-        found = text.find('"', start, end)
-        if found != -1:
-            end = found
+        next_space = _next(text, " ", start, next_space, size)
+        next_quote = _next(text, '"', start, next_quote, size)
+        end = _first(next_space, next_quote)  # a bare value ends at a space or a quote
         pairs.append((key, "", text[start:end], True))
         pos = end
+
+
+def _first(one: int, other: int) -> int:
+    """The smaller position (min() is a generic call when compiled)."""
+    return one if one < other else other
+
+
+def _next(text: str, char: str, pos: int, known: int, size: int) -> int:
+    """The first `char` in text[pos:] (`size` when none), given `known`, the first one at or after an earlier `pos`
+    (-1 when not searched yet): still the answer unless `pos` has passed it."""
+    if known >= pos:
+        return known
+    found = text.find(char, pos)
+    return size if found == -1 else found
 
 
 _fast = True
