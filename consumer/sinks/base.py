@@ -58,7 +58,11 @@ class FlushResult:
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """A search: all words of `text` (empty for any), field filters, newest first."""
+    """A search: all words of `text` (empty for any), field filters, newest first.
+
+    Every filter must hold (AND). `attributes` are exact equalities on the event's `attributes` (key as the event
+    carries it, e.g. "order_id" or "http.response.status_code"; the value compared as text, so 42 matches "42"),
+    `trace_id` is the lower-case hex trace id."""
 
     text: str = ""
     since: str | None = None  # RFC 3339 with 9 fractional digits, inclusive
@@ -66,7 +70,24 @@ class SearchQuery:
     min_severity: int | None = None
     service: str | None = None
     host: str | None = None
+    trace_id: str | None = None
+    attributes: tuple[tuple[str, str], ...] = ()
     limit: int = 20
+
+
+@dataclass(frozen=True)
+class DeadLetterRecord:
+    """One stored dead letter: where the record came from, why it was refused, its raw bytes (possibly cut)."""
+
+    topic: str
+    partition: int
+    offset: int
+    error: str
+    size: int
+    key: bytes | None
+    raw: bytes
+    received_at: str
+    redriven_at: str | None = None
 
 
 class Sink(ABC):
@@ -124,6 +145,22 @@ class IndexReader(ABC):
     def conflicts(self, limit: int) -> tuple[int, list[dict[str, Any]]]:
         """(conflicts recorded, the `limit` latest of them: event_id, detected_at, kept and rejected sources)."""
         return 0, []
+
+    def oldest_timestamp(self) -> str | None:
+        """The timestamp of the oldest event the index keeps (after retention), None when it is empty."""
+        return None
+
+    def dead_letters(self, limit: int, topic: str | None = None) -> list[DeadLetterRecord]:
+        """The `limit` latest dead letters (of `topic` when given), newest first."""
+        return []
+
+    def dead_letter(self, topic: str, partition: int, offset: int) -> DeadLetterRecord | None:
+        """One dead letter by its source position, None when there is none."""
+        return None
+
+    def mark_redriven(self, letters: Iterable[DeadLetterRecord]) -> None:
+        """Record that `letters` were published again to their source topic (deadletters redrive)."""
+        return None
 
     def stored_offsets(self) -> dict[TopicPartitionKey, int] | None:
         """Every stored (topic, partition) -> next offset; None when the sink keeps no offsets."""
