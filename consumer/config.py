@@ -2,7 +2,7 @@
 
     [consumer]   process-wide settings (batching, limits, logs, metrics)
     [kafka]      where events come from and the consumer group
-    [sink]       where events are indexed: sqlite (default) or opensearch
+    [sink]       where events are indexed: `type` chooses the sink kind and its keys (consumer.sinks.registry)
     [health]     when /health answers 503
 
 `load_config(path)` reads and validates the whole file before anything starts; it raises ConfigError
@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from logferry.config import load, read_toml, setting
+from consumer.sinks.settings import SinkSettings
+from consumer.sinks.sqlite_settings import SqliteSettings
+from logferry.config import Milliseconds, Seconds, load, read_toml, setting
 from logferry.errors import ConfigError
 from logferry.health import HealthSettings
 from logferry.kafka import KafkaConnection
 
 _TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
-_URL = re.compile(r"^https?://[^/\s:]+(:[0-9]{1,5})?(/.*)?$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,14 +30,14 @@ class ConsumerSettings:
 
     batch_max_events: int = setting(20_000, "Most events written to the sink in one batch (one transaction or bulk request).")
     batch_max_bytes: int = setting(32 * 1_048_576, "Most record bytes held in one batch; more pauses consumption.")
-    batch_max_wait: float = setting(0.5, "Most seconds an event waits in a partly filled batch before it is written.")
+    batch_max_wait: Seconds = setting(0.5, "Most seconds an event waits in a partly filled batch before it is written.")
     max_record_bytes: int = setting(1_048_576, "Larger records go to the dead letters instead of the index.")
     deadletter_raw_bytes: int = setting(
         900_000, "Most raw bytes of a record kept in a dead letter (the rest is cut); below the broker's message.max.bytes."
     )
-    retry_initial: float = setting(0.5, "Seconds before the first retry of a failed write; doubles each time, with jitter.")
-    retry_max: float = setting(30.0, "Most seconds between retries of a failed write.")
-    shutdown_timeout: float = setting(30.0, "Seconds a stopping consumer keeps trying to write its last batch.")
+    retry_initial: Seconds = setting(0.5, "Seconds before the first retry of a failed write; doubles each time, with jitter.")
+    retry_max: Seconds = setting(30.0, "Most seconds between retries of a failed write.")
+    shutdown_timeout: Seconds = setting(30.0, "Seconds a stopping consumer keeps trying to write its last batch.")
     log_level: Literal["debug", "info", "warning", "error"] = setting("info", "Level of the consumer's own logs.")
     log_format: Literal["auto", "json", "text"] = setting("auto", "Own logs as JSON lines, text, or text on a terminal.")
     metrics_address: str = setting("", "host:port for the Prometheus /metrics and /health endpoints; empty for off.")
@@ -88,8 +89,10 @@ class ConsumerKafka(KafkaConnection):
         "", "Static membership id (group.instance.id) instead of the derived one, unique per worker; also used by "
         "`run --once`. Empty: logferry-<host>-<host id>-<worker_index>."
     )
-    session_timeout_ms: int = setting(45_000, "Milliseconds without heartbeats after which the group drops a worker.")
-    max_poll_interval_ms: int = setting(300_000, "Most milliseconds between polls; the worker keeps polling even while paused.")
+    session_timeout_ms: Milliseconds = setting(45_000, "Milliseconds without heartbeats after which the group drops a worker.")
+    max_poll_interval_ms: Milliseconds = setting(
+        300_000, "Most milliseconds between polls; the worker keeps polling even while paused."
+    )
     deadletter_suffix: str = setting(".deadletter", "Dead letters of topic T go to topic T + this suffix.")
     create_deadletter_topics: bool = setting(True, "Create missing dead-letter topics at start (1 partition).")
 
@@ -148,49 +151,12 @@ class ConsumerKafka(KafkaConnection):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SinkSettings:
-    """Where events are indexed. Keys apply to the sink type named in their description."""
-
-    type: str = setting("sqlite", "Sink type: sqlite (embedded, the default) or opensearch.")
-    path: str = setting("/var/lib/logferry/logs.db", "sqlite: the database file; created readable by its owner only.")
-    url: str = setting("http://127.0.0.1:9200", "opensearch: the node or cluster URL.")
-    index_prefix: str = setting("logferry", "opensearch: indices are <prefix>-events-YYYY.MM.DD and <prefix>-deadletters.")
-    number_of_replicas: int = setting(0, "opensearch: replicas per shard of new indices.")
-    username_env: str = setting("LOGFERRY_OPENSEARCH_USERNAME", "opensearch: environment variable with the user name.")
-    password_env: str = setting("LOGFERRY_OPENSEARCH_PASSWORD", "opensearch: environment variable with the password.")
-    ca_certs: str = setting("", "opensearch: CA certificate file (PEM) for https; empty for the system store.")
-    # Attempts x timeout bounds how long a rebalance may wait for a write in flight: keep it well under max.poll.interval.
-    request_timeout: float = setting(30.0, "opensearch: seconds one bulk request may take.")
-    retry_attempts: int = setting(3, "opensearch: attempts of one bulk (429, 5xx, connection errors) before the batch waits.")
-    bulk_concurrency: int = setting(2, "opensearch: bulk requests a batch is split into and sent at once.")
-
-    def check(self, where: str) -> None:
-        from consumer.sinks.registry import SINKS
-
-        if self.type not in SINKS:
-            raise ConfigError(f"{where}.type", f"unknown sink {self.type!r}; known: {', '.join(sorted(SINKS))}")
-        if self.type == "sqlite" and not self.path.strip():
-            raise ConfigError(f"{where}.path", "must name a database file")
-        if self.type == "opensearch":
-            if not _URL.match(self.url):
-                raise ConfigError(f"{where}.url", f"{self.url!r} is not an http:// or https:// URL")
-            if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,100}", self.index_prefix):
-                raise ConfigError(f"{where}.index_prefix", "must be lower-case letters, digits, '_', '.' or '-'")
-            if self.retry_attempts < 1:
-                raise ConfigError(f"{where}.retry_attempts", "must be at least 1")
-            if not 1 <= self.bulk_concurrency <= 16:
-                raise ConfigError(f"{where}.bulk_concurrency", "must be from 1 to 16")
-            if self.request_timeout <= 0:
-                raise ConfigError(f"{where}.request_timeout", "must be greater than 0")
-
-
-@dataclass(frozen=True, kw_only=True)
 class ConsumerConfig:
     """The whole consumer config file."""
 
     consumer: ConsumerSettings = setting(None, "Process-wide settings.", factory=ConsumerSettings)
     kafka: ConsumerKafka = setting(None, "Kafka source and consumer group.", factory=ConsumerKafka)
-    sink: SinkSettings = setting(None, "Where events are indexed.", factory=SinkSettings)
+    sink: SinkSettings = setting(None, "Where events are indexed; `type` chooses the sink and its keys.", factory=SqliteSettings)
     health: HealthSettings = setting(None, "When /health answers 503.", factory=HealthSettings)
 
 

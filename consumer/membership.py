@@ -197,8 +197,9 @@ def _slot_group(group_id: str) -> str:
 def slot_directory(config: ConsumerConfig) -> Path:
     """Where the worker index locks of this config live: beside the SQLite index (workers sharing a database share
     this directory, even with a private /tmp each), else in the temporary directory."""
-    if config.sink.type == "sqlite":
-        return Path(config.sink.path).resolve().parent
+    local = config.sink.local_directory()
+    if local is not None:
+        return local
     return Path(tempfile.gettempdir()) / f"logferry-consumer-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
 
 

@@ -26,7 +26,8 @@ from consumer.kafka_admin import GroupAdmin, GroupMember
 from consumer.membership import SlotRecord, client_process, slot_directory, slot_records
 from consumer.records import TopicPartitionKey
 from consumer.sinks.registry import open_reader
-from consumer.timeargs import parse_duration_s, parse_time_ns
+from consumer.timeargs import parse_time_ns
+from logferry.durations import parse_duration
 from logferry.errors import LogferryError
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def plan(config: ConsumerConfig, reset: Reset, topic: str | None, partition: int
         if reset.mode in ("datetime", "duration"):
             now_ns = time.time_ns()
             when_ns = (parse_time_ns(reset.value, now_ns) if reset.mode == "datetime"
-                       else now_ns - int(parse_duration_s(reset.value) * 1e9))
+                       else now_ns - int(parse_duration(reset.value) * 1e9))
             at_time = admin.offsets_for_time(keys, when_ns // 1_000_000)
         moves = []
         for key in keys:

@@ -2,33 +2,16 @@
 
 A time is RFC 3339 / ISO 8601 (`2026-05-01T12:00:00Z`, `2026-05-01T14:00:00+02:00`, `2026-05-01` for midnight
 UTC) or a duration back from now (`15m`, `2h`, `7d`, `PT1H30M`, `P1DT2H`). Durations are `30s`, `15m`, `2h`,
-`7d`, `1w` or ISO 8601 `PnDTnHnMnS` (the form kafka-consumer-groups takes).
+`7d`, `1w` or ISO 8601 `PnDTnHnMnS` (the form kafka-consumer-groups takes): logferry.durations.
 """
 
 import re
 import time
 
+from logferry.durations import parse_duration
 from schemas.timefmt import format_ns, parse_rfc3339_ns
 
 _NS = 1_000_000_000
-_SIMPLE = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_ISO = re.compile(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?", re.IGNORECASE)
-
-
-def parse_duration_s(text: str) -> float:
-    """Seconds in `text`; ValueError when it is not a duration."""
-    value = text.strip()
-    simple = _SIMPLE.fullmatch(value)
-    if simple:
-        return float(simple.group(1)) * _UNITS[simple.group(2)]
-    iso = _ISO.fullmatch(value)
-    if iso and any(iso.groups()) and not value.upper().endswith("T"):
-        weeks, days, hours, minutes, seconds = (float(g) if g else 0.0 for g in iso.groups())
-        return weeks * 604800 + days * 86400 + hours * 3600 + minutes * 60 + seconds
-    raise ValueError(f"{text!r} is not a duration such as 15m, 2h, 7d or PT1H30M")
-
-
 def parse_time_ns(text: str, now_ns: int | None = None) -> int:
     """Nanoseconds since the epoch for a time or a duration back from now; ValueError otherwise."""
     value = text.strip()
@@ -41,7 +24,7 @@ def parse_time_ns(text: str, now_ns: int | None = None) -> int:
     except ValueError:
         pass
     try:
-        seconds = parse_duration_s(value)
+        seconds = parse_duration(value)
     except ValueError:
         raise ValueError(f"{text!r} is neither a time such as 2026-05-01T12:00:00Z nor a duration such as 15m") from None
     return (now_ns if now_ns is not None else time.time_ns()) - int(seconds * _NS)

@@ -9,6 +9,12 @@ Every field carries a default (or is required) and a description in its metadata
 `load(cls, table, where)` turns a TOML table into `cls`, rejecting unknown keys and wrong types with a
 ConfigError naming the dotted key. A dataclass may define `check(self, where: str) -> None` for rules across fields;
 it receives the section's dotted key and raises ConfigError.
+
+Durations are typed `Seconds` or `Milliseconds`: a number in that unit, or a string of one or more number+unit
+parts, "500ms", "30s", "1h30m", "14d", or ISO 8601 "PT1H30M" (logferry.durations).
+
+A section whose keys depend on one of them (a sink's `type`) subclasses `Tagged`: its `variants()` map each tag
+value to the dataclass that declares that variant's keys, and the table is loaded as the variant its tag names.
 """
 
 import dataclasses
@@ -16,13 +22,32 @@ import difflib
 import tomllib
 import types
 import typing
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, NewType, TypeVar
 
+from logferry.durations import parse_duration
 from logferry.errors import ConfigError
 
 T = TypeVar("T")
 REQUIRED: Any = dataclasses.MISSING
+
+Seconds = NewType("Seconds", float)
+Milliseconds = NewType("Milliseconds", int)
+
+
+class Tagged:
+    """A section whose key `tag` (default `default_tag`) chooses the dataclass it is loaded as."""
+
+    tag: ClassVar[str] = "type"
+    default_tag: ClassVar[str]
+    # What a variant is called in an error ("unknown sink 'x'").
+    noun: ClassVar[str] = "type"
+
+    @classmethod
+    def variants(cls) -> Mapping[str, type]:
+        """Tag value -> the dataclass (a subclass of this one) declaring that variant's keys."""
+        raise NotImplementedError
 
 
 def setting(default: Any, description: str, *, factory: Any = None) -> Any:
@@ -53,9 +78,12 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 
 def load(cls: type[T], table: Any, where: str = "") -> T:
-    """An instance of dataclass `cls` from `table`, checked key by key."""
+    """An instance of dataclass `cls` from `table`, checked key by key; for a `Tagged` cls, of the variant the
+    table's tag names."""
     if not isinstance(table, dict):
         raise ConfigError(where, f"expected a table, got {_kind(table)}")
+    if issubclass(cls, Tagged) and not dataclasses.is_dataclass(cls):
+        cls = _variant(cls, table, where)
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     for key in table:
@@ -77,14 +105,35 @@ def load(cls: type[T], table: Any, where: str = "") -> T:
     return instance
 
 
+def _variant(cls: type[Tagged], table: dict[str, Any], where: str) -> Any:
+    tag = table.get(cls.tag, cls.default_tag)
+    variants = cls.variants()
+    if not isinstance(tag, str) or tag not in variants:
+        known = ", ".join(sorted(variants))
+        raise ConfigError(_join(where, cls.tag), f"unknown {cls.noun} {tag!r}; known: {known}")
+    return variants[tag]
+
+
 def describe(cls: type[Any], where: str = "") -> list[tuple[str, str, str]]:
-    """(dotted key, default, description) for every setting of `cls`, nested sections included."""
+    """(dotted key, default, description) for every setting of `cls`, nested sections included; a `Tagged` section
+    lists each variant's keys, their descriptions starting with the variant ("opensearch: ...")."""
     rows: list[tuple[str, str, str]] = []
     hints = typing.get_type_hints(cls)
     for field in dataclasses.fields(cls):
         key = _join(where, field.name)
         kind = hints[field.name]
         inner = typing.get_args(kind)[0] if typing.get_origin(kind) is list and typing.get_args(kind) else None
+        if isinstance(kind, type) and issubclass(kind, Tagged) and not dataclasses.is_dataclass(kind):
+            seen: set[str] = set()
+            for name, variant in sorted(kind.variants().items()):
+                for row in describe(variant, key):
+                    if row[0].endswith(f".{kind.tag}"):
+                        if row[0] not in seen:
+                            seen.add(row[0])
+                            rows.append(row)
+                        continue
+                    rows.append((row[0], row[1], f"{name}: {row[2]}"))
+            continue
         if dataclasses.is_dataclass(kind) or (inner is not None and dataclasses.is_dataclass(inner)):
             rows.extend(describe(typing.cast(type, inner or kind), key))
             continue
@@ -136,8 +185,10 @@ def _convert(kind: Any, value: Any, key: str) -> Any:
             raise ConfigError(key, f"expected a table, got {_kind(value)}")
         _, item = args
         return {str(k): _convert(item, v, _join(key, str(k))) for k, v in value.items()}
-    if dataclasses.is_dataclass(kind):
+    if dataclasses.is_dataclass(kind) or (isinstance(kind, type) and issubclass(kind, Tagged)):
         return load(typing.cast(type, kind), value, key)
+    if kind is Seconds or kind is Milliseconds:
+        return _duration(kind, value, key)
     if kind is Any:
         return value
     if kind is bool:
@@ -157,3 +208,25 @@ def _convert(kind: Any, value: Any, key: str) -> Any:
             raise ConfigError(key, f"expected a string, got {_kind(value)}")
         return value
     raise ConfigError(key, f"unsupported setting type {kind!r}")
+
+
+def _duration(kind: Any, value: Any, key: str) -> float | int:
+    unit = "seconds" if kind is Seconds else "milliseconds"
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigError(key, f"expected a duration (a number of {unit} or a string such as \"30s\"), got {_kind(value)}")
+    if isinstance(value, str):
+        try:
+            seconds = parse_duration(value.strip())
+        except ValueError as error:
+            raise ConfigError(key, str(error)) from None
+        if kind is Seconds:
+            return seconds
+        millis = seconds * 1000
+        if abs(millis - round(millis)) > 1e-6:
+            raise ConfigError(key, f"{value!r} is not a whole number of milliseconds")
+        return round(millis)
+    if kind is Milliseconds:
+        if isinstance(value, float) and not value.is_integer():
+            raise ConfigError(key, f"expected a whole number of milliseconds, got {value!r}")
+        return int(value)
+    return float(value)

@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from logferry.config import setting
+from logferry.config import Seconds, setting
 from logferry.errors import ConfigError
 
 # librdkafka error codes meaning no broker can be reached right now (retried by librdkafka for ever).
@@ -44,11 +44,11 @@ PROBE_TIMEOUT = 2.0  # seconds one probe waits for an answer (also the most a st
 class HealthSettings:
     """When /health answers 503 (both programs)."""
 
-    delivery_stall: float = setting(
+    delivery_stall: Seconds = setting(
         60.0,
         "Seconds Kafka may be unreachable, events unacknowledged, or index writes failing before /health answers 503.",
     )
-    loop_stall: float = setting(30.0, "Seconds the main loop may go without a turn before /health answers 503.")
+    loop_stall: Seconds = setting(30.0, "Seconds the main loop may go without a turn before /health answers 503.")
 
     def check(self, where: str) -> None:
         for name in ("delivery_stall", "loop_stall"):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from logferry.config import setting
+from logferry.config import Seconds, setting
 from logferry.errors import ConfigError
 from logferry.logs import redact, register_secret
 
@@ -36,7 +36,7 @@ class KafkaConnection:
     sasl_password_env: str = setting("LOGFERRY_KAFKA_PASSWORD", "Environment variable that holds the SASL password.")
     ssl_ca_location: str = setting("", "CA certificate file (PEM) to verify the brokers with; empty for the system store.")
     librdkafka: dict[str, str | int | bool] = setting({}, "Extra librdkafka properties; a value 'env:NAME' is read from $NAME.")
-    connect_timeout: float = setting(
+    connect_timeout: Seconds = setting(
         60.0,
         "Seconds `run --once` waits for a broker to answer (or, once running, to acknowledge again) before it fails "
         "with exit 1; a long-running process keeps retrying for ever and reports the outage in /health.",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from logferry.config import REQUIRED, load, read_toml, setting
+from logferry.config import REQUIRED, Milliseconds, Seconds, load, read_toml, setting
 from logferry.errors import ConfigError
 from logferry.health import HealthSettings
 from logferry.kafka import KafkaConnection
@@ -55,7 +55,7 @@ class MultilineSettings:
     pattern: str = setting("", "Regular expression for mode start or continue.")
     max_lines: int = setting(500, "Most lines in one event; further lines start a new event.")
     max_bytes: int = setting(1_048_576, "Most bytes in one event; further lines start a new event.")
-    flush_timeout: float = setting(3.0, "Seconds after which a pending event is emitted when no line follows.")
+    flush_timeout: Seconds = setting(3.0, "Seconds after which a pending event is emitted when no line follows.")
 
     def check(self, where: str) -> None:
         if self.mode != "off":
@@ -156,27 +156,27 @@ class ShipperSettings:
     state_dir: str = setting(default_state_dir(), "Directory for checkpoints and the host id; created if missing.")
     host_id: str = setting("", "Host id for event ids; empty to use the OS machine id (or one generated and kept).")
     host_name: str = setting("", "resource host.name; empty for the machine's name.")
-    rescan_interval: float = setting(2.0, "Seconds between glob rescans (file-system events only hint in between).")
-    healthy_rescan_interval: float = setting(
+    rescan_interval: Seconds = setting(2.0, "Seconds between glob rescans (file-system events only hint in between).")
+    healthy_rescan_interval: Seconds = setting(
         30.0,
         "Seconds between rescans while file-system events are known to cover every matched directory (Linux); "
         "never shorter than rescan_interval.",
     )
-    checkpoint_interval: float = setting(1.0, "Most seconds between checkpoint writes while running.")
+    checkpoint_interval: Seconds = setting(1.0, "Most seconds between checkpoint writes while running.")
     read_chunk_bytes: int = setting(
         262_144, "Bytes read from a file at once (a chunk's lines and events live at once: bigger costs memory, not speed)."
     )
     file_budget_bytes: int = setting(4_194_304, "Most bytes read from one file per turn, so busy files cannot starve quiet ones.")
     max_line_bytes: int = setting(1_048_576, "Longer lines are truncated to this many bytes and flagged, never dropped.")
     max_open_files: int = setting(512, "Most files held open at once; the rest wait their turn.")
-    close_inactive: float = setting(300.0, "Seconds without new data after which a file is closed (reopened when it grows).")
-    ignore_older: float = setting(0.0, "Skip files not modified for this many seconds when first seen; 0 ships everything.")
-    rotate_wait: float = setting(5.0, "Seconds a renamed or deleted file stays open after its last byte was read.")
+    close_inactive: Seconds = setting(300.0, "Seconds without new data after which a file is closed (reopened when it grows).")
+    ignore_older: Seconds = setting(0.0, "Skip files not modified for this many seconds when first seen; 0 ships everything.")
+    rotate_wait: Seconds = setting(5.0, "Seconds a renamed or deleted file stays open after its last byte was read.")
     max_inflight_bytes: int = setting(
         8_388_608, "Reading pauses while this many bytes await Kafka's acknowledgement (librdkafka holds a copy of each event)."
     )
-    shutdown_timeout: float = setting(30.0, "Seconds to wait for acknowledgements when stopping.")
-    checkpoint_retention: float = setting(
+    shutdown_timeout: Seconds = setting(30.0, "Seconds to wait for acknowledgements when stopping.")
+    checkpoint_retention: Seconds = setting(
         2_592_000.0, "Seconds a checkpoint of a file no longer found on disk is kept (30 days); 0 keeps them for ever."
     )
     log_level: Literal["debug", "info", "warning", "error"] = setting("info", "Level of the shipper's own logs.")
@@ -206,7 +206,7 @@ class ShipperKafka(KafkaConnection):
     compression: Literal["zstd", "lz4", "gzip", "snappy", "none"] = setting(
         "lz4", "Batch compression (lz4 costs the least CPU here and on the broker, which decompresses to validate)."
     )
-    linger_ms: int = setting(20, "Milliseconds librdkafka waits to fill a batch.")
+    linger_ms: Milliseconds = setting(20, "Milliseconds librdkafka waits to fill a batch.")
     max_message_bytes: int = setting(1_000_000, "Largest message the broker accepts; bigger events are truncated and flagged.")
 
     def check(self, where: str) -> None:

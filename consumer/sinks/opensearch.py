@@ -29,7 +29,7 @@ from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import TransportError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from consumer.config import ConsumerConfig, SinkSettings
+from consumer.config import ConsumerConfig
 from consumer.content import content_hash
 from consumer.records import Batch, DeadLetter, TopicPartitionKey
 from consumer.sinks.base import FlushResult, IndexReader, PublishDeadLetters, Sink, SinkError
@@ -44,6 +44,8 @@ from consumer.sinks.opensearch_schema import (
     from_document,
     to_document,
 )
+from consumer.sinks.opensearch_settings import OpenSearchSettings
+from consumer.sinks.settings import settings_as
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ def transient(error: BaseException) -> bool:
     return False
 
 
-def make_client(settings: SinkSettings) -> OpenSearch:
+def make_client(settings: OpenSearchSettings) -> OpenSearch:
     import os
 
     from logferry.logs import register_secret
@@ -100,7 +102,7 @@ class OpenSearchSink(Sink):
 
     owns_offsets = False
 
-    def __init__(self, settings: SinkSettings, publish: PublishDeadLetters) -> None:
+    def __init__(self, settings: OpenSearchSettings, publish: PublishDeadLetters) -> None:
         self._settings = settings
         self._prefix = settings.index_prefix
         self._publish = publish
@@ -368,10 +370,10 @@ def _rejected(item: Item, status: int, error: Any) -> DeadLetter:
 
 
 def open_sink(config: ConsumerConfig, publish: PublishDeadLetters) -> Sink:
-    return OpenSearchSink(config.sink, publish)
+    return OpenSearchSink(settings_as(config.sink, OpenSearchSettings), publish)
 
 
 def open_reader(config: ConsumerConfig) -> IndexReader:
     from consumer.sinks.opensearch_reader import OpenSearchReader
 
-    return OpenSearchReader(config.sink)
+    return OpenSearchReader(settings_as(config.sink, OpenSearchSettings))

@@ -5,16 +5,16 @@ from typing import Any
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import TransportError
 
-from consumer.config import SinkSettings
 from consumer.sinks.base import IndexReader, SearchQuery, SinkError
 from consumer.sinks.opensearch import make_client
 from consumer.sinks.opensearch_schema import conflicts_index, deadletters_index, from_document
+from consumer.sinks.opensearch_settings import OpenSearchSettings
 
 
 class OpenSearchReader(IndexReader):
     """Search and totals over <prefix>-events-* and <prefix>-deadletters; Kafka keeps the offsets."""
 
-    def __init__(self, settings: SinkSettings) -> None:
+    def __init__(self, settings: OpenSearchSettings) -> None:
         self._client = make_client(settings)
         self._events = f"{settings.index_prefix}-events-*"
         self._dead = deadletters_index(settings.index_prefix)

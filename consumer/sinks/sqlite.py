@@ -21,7 +21,9 @@ from consumer.config import ConsumerConfig
 from consumer.content import HASH_BYTES, content_hash
 from consumer.records import Batch, DeadLetter, TopicPartitionKey
 from consumer.sinks.base import FlushResult, IndexReader, PublishDeadLetters, Sink, SinkError
+from consumer.sinks.settings import settings_as
 from consumer.sinks.sqlite_db import connect, create_schema
+from consumer.sinks.sqlite_settings import SqliteSettings
 
 log = logging.getLogger(__name__)
 
@@ -324,10 +326,10 @@ class SqliteSink(Sink):
 
 
 def open_sink(config: ConsumerConfig, publish: PublishDeadLetters) -> Sink:
-    return SqliteSink(config.sink.path, publish)
+    return SqliteSink(settings_as(config.sink, SqliteSettings).path, publish)
 
 
 def open_reader(config: ConsumerConfig) -> IndexReader:
     from consumer.sinks.sqlite_reader import SqliteReader
 
-    return SqliteReader(config.sink.path)
+    return SqliteReader(settings_as(config.sink, SqliteSettings).path)

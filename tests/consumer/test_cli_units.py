@@ -7,20 +7,22 @@ import pytest
 from consumer.progress import Progress
 from consumer.search import level_number
 from consumer.sinks.sqlite_reader_query import fts_query
-from consumer.timeargs import parse_duration_s, parse_time_ns
+from consumer.timeargs import parse_time_ns
+from logferry.durations import parse_duration
 from schemas.timefmt import parse_rfc3339_ns
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("15m", 900), ("2h", 7200), ("7d", 604800), ("PT1H30M", 5400),
-                                                ("P1DT2H", 93600), ("P1W", 604800), ("500ms", 0.5)])
+                                                ("P1DT2H", 93600), ("P1W", 604800), ("500ms", 0.5),
+                                                ("1h30m", 5400), ("1h 30m", 5400), ("1.5s", 1.5)])
 def test_durations_in_both_spellings(text: str, seconds: float) -> None:
-    assert parse_duration_s(text) == seconds
+    assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "P", "PT", "10 parsecs", "-5m"])
+@pytest.mark.parametrize("text", ["", "P", "PT", "10 parsecs", "-5m", "5", "s", "1..2s", "5x", "30S"])
 def test_not_durations(text: str) -> None:
     with pytest.raises(ValueError):
-        parse_duration_s(text)
+        parse_duration(text)
 
 
 def test_times_absolute_partial_and_relative() -> None:

@@ -30,6 +30,24 @@ def test_the_compose_opensearch_config_loads() -> None:
     assert (config.sink.type, config.sink.url) == ("opensearch", "http://opensearch:9200")
 
 
+def test_durations_are_numbers_in_their_unit_or_strings_with_units(tmp_path: Path) -> None:
+    (tmp_path / "c.toml").write_text(
+        '[consumer]\nbatch_max_wait = "250ms"\nretry_max = "1m30s"\nshutdown_timeout = 12\n'
+        '[kafka]\nsession_timeout_ms = "10s"\nmax_poll_interval_ms = 60000\n'
+        '[sink]\ntype = "opensearch"\nrequest_timeout = "2m"\n'
+    )
+    config = load_config(tmp_path / "c.toml")
+    assert (config.consumer.batch_max_wait, config.consumer.retry_max, config.consumer.shutdown_timeout) == (0.25, 90.0, 12.0)
+    assert (config.kafka.session_timeout_ms, config.kafka.max_poll_interval_ms) == (10_000, 60_000)
+    assert type(config.sink).__name__ == "OpenSearchSettings" and config.sink.request_timeout == 120.0
+
+
+def test_a_missing_sink_section_is_the_sqlite_default() -> None:
+    from consumer.config import parse_config
+
+    assert type(parse_config({}).sink).__name__ == "SqliteSettings"
+
+
 @pytest.mark.parametrize(
     ("toml", "line"),
     [
@@ -45,6 +63,14 @@ def test_the_compose_opensearch_config_loads() -> None:
          "config error: sink.url: 'opensearch:9200' is not an http:// or https:// URL"),
         ('[consumer]\nmetrics_address = "9100"',
          "config error: consumer.metrics_address: '9100' is not a host:port address with a port from 1 to 65535"),
+        ('[sink]\ntype = "sqlite"\nurl = "http://x:9200"', "config error: sink.url: unknown key"),
+        ('[sink]\ntype = "opensearch"\npath = "x.db"', "config error: sink.path: unknown key"),
+        ('[consumer]\nbatch_max_wait = "soon"',
+         'config error: consumer.batch_max_wait: \'soon\' is not a duration such as "500ms", "30s", "5m", "1h30m", "14d" or '
+         '"PT1H30M"'),
+        ("[consumer]\nbatch_max_wait = true",
+         'config error: consumer.batch_max_wait: expected a duration (a number of seconds or a string such as "30s"), got a '
+         "boolean"),
         ("[kafka\n", None),
     ],
 )
