@@ -9,10 +9,12 @@ import sys
 import threading
 from collections.abc import Callable
 
+from logferry.cli import add_config_argument, add_version_argument, config_path
 from logferry.errors import ConfigError
 from logferry.logs import setup_logging
-from shipper.config import ShipperConfig, load_config
+from shipper.config import ShipperConfig
 from shipper.errors import ShipperError, UsageError
+from shipper.preflight import validated_config
 from shipper.service.cli import add_service_arguments, run_service_command
 
 # Subcommands that live in their own package: name -> (add arguments, run).
@@ -26,28 +28,29 @@ def build_parser() -> argparse.ArgumentParser:
         prog="logferry-shipper",
         description="Follow log files, parse them into unified events and ship them to Kafka.",
     )
+    add_version_argument(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run in the foreground")
-    run.add_argument("--config", required=True, help="TOML config file")
+    add_config_argument(run, "shipper")
     run.add_argument("--once", action="store_true", help="ship what is there now, wait for acknowledgements, exit")
 
     status = commands.add_parser("status", help="per file: path, identity, checkpoint, size, bytes behind")
-    status.add_argument("--config", required=True)
+    add_config_argument(status, "shipper")
     status.add_argument("--json", action="store_true", help="one JSON object per file")
 
     checkpoints = commands.add_parser("checkpoints", help="show or reset checkpoints (replay a file from a point)")
     checkpoints.add_argument("action", choices=["show", "reset"])
-    checkpoints.add_argument("--config", required=True)
+    add_config_argument(checkpoints, "shipper")
     checkpoints.add_argument("--path", help="only files matching this glob")
     checkpoints.add_argument("--json", action="store_true", help="show: one JSON object per checkpoint")
     where = checkpoints.add_mutually_exclusive_group()
-    where.add_argument("--to-start", action="store_true")
-    where.add_argument("--to-end", action="store_true")
-    where.add_argument("--offset", type=int)
+    where.add_argument("--to-start", action="store_true", help="reset: read the matching files again from their start")
+    where.add_argument("--to-end", action="store_true", help="reset: skip what the matching files hold now")
+    where.add_argument("--offset", type=int, metavar="N", help="reset: continue the matching file at byte offset N")
 
     check = commands.add_parser("check-config", help="validate the config and exit 0, or print the problem and exit 2")
-    check.add_argument("--config", required=True)
+    add_config_argument(check, "shipper")
     for name, (add_arguments, _) in EXTRA_COMMANDS.items():
         add_arguments(commands.add_parser(name))
     return parser
@@ -67,20 +70,11 @@ def _main(argv: list[str] | None) -> int:
     if args.command in EXTRA_COMMANDS:
         return EXTRA_COMMANDS[args.command][1](args)
     try:
-        config = load_config(args.config)
-        if args.command == "run":
-            config.kafka.client_config()  # secrets from the environment are part of a valid config
+        config = validated_config(config_path(args))
     except ConfigError as error:
         print(f"config error: {error}", file=sys.stderr)
         return 2
     if args.command == "check-config":
-        from shipper.delivery.producer import check_librdkafka
-
-        try:
-            check_librdkafka(config.kafka)
-        except ConfigError as error:
-            print(f"config error: {error}", file=sys.stderr)
-            return 2
         print(f"config OK: {len(config.inputs)} input(s), topic {config.kafka.topic!r}")
         return 0
     try:

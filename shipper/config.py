@@ -208,9 +208,22 @@ class ShipperKafka(KafkaConnection):
     )
     linger_ms: Milliseconds = setting(20, "Milliseconds librdkafka waits to fill a batch.")
     max_message_bytes: int = setting(1_000_000, "Largest message the broker accepts; bigger events are truncated and flagged.")
+    allow_duplicates: bool = setting(
+        False, "Accept [kafka.librdkafka] settings that void exactly-once delivery (enable.idempotence = false, acks other "
+        "than all): a producer retry may then write an event twice, and acks below all may lose acknowledged ones."
+    )
 
     def check(self, where: str) -> None:
         super().check(where)
+        if not self.allow_duplicates:
+            idempotence = self.librdkafka.get("enable.idempotence", True)
+            if idempotence is False or str(idempotence).lower() == "false":
+                raise ConfigError(f"{where}.librdkafka.enable.idempotence", "= false voids exactly-once delivery; set "
+                                  f"{where}.allow_duplicates = true if that is meant")
+            acks = str(self.librdkafka.get("acks", "all")).lower()
+            if acks not in ("all", "-1"):
+                raise ConfigError(f"{where}.librdkafka.acks", f"= {acks!r} voids exactly-once delivery (acknowledged "
+                                  f"events can be lost); set {where}.allow_duplicates = true if that is meant")
         if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", self.topic):
             raise ConfigError(f"{where}.topic", f"{self.topic!r} is not a valid Kafka topic name")
         if self.max_message_bytes < 1024:

@@ -301,8 +301,10 @@ def _headers_of(value: bytes) -> list[tuple[str, str | bytes | None]]:
 
 
 def check_librdkafka(kafka: ShipperKafka) -> None:
-    """ConfigError when librdkafka rejects a property passed through in [kafka.librdkafka] (secrets not needed)."""
-    config: dict[str, Any] = {"bootstrap.servers": kafka.bootstrap_servers, "logger": CLIENT_LOG}
+    """ConfigError when librdkafka rejects a property passed through in [kafka.librdkafka] together with the ones
+    `run` always sets (idempotence, acks; secrets not needed)."""
+    config: dict[str, Any] = {"bootstrap.servers": kafka.bootstrap_servers, "logger": CLIENT_LOG,
+                              "enable.idempotence": True, "acks": "all", "message.timeout.ms": 0}
     for name, value in kafka.librdkafka.items():
         config[name] = "placeholder" if isinstance(value, str) and value.startswith("env:") else value
     try:

@@ -165,6 +165,13 @@ def test_exclude_globs_match_whole_segments() -> None:
         ('[[inputs]]\nid = "a"\npaths = ["/x/**.log"]\n', "inputs[0].paths[0]"),
         ('[kafka]\nbootstrap_servers = "nohost"\n[[inputs]]\nid = "a"\npaths = ["/x"]\n', "kafka.bootstrap_servers"),
         ('[kafka.librdkafka]\n"no.such.property" = 1\n[[inputs]]\nid = "a"\npaths = ["/x"]\n', "kafka.librdkafka"),
+        ('[kafka.librdkafka]\nacks = "0"\n[[inputs]]\nid = "a"\npaths = ["/x"]\n', "kafka.librdkafka.acks"),
+        ('[kafka.librdkafka]\n"enable.idempotence" = false\n[[inputs]]\nid = "a"\npaths = ["/x"]\n',
+         "kafka.librdkafka.enable.idempotence"),
+        # allowed, but acks=1 with idempotence still on is refused by librdkafka, in check-config as in run
+        ('[kafka]\nallow_duplicates = true\n[kafka.librdkafka]\nacks = "1"\n[[inputs]]\nid = "a"\npaths = ["/x"]\n',
+         "kafka.librdkafka"),
+        ('[shipper]\nstate_dir = "/proc/version/state"\n[[inputs]]\nid = "a"\npaths = ["/x"]\n', "shipper.state_dir"),
     ],
 )
 def test_bad_config_gives_one_line_and_exit_2(tmp_path: Path, toml: str, key: str) -> None:
