@@ -6,7 +6,9 @@ re-shipped lines get the event ids they had, and the consumer drops the copies i
 """
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -34,6 +36,8 @@ class FileStatus:
     generation: int
     encoding: str | None = None
     """The codec its checkpoint recorded, else the one it would be read with now; None while too short to tell."""
+    last_read: float | None = None
+    """Unix time the checkpoint last moved (acknowledged lines), None before the first."""
 
     @property
     def behind(self) -> int:
@@ -47,12 +51,41 @@ def _load(config: ShipperConfig) -> dict[FileKey, Checkpoint]:
         raise ShipperError(str(error)) from None
 
 
+def path_matcher(path_glob: str | None) -> Callable[[str], bool]:
+    """Whether a path matches `--path`: an absolute glob the whole path, a relative one its last segments (`app.log`,
+    `rot.log*`, `nginx/*.log`); `*` stays inside a segment, `**` crosses `/`."""
+    if not path_glob:
+        return lambda path: True
+    pattern = path_glob.replace("\\", "/")
+    absolute = pattern.startswith("/") or (len(pattern) > 1 and pattern[1] == ":")
+    rx = glob_regex(pattern if absolute else "**/" + pattern)
+    return lambda path: rx.fullmatch(path.replace("\\", "/")) is not None
+
+
 def _files(config: ShipperConfig, path_glob: str | None) -> list[Found]:
     found = sorted(Scanner(config.inputs).scan().values(), key=lambda f: f.path)
-    if path_glob:
-        rx = glob_regex(path_glob)
-        found = [f for f in found if rx.match(f.path)]
-    return found
+    matches = path_matcher(path_glob)
+    return [f for f in found if matches(f.path)]
+
+
+def _current_keys(config: ShipperConfig) -> dict[FileKey, str]:
+    """The identity of every file the inputs match now -> its current path."""
+    keys: dict[FileKey, str] = {}
+    for item in _files(config, None):
+        try:
+            with platform.open_for_reading(item.path) as handle:
+                identity = platform.file_identity(handle.fileno())
+                fingerprint = fingerprint_of(_read_head(handle)[:FINGERPRINT_BYTES])
+        except OSError:
+            continue
+        if fingerprint:
+            keys[FileKey(identity, fingerprint)] = item.path
+    return keys
+
+
+def _nothing_matched(path_glob: str | None, what: str) -> int:
+    print(f"No {what} matches --path {path_glob!r}." if path_glob else f"No {what} is known.", file=sys.stderr)
+    return 1
 
 
 def file_status(config: ShipperConfig, path_glob: str | None = None) -> list[FileStatus]:
@@ -74,39 +107,66 @@ def file_status(config: ShipperConfig, path_glob: str | None = None) -> list[Fil
         resolved = encodings.resolve(item.input.encoding, head, current.encoding if current else "", offset)
         out.append(FileStatus(
             item.path, item.input.id, str(key) if key else None, item.stat.st_size, offset, generation,
-            resolved.codec if resolved else None,
+            resolved.codec if resolved else None, checkpoint.updated if checkpoint and checkpoint.updated else None,
         ))
     return out
 
 
+def running_shipper(config: ShipperConfig) -> int | None:
+    """The pid of the shipper running with this state directory (0: one runs, pid unknown), None when none runs."""
+    return StateLock(Path(config.shipper.state_dir)).holder()
+
+
 def status(config: ShipperConfig, *, as_json: bool) -> int:
+    """Per file: path, input, identity, encoding, checkpoint, size, bytes behind, last read; and whether a shipper
+    runs. --json: one object per file (schema in README), then one `{"shipper": {"running": ..., "pid": ...}}`."""
     rows = file_status(config)
+    pid = running_shipper(config)
     if as_json:
         for row in rows:
             sys.stdout.write(orjson.dumps({**row.__dict__, "behind": row.behind}).decode() + "\n")
+        sys.stdout.write(orjson.dumps({"shipper": {"running": pid is not None, "pid": pid or None,
+                                                   "state_dir": config.shipper.state_dir}}).decode() + "\n")
         return 0
-    print(f"{'PATH':<50} {'IDENTITY':<44} {'ENCODING':<10} {'CHECKPOINT':>12} {'SIZE':>12} {'BEHIND':>12}")
+    if pid is None:
+        print(f"shipper: not running (state directory {config.shipper.state_dir})")
+    else:
+        print(f"shipper: running{f', pid {pid}' if pid else ''} (state directory {config.shipper.state_dir})")
+    print(f"{'PATH':<50} {'INPUT':<12} {'ENCODING':<10} {'CHECKPOINT':>12} {'SIZE':>12} {'BEHIND':>12}  LAST READ")
     for row in rows:
+        last = _time_text(row.last_read) if row.last_read else "-"
         print(
-            f"{row.path:<50} {row.key or '(first line incomplete)':<44} {row.encoding or '-':<10} {row.offset:>12}"
-            f" {row.size:>12} {row.behind:>12}"
+            f"{row.path:<50} {row.input_id:<12} {row.encoding or '-':<10} {row.offset:>12}"
+            f" {row.size:>12} {row.behind:>12}  {last}"
         )
     return 0
 
 
+def _time_text(unix: float) -> str:
+    return datetime.fromtimestamp(unix, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def show_checkpoints(config: ShipperConfig, path_glob: str | None, *, as_json: bool) -> int:
-    rx = glob_regex(path_glob) if path_glob else None
+    """Every checkpoint whose file's current path or recorded path matches --path; a file that moved (rotation) is
+    shown under its current path, one that is gone under its last path with `(gone)`."""
+    matches = path_matcher(path_glob)
+    current = _current_keys(config)
+    shown = 0
     for checkpoint in _load(config).values():
-        if rx is not None and not rx.match(checkpoint.path):
+        path = current.get(checkpoint.key)
+        if not (matches(checkpoint.path) or (path is not None and matches(path))):
             continue
+        shown += 1
         if as_json:
-            sys.stdout.write(orjson.dumps({**vars(checkpoint), "key": str(checkpoint.key)}).decode() + "\n")
+            sys.stdout.write(orjson.dumps({**vars(checkpoint), "key": str(checkpoint.key), "current_path": path}).decode()
+                             + "\n")
         else:
+            where = path if path is not None else f"{checkpoint.path} (gone)"
             print(
-                f"{checkpoint.path}  offset={checkpoint.offset} generation={checkpoint.generation}"
-                f" encoding={checkpoint.encoding or '-'} key={checkpoint.key}"
+                f"{where}  offset={checkpoint.offset} generation={checkpoint.generation}"
+                f" encoding={checkpoint.encoding or '-'} input={checkpoint.input_id} key={checkpoint.key}"
             )
-    return 0
+    return 0 if shown or not path_glob else _nothing_matched(path_glob, "checkpoint")
 
 
 def reset_checkpoints(config: ShipperConfig, path_glob: str | None, *, to_start: bool, to_end: bool, offset: int | None) -> int:
@@ -123,7 +183,13 @@ def reset_checkpoints(config: ShipperConfig, path_glob: str | None, *, to_start:
         store = JsonFileStore(checkpoint_path(config))
         checkpoints = _load(config)
         changed = 0
-        for item in _files(config, path_glob):
+        matches = path_matcher(path_glob)
+        # The same paths as `show`: the file's current path or the one its checkpoint recorded (before a rotation).
+        recorded = {path: checkpoints[key].path for key, path in _current_keys(config).items() if key in checkpoints}
+        files = [f for f in _files(config, None) if matches(f.path) or (f.path in recorded and matches(recorded[f.path]))]
+        if not files:
+            return _nothing_matched(path_glob, "file")
+        for item in files:
             done = _reset_one(item, checkpoints, to_start=to_start, to_end=to_end, offset=offset)
             if done is not None:
                 checkpoints[done.key] = done

@@ -30,6 +30,24 @@ class StateLock:
         handle.flush()
         self.handle = handle
 
+    def holder(self) -> int | None:
+        """The pid of the running shipper that holds this lock, 0 when one holds it but its pid cannot be read, None
+        when none does. Takes the lock for a moment when it is free."""
+        if not self.path.exists():
+            return None
+        try:
+            self.acquire()
+        except StateLocked:
+            try:
+                text = self.path.read_text(encoding="ascii").strip()
+            except (OSError, UnicodeDecodeError):  # Windows refuses reads of a locked range
+                return 0
+            return int(text) if text.isdigit() else 0
+        except OSError:
+            return None
+        self.release()
+        return None
+
     def release(self) -> None:
         if self.handle is not None:
             self.handle.close()

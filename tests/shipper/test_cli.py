@@ -1,5 +1,6 @@
 """The command line around a real run: status, checkpoints show/reset (replay), metrics and health."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -39,8 +40,10 @@ def test_status_shows_bytes_behind_and_reset_replays_with_the_same_event_ids(
     write_lines(log, lines("y", 10))
     result = _cli("status", "--config", str(config_file), "--json")
     assert result.returncode == 0, result.stderr
-    [row] = [orjson.loads(line) for line in result.stdout.splitlines()]
+    [row, shipper] = [orjson.loads(line) for line in result.stdout.splitlines()]
     assert row["path"] == str(log) and row["behind"] == log.stat().st_size - row["offset"] > 0
+    assert row["input_id"] == "app" and row["last_read"] > 0
+    assert shipper["shipper"]["running"] is False and shipper["shipper"]["pid"] is None
 
     replay_from = len(lines("x", 50)[0]) + 1  # mid-line offsets snap to the next line start
     result = _cli("checkpoints", "reset", "--config", str(config_file), "--offset", str(replay_from - 3))
@@ -66,9 +69,43 @@ def test_reset_needs_a_target_and_refuses_while_a_shipper_runs(tmp_path: Path, k
         wait_for_count(kafka_bootstrap, kafka_topic, 0)
         result = _cli("checkpoints", "reset", "--config", str(config_file), "--to-start")
         assert result.returncode == 1 and "another shipper is running" in result.stderr
+        status = _cli("status", "--config", str(config_file), "--json")
+        assert orjson.loads(status.stdout.splitlines()[-1])["shipper"] == {
+            "running": True, "pid": os.getpid(), "state_dir": str(tmp_path / "state")}
+        assert f"shipper: running, pid {os.getpid()}" in _cli("status", "--config", str(config_file)).stdout
     finally:
         stop.set()
         thread.join(30)
+
+
+def test_show_and_reset_match_current_and_recorded_paths_and_say_when_nothing_matched(
+    tmp_path: Path, kafka_bootstrap: str, kafka_topic: str
+) -> None:
+    (tmp_path / "logs").mkdir()
+    log = tmp_path / "logs" / "rot.log"
+    write_lines(log, lines("a", 20))
+    config_file = _config_file(tmp_path, kafka_bootstrap, kafka_topic)
+    assert _cli("run", "--once", "--config", str(config_file)).returncode == 0
+    log.rename(tmp_path / "logs" / "rot.log.1")  # rotated: no longer matched by *.log, its checkpoint stays
+    write_lines(log, lines("b", 5))
+    (tmp_path / "logs" / "other.log").write_text("")
+    config_file.write_text(config_file.read_text().replace('/logs/*.log"]', '/logs/rot.log*"]'))
+    assert _cli("run", "--once", "--config", str(config_file)).returncode == 0
+
+    listing = _cli("checkpoints", "show", "--config", str(config_file), "--json").stdout
+    shown = [orjson.loads(line) for line in listing.splitlines()]
+    assert sorted(str(s["current_path"]) for s in shown) == [str(log), str(log) + ".1"]
+    rotated = _cli("checkpoints", "show", "--config", str(config_file), "--path", "rot.log.1")
+    assert rotated.returncode == 0 and rotated.stdout.startswith(str(log) + ".1  ") and len(rotated.stdout.splitlines()) == 1
+    deep = _cli("checkpoints", "show", "--config", str(config_file), "--path", f"{tmp_path}/**/rot.log.1")
+    assert deep.stdout == rotated.stdout
+    reset = _cli("checkpoints", "reset", "--config", str(config_file), "--path", "rot.log.1", "--to-start")
+    assert reset.returncode == 0 and reset.stdout.splitlines() == [f"{log}.1: checkpoint set to 0", "1 checkpoint(s) reset"]
+
+    for action in (["show"], ["reset", "--to-start"]):
+        result = _cli("checkpoints", *action, "--config", str(config_file), "--path", "app")
+        assert result.returncode == 1 and result.stderr.strip() == "No " + (
+            "checkpoint" if action == ["show"] else "file") + " matches --path 'app'."
 
 
 def test_metrics_and_health_are_served_on_localhost(tmp_path: Path, kafka_bootstrap: str, kafka_topic: str) -> None:

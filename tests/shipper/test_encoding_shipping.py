@@ -56,7 +56,7 @@ def test_a_powershell_5_file_ships_clean_lines_with_no_encoding_set(
     out = io.StringIO()
     with redirect_stdout(out):
         assert admin.status(config, as_json=True) == 0
-    [row] = [orjson.loads(line) for line in out.getvalue().splitlines()]
+    [row, _] = [orjson.loads(line) for line in out.getvalue().splitlines()]
     assert (row["encoding"], row["behind"]) == ("utf-16-le", 0)
 
 
