@@ -88,7 +88,7 @@ class SqliteReader(IndexReader):
 
     def oldest_timestamp(self) -> str | None:
         # min() over the indexed column reads one entry of events_by_timestamp, not the table.
-        (oldest,) = self._connection.execute("SELECT min(timestamp) FROM events").fetchone()
+        (oldest,) = self._connection.execute(OLDEST_TIMESTAMP).fetchone()
         return str(oldest) if oldest is not None else None
 
     def dead_letters(self, limit: int, topic: str | None = None) -> list[DeadLetterRecord]:
@@ -149,6 +149,7 @@ class SqliteReader(IndexReader):
         self._connection.close()
 
 
+OLDEST_TIMESTAMP = "SELECT min(timestamp) FROM events"
 SPARSE_LIMIT = 200_000  # rows walked newest first before a search falls back to listing every match
 
 

@@ -101,3 +101,28 @@ def test_nothing_matched_is_a_line_on_stderr_and_exit_0(indexed: Path) -> None:
 def test_bad_syntax_is_one_line_and_exit_2(indexed: Path, args: list[str], message: str) -> None:
     result = run_consumer("search", "--config", str(indexed), *args)
     assert (result.returncode, result.stdout, result.stderr.splitlines()) == (2, "", [message])
+
+
+def test_status_shows_the_oldest_event_kept(indexed: Path) -> None:
+    result = run_consumer("status", "--config", str(indexed), "--json")
+    assert result.returncode == 0, result.stderr
+    assert orjson.loads(result.stdout)["oldest_event"] == "2026-01-01T00:00:00.000000000Z"
+    text = run_consumer("status", "--config", str(indexed))
+    assert "oldest_event 2026-01-01T00:00:00.000000000Z" in text.stdout.splitlines()
+
+
+def test_the_oldest_event_is_read_from_the_timestamp_index(tmp_path: Path) -> None:
+    from consumer.sinks.sqlite_db import connect, create_schema
+    from consumer.sinks.sqlite_reader import OLDEST_TIMESTAMP, SqliteReader
+
+    path = tmp_path / "logs.db"
+    connection = connect(str(path), create=True)
+    create_schema(connection)
+    plan = " ".join(str(row[-1]) for row in connection.execute("EXPLAIN QUERY PLAN " + OLDEST_TIMESTAMP))
+    connection.close()
+    assert "USING COVERING INDEX events_by_timestamp" in plan, plan
+    reader = SqliteReader(str(path))
+    try:
+        assert reader.oldest_timestamp() is None
+    finally:
+        reader.close()
