@@ -39,6 +39,12 @@ class OpenSearchReader(IndexReader):
             filters.append({"term": {"resource.service.name": query.service}})
         if query.host is not None:
             filters.append({"term": {"resource.host.name": query.host}})
+        # Minimal, so a field filter is never ignored (dotted keys are object paths in this mapping); the engines'
+        # conflict-free mapping brings its own attribute field.
+        if query.trace_id is not None:
+            filters.append({"term": {"trace_id": query.trace_id}})
+        for key, value in query.attributes:
+            filters.append({"term": {f"attributes.{key}": value}})
         body = {
             "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
             "sort": [{"timestamp": {"order": "desc"}}, {"event_id": {"order": "desc"}}],

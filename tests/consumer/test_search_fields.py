@@ -1,5 +1,5 @@
-"""The whole search syntax end to end on SQLite: field terms, --trace-id, --attr, the bare trace-id word, quoted values,
-the line on stderr when nothing matched, and bad syntax as one line with exit 2."""
+"""The whole search syntax end to end on SQLite and OpenSearch: field terms, --trace-id, --attr, the bare trace-id
+word, quoted values, the line on stderr when nothing matched, and bad syntax as one line with exit 2."""
 
 import uuid
 from pathlib import Path
@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.consumer.helpers import make_events, produce, run_consumer, sqlite_config
+from tests.consumer.helpers import make_events, opensearch_config, produce, run_consumer, sqlite_config
 from tests.support.kafka import new_topic
 
 pytestmark = pytest.mark.kafka
@@ -34,15 +34,27 @@ def _events() -> list[dict[str, Any]]:
     return events
 
 
-@pytest.fixture(scope="module")
-def indexed(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=["sqlite", "opensearch"])
+def indexed(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The events above indexed once per sink; the tests only read."""
     topic = new_topic(kafka_bootstrap)
-    directory = tmp_path_factory.mktemp("fields") / "index"
+    group = f"fields-{uuid.uuid4().hex[:8]}"
+    directory = tmp_path_factory.mktemp(request.param) / "index"
     directory.mkdir()
-    config = sqlite_config(directory / "logs.db", kafka_bootstrap, topic, f"fields-{uuid.uuid4().hex[:8]}")
+    if request.param == "sqlite":
+        config = sqlite_config(directory / "logs.db", kafka_bootstrap, topic, group)
+    else:
+        url = request.getfixturevalue("opensearch_url")
+        config = opensearch_config(directory, url, kafka_bootstrap, topic, group=group, prefix=f"f{group}")
     produce(kafka_bootstrap, topic, _events())
     result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
     assert result.returncode == 0, result.stderr
+    if request.param == "opensearch":
+        from opensearchpy import OpenSearch
+
+        client = OpenSearch(hosts=[url])
+        client.indices.refresh(index=f"f{group}-events-*")
+        client.close()
     return config
 
 
