@@ -15,8 +15,9 @@
 - A bare word of 32 hex digits is searched both as text and as the trace id (either matches), when no trace id is
   given otherwise: the ids are what people paste, and the text of most lines does not contain them.
 
-The schema's other top-level fields (`span_id`, `timestamp`, `format`...) are refused with a sentence rather than
-read as attributes that never match. Errors are QuerySyntaxError (a ValueError): the CLI prints it and exits 2.
+The schema's other top-level fields (`span_id`, `timestamp`, `format`...) and `resource.*` other than service and
+host are refused with a sentence rather than read as attributes that never match. Errors are QuerySyntaxError (a
+ValueError): the CLI prints it and exits 2.
 
 The scan looks at each character once; nothing backtracks.
 """
@@ -214,7 +215,7 @@ def build_search(terms: Iterable[Term], *, level: str | None = None, service: st
             found.host = found.one("host", found.host, value)
         elif folded in TRACE_FIELDS:
             found.trace = found.one("trace_id", found.trace, trace_id(value))
-        elif folded in NOT_FILTERS:
+        elif folded in NOT_FILTERS or folded.startswith("resource."):
             raise QuerySyntaxError(
                 f"{key} is not a field search filters on (fields: level, service, host, trace_id, body, or an "
                 "attribute key; times: --since and --until)")

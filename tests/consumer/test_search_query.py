@@ -72,6 +72,7 @@ def test_options_join_the_terms_and_must_agree() -> None:
     ("trace_id:xyz", "'xyz' is not 32 hexadecimal digits"),
     ("span_id:00f067aa0ba902b7", "span_id is not a field search filters on"),
     ("timestamp:2026", "timestamp is not a field search filters on"),
+    ("resource.host.id:h1", "resource.host.id is not a field search filters on"),
 ])
 def test_bad_syntax_is_one_sentence(text: str, message: str) -> None:
     with pytest.raises(QuerySyntaxError, match=message) as raised:
