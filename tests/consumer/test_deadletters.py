@@ -147,3 +147,17 @@ def test_redrive_needs_a_selection(sqlite_consumer_config: Path, kafka_bootstrap
         "error: name the dead letters to redrive: TOPIC:PARTITION:OFFSET positions, --topic T or --all"]
     empty = cli("deadletters", "list", "--config", str(sqlite_consumer_config))
     assert (empty.returncode, empty.stdout, empty.stderr) == (0, "", "No dead letters.\n")
+
+
+def test_positions_and_safe_printing() -> None:
+    from consumer.deadletters_cli import hex_dump, parse_position, safe_text
+
+    assert parse_position("logs.app-1:2:345") == ("logs.app-1", 2, 345)
+    for bad in ("logs:2", "logs:x:1", ":1:2", "logs:1:-2"):
+        with pytest.raises(ValueError, match="is not a dead letter position"):
+            parse_position(bad)
+    assert safe_text("ok é\t\x1b[31m\u202e\x85\U000e0001") == "ok é\\t\\x1b[31m\\u202e\\x85\\U000e0001"
+    assert hex_dump(b"0123456789abcdef\x00") == [
+        "00000000  30 31 32 33 34 35 36 37 38 39 61 62 63 64 65 66  |0123456789abcdef|",
+        "00000010  00                                               |.|",
+    ]
