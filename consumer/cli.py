@@ -1,4 +1,4 @@
-"""The consumer's command line: run, replay, search, status, check-config.
+"""The consumer's command line: run, replay, search, status, deadletters, check-config.
 
 Exit codes: 0 done; 1 the work could not be done (the message says why; nothing was lost); 2 bad config or
 arguments (one line, no traceback).
@@ -17,6 +17,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException
 
 from consumer.config import ConsumerConfig, load_config
+from consumer.deadletters_cli import add_deadletter_commands
 from logferry.errors import ConfigError, LogferryError
 from logferry.logs import setup_logging
 
@@ -58,18 +59,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = commands.add_parser("search", help="full-text search with filters, newest first")
     search.add_argument("--config", required=True)
-    search.add_argument("query", nargs="*", help="words that must all appear (none: any event)")
+    search.add_argument("query", nargs="*",
+                        help="words that must all appear, and field:value terms (level:error, service:billing, "
+                             "host:web1, trace_id:HEX, order_id:42, msg:\"a b\"); none: any event")
     search.add_argument("--since", help="from this time (inclusive): ISO 8601 or a duration back from now (15m, 2h)")
     search.add_argument("--until", help="before this time (exclusive): ISO 8601 or a duration back from now")
     search.add_argument("--level", help="this level or more severe: trace, debug, info, warn, error, fatal, or 0-24")
     search.add_argument("--service", help="resource service.name equals this")
     search.add_argument("--host", help="resource host.name equals this")
+    search.add_argument("--trace-id", metavar="HEX", help="trace_id equals this (32 hex digits)")
+    search.add_argument("--attr", action="append", metavar="KEY=VALUE",
+                        help="the attribute KEY equals VALUE, compared as text (repeatable; all must hold)")
     search.add_argument("--limit", type=int, default=20, help="most events shown (default 20)")
     search.add_argument("--json", action="store_true", help="one event per line as JSON")
 
     status = commands.add_parser("status", help="per partition: stored and committed offsets, lag; totals")
     status.add_argument("--config", required=True)
     status.add_argument("--json", action="store_true", help="one JSON object")
+
+    add_deadletter_commands(commands)
 
     check = commands.add_parser("check-config", help="validate the config and exit 0, or print the problem and exit 2")
     check.add_argument("--config", required=True)
@@ -111,13 +119,17 @@ def dispatch(args: argparse.Namespace, config: ConsumerConfig) -> int:
     if args.command == "run":
         return run(config, once=args.once, idle_timeout=args.idle_timeout, max_wait=args.max_wait)
     if args.command == "search":
-        from consumer.search import build_query, run_search
+        from consumer.search import build_queries, run_search
 
-        return run_search(config, build_query(args), args.json)
+        return run_search(config, build_queries(args), args.json)
     if args.command == "status":
         from consumer.status import run_status
 
         return run_status(config, args.json)
+    if args.command == "deadletters":
+        from consumer.deadletters_cli import run_deadletters
+
+        return run_deadletters(config, args)
     if args.command == "replay":
         from consumer.replay import Reset, run_replay
 

@@ -1,44 +1,58 @@
-"""`search`: full text plus field filters over either sink, newest first."""
+"""`search`: full text plus field filters over either sink, newest first (the language: consumer/query.py).
+
+When nothing matched, one line on stderr says so and the exit code is still 0: an empty answer is an answer (exit 1
+means the search could not be done, as for every command), and stdout stays empty, so `--json | jq` sees no events.
+"""
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 import orjson
 
 from consumer.config import ConsumerConfig
-from consumer.sinks.base import SearchQuery
+from consumer.query import alternatives, attribute_option, build_search, level_number, tokenize
+from consumer.sinks.base import IndexReader, SearchQuery
 from consumer.sinks.registry import open_reader
 from consumer.timeargs import time_text
-from schemas.severity import severity_from_text
+
+__all__ = ["NO_MATCH", "build_queries", "format_line", "level_number", "run_search", "search_all"]
 
 _SHORT = {1: "TRACE", 5: "DEBUG", 9: "INFO", 13: "WARN", 17: "ERROR", 21: "FATAL"}
+NO_MATCH = "No events matched."
 
 
-def level_number(text: str) -> int:
-    """The lowest severity number of level `text` (a word such as warn, or a number 0-24); ValueError otherwise."""
-    if text.isdigit() and 0 <= int(text) <= 24:
-        return int(text)
-    number = severity_from_text(text)
-    if number == 0:
-        raise ValueError(f"{text!r} is not a level such as debug, info, warn, error or fatal")
-    # The bottom of the word's OTel range: "error" covers 17-20, "warn" 13-16.
-    return ((number - 1) // 4) * 4 + 1
-
-
-def build_query(args: argparse.Namespace) -> SearchQuery:
-    """The SearchQuery for parsed `search` arguments; ValueError with a sentence when one is wrong."""
+def build_queries(args: argparse.Namespace) -> tuple[SearchQuery, ...]:
+    """The searches whose union answers the parsed `search` arguments; ValueError with a sentence when one is wrong."""
     if args.limit < 1:
         raise ValueError("--limit must be at least 1")
-    return SearchQuery(
-        text=" ".join(args.query),
-        since=time_text(args.since) if args.since else None,
-        until=time_text(args.until) if args.until else None,
-        min_severity=level_number(args.level) if args.level else None,
-        service=args.service,
-        host=args.host,
+    terms = tokenize(" ".join(args.query))
+    query = build_search(
+        terms, level=args.level, service=args.service, host=args.host, trace=args.trace_id,
+        attributes=[attribute_option(a) for a in args.attr or ()],
+        since=time_text(args.since) if args.since else None, until=time_text(args.until) if args.until else None,
         limit=args.limit,
     )
+    return alternatives(query, terms)
+
+
+def search_all(reader: IndexReader, queries: Sequence[SearchQuery]) -> list[dict[str, Any]]:
+    """The union of the queries' results, newest first, each event once, at most the first query's limit.
+
+    Exact: each result list holds its query's `limit` newest, so the union's `limit` newest are among them."""
+    if len(queries) == 1:
+        return reader.search(queries[0])
+    seen: set[str] = set()
+    merged: list[dict[str, Any]] = []
+    for events in (reader.search(q) for q in queries):
+        for event in events:
+            key = str(event.get("event_id"))
+            if key not in seen:
+                seen.add(key)
+                merged.append(event)
+    merged.sort(key=lambda e: (str(e.get("timestamp")), str(e.get("event_id"))), reverse=True)
+    return merged[: queries[0].limit]
 
 
 def format_line(event: dict[str, Any]) -> str:
@@ -52,10 +66,11 @@ def format_line(event: dict[str, Any]) -> str:
     return f"{event.get('timestamp')} {str(level).upper():<5} {service} {host}: {text}"
 
 
-def run_search(config: ConsumerConfig, query: SearchQuery, as_json: bool, out: TextIO = sys.stdout) -> int:
+def run_search(config: ConsumerConfig, queries: Sequence[SearchQuery], as_json: bool, out: TextIO = sys.stdout,
+               err: TextIO = sys.stderr) -> int:
     reader = open_reader(config)
     try:
-        events = reader.search(query)
+        events = search_all(reader, queries)
     finally:
         reader.close()
     for event in events:
@@ -63,4 +78,6 @@ def run_search(config: ConsumerConfig, query: SearchQuery, as_json: bool, out: T
             out.write(orjson.dumps(event).decode() + "\n")
         else:
             out.write(format_line(event) + "\n")
+    if not events:
+        err.write(NO_MATCH + "\n")
     return 0

@@ -1,5 +1,6 @@
-"""`status`: per partition the stored and committed offsets and the lag, plus indexed_events, dead_letters and
-conflicts (event ids that arrived again with different content; the latest few are listed)."""
+"""`status`: per partition the stored and committed offsets and the lag, plus indexed_events, the oldest event kept
+(`oldest_event`, its timestamp: what retention has left; null when the index is empty), dead_letters and conflicts
+(event ids that arrived again with different content; the latest few are listed)."""
 
 import sys
 from typing import Any, TextIO
@@ -19,6 +20,7 @@ def collect_status(config: ConsumerConfig) -> dict[str, Any]:
     try:
         stored = reader.stored_offsets()
         indexed, dead = reader.totals()
+        oldest = reader.oldest_timestamp()
         conflicts, latest_conflicts = reader.conflicts(LATEST_CONFLICTS)
     finally:
         reader.close()
@@ -40,7 +42,8 @@ def collect_status(config: ConsumerConfig) -> dict[str, Any]:
         })
     return {
         "group_id": config.kafka.group_id, "sink": config.sink.type, "partitions": partitions,
-        "total_lag": sum(p["lag"] for p in partitions), "indexed_events": indexed, "dead_letters": dead,
+        "total_lag": sum(p["lag"] for p in partitions), "indexed_events": indexed, "oldest_event": oldest,
+        "dead_letters": dead,
         "conflicts": conflicts, "latest_conflicts": latest_conflicts,
     }
 
@@ -56,8 +59,9 @@ def print_status(status: dict[str, Any], as_json: bool, out: TextIO = sys.stdout
         committed = "-" if p["committed_offset"] is None else p["committed_offset"]
         end, lag = p["log_end_offset"], p["lag"]
         out.write(f"{p['topic']:<30} {p['partition']:>4} {stored!s:>12} {committed!s:>12} {end:>12} {lag:>10}\n")
-    for name in ("indexed_events", "dead_letters", "conflicts", "total_lag"):
-        out.write(f"{name} {status[name]}\n")
+    for name in ("indexed_events", "oldest_event", "dead_letters", "conflicts", "total_lag"):
+        value = status[name]
+        out.write(f"{name} {'-' if value is None else value}\n")
     for c in status["latest_conflicts"]:
         kept, rejected = c["kept"], c["rejected"]
         out.write(f"conflict {c['event_id']} at {c['detected_at']}: kept {kept['topic']}[{kept['partition']}]@"

@@ -88,6 +88,8 @@ CREATE TABLE IF NOT EXISTS conflicts (
 EVENTS_COLUMNS_V2 = (
     ("content_hash", "BLOB"), ("source_topic", "TEXT"), ("source_partition", "INTEGER"), ("source_offset", "INTEGER"),
 )
+# When `deadletters redrive` published a dead letter again (NULL: never); added to older tables in place.
+DEAD_LETTERS_COLUMNS = (("redriven_at", "TEXT"),)
 # Stored in events_fts's own config table, so a database created before this setting gets it too.
 FTS_AUTOMERGE = "INSERT INTO events_fts (events_fts, rank) VALUES ('automerge', 16);"
 
@@ -129,6 +131,10 @@ def create_schema(connection: sqlite3.Connection) -> None:
         for name, kind in EVENTS_COLUMNS_V2:
             if name not in present:
                 connection.execute(f"ALTER TABLE events ADD COLUMN {name} {kind}")
+        present = {row[1] for row in connection.execute("PRAGMA table_info(dead_letters)")}
+        for name, kind in DEAD_LETTERS_COLUMNS:
+            if name not in present:
+                connection.execute(f"ALTER TABLE dead_letters ADD COLUMN {name} {kind}")
         connection.execute(
             "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = "
             "excluded.value WHERE CAST(meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)",

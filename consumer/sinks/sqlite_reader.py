@@ -1,15 +1,18 @@
-"""Reading the SQLite index: search (FTS5 plus filters, newest first), totals, and stored offsets for replay."""
+"""Reading the SQLite index: search (FTS5 plus filters, newest first), totals, the oldest event, dead letters (list,
+one, mark redriven), and stored offsets for replay."""
 
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
 
 from consumer.records import TopicPartitionKey
-from consumer.sinks.base import IndexReader, SearchQuery
+from consumer.sinks.base import DeadLetterRecord, IndexReader, SearchQuery
 from consumer.sinks.sqlite import UPSERT_OFFSET
-from consumer.sinks.sqlite_db import connect
+from consumer.sinks.sqlite_db import connect, connection_path
 from consumer.sinks.sqlite_reader_query import fts_query
+from logferry.errors import LogferryError
 
 
 class SqliteReader(IndexReader):
@@ -83,6 +86,51 @@ class SqliteReader(IndexReader):
         ]
         return int(count), latest
 
+    def oldest_timestamp(self) -> str | None:
+        # min() over the indexed column reads one entry of events_by_timestamp, not the table.
+        (oldest,) = self._connection.execute(OLDEST_TIMESTAMP).fetchone()
+        return str(oldest) if oldest is not None else None
+
+    def dead_letters(self, limit: int, topic: str | None = None) -> list[DeadLetterRecord]:
+        where, params = ("WHERE topic = ?", [topic]) if topic is not None else ("", [])
+        rows = self._connection.execute(
+            f"SELECT {self._dead_letter_columns()} FROM dead_letters {where} "
+            "ORDER BY received_at DESC, topic, partition, offset DESC LIMIT ?", [*params, limit]
+        ).fetchall()
+        return [_dead_letter(row) for row in rows]
+
+    def dead_letter(self, topic: str, partition: int, offset: int) -> DeadLetterRecord | None:
+        row = self._connection.execute(
+            f"SELECT {self._dead_letter_columns()} FROM dead_letters WHERE topic = ? AND partition = ? AND offset = ?",
+            (topic, partition, offset),
+        ).fetchone()
+        return _dead_letter(row) if row is not None else None
+
+    def mark_redriven(self, letters: Iterable[DeadLetterRecord]) -> None:
+        if not self._has_redriven_column():
+            raise LogferryError(
+                f"the database {connection_path(self._connection)} predates deadletters redrive: start this version "
+                "of the consumer on it once to upgrade it")
+        connection = self._connection
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.executemany(
+                "UPDATE dead_letters SET redriven_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+                "WHERE topic = ? AND partition = ? AND offset = ?",
+                [(d.topic, d.partition, d.offset) for d in letters],
+            )
+            connection.execute("COMMIT")
+        except sqlite3.Error:
+            connection.execute("ROLLBACK")
+            raise
+
+    def _has_redriven_column(self) -> bool:
+        return any(row[1] == "redriven_at" for row in self._connection.execute("PRAGMA table_info(dead_letters)"))
+
+    def _dead_letter_columns(self) -> str:
+        redriven = "redriven_at" if self._has_redriven_column() else "NULL"  # a file no consumer upgraded yet
+        return f"topic, partition, offset, error, size, key, raw, received_at, {redriven}"
+
     def stored_offsets(self) -> dict[TopicPartitionKey, int]:
         rows = self._connection.execute("SELECT topic, partition, next_offset FROM offsets").fetchall()
         return {(str(t), int(p)): int(o) for t, p, o in rows}
@@ -101,6 +149,7 @@ class SqliteReader(IndexReader):
         self._connection.close()
 
 
+OLDEST_TIMESTAMP = "SELECT min(timestamp) FROM events"
 SPARSE_LIMIT = 200_000  # rows walked newest first before a search falls back to listing every match
 
 
@@ -115,4 +164,34 @@ def _filters(query: SearchQuery) -> tuple[str, list[Any]]:
         if value is not None:
             clauses.append(clause)
             params.append(value)
+    # Minimal and unindexed (a scan of the stored JSON): the sqlite sink's owner replaces these with indexed columns.
+    if query.trace_id is not None:
+        clauses.append("json_extract(CAST(event AS TEXT), '$.trace_id') = ?")
+        params.append(query.trace_id)
+    for key, value in query.attributes:
+        clauses.append(_ATTRIBUTE_AS_TEXT)
+        path = _attribute_path(key)
+        params.extend([path, path, value])
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+# An attribute's value as text, so `order_id:42` matches the number 42 and the string "42"; true/false as words.
+_ATTRIBUTE_AS_TEXT = (
+    "(CASE json_type(CAST(event AS TEXT), ?) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+    "WHEN 'object' THEN NULL WHEN 'array' THEN NULL "
+    "ELSE CAST(json_extract(CAST(event AS TEXT), ?) AS TEXT) END) = ?"
+)
+
+
+def _attribute_path(key: str) -> str:
+    """The JSON path of attributes[key]; a quoted label, so dots stay part of the key (keys carry no '"')."""
+    return '$.attributes."' + key + '"'
+
+
+def _dead_letter(row: tuple[Any, ...]) -> DeadLetterRecord:
+    topic, partition, offset, error, size, key, raw, received_at, redriven_at = row
+    return DeadLetterRecord(
+        topic=str(topic), partition=int(partition), offset=int(offset), error=str(error), size=int(size),
+        key=bytes(key) if key is not None else None, raw=bytes(raw), received_at=str(received_at),
+        redriven_at=str(redriven_at) if redriven_at is not None else None,
+    )
