@@ -18,6 +18,7 @@ from confluent_kafka import KafkaError, KafkaException
 
 from consumer.config import ConsumerConfig, load_config
 from consumer.deadletters_cli import add_deadletter_commands
+from logferry.cli import add_config_argument, add_version_argument, config_path
 from logferry.errors import ConfigError, LogferryError
 from logferry.logs import setup_logging
 
@@ -29,21 +30,23 @@ def build_parser() -> argparse.ArgumentParser:
         prog="logferry-consumer",
         description="Index unified log events from Kafka exactly once, replay ranges, and search them.",
     )
+    add_version_argument(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="consume and index in the foreground")
-    run.add_argument("--config", required=True, help="TOML config file")
+    add_config_argument(run, "consumer")
     run.add_argument("--once", action="store_true",
                      help="index up to the end offsets at start, then stop once no message arrived for the idle timeout; "
                           "exit 1 if that cannot happen within --max-wait")
-    run.add_argument("--idle-timeout", type=float, default=10.0, metavar="SECONDS",
-                     help="with --once: seconds without a new message, once caught up, before stopping (default 10)")
+    run.add_argument("--idle-timeout", type=float, default=None, metavar="SECONDS",
+                     help="with --once (an error without it): seconds without a new message, once caught up, before "
+                          "stopping (default 10)")
     run.add_argument("--max-wait", type=float, default=None, metavar="SECONDS",
                      help="with --once: seconds without progress before giving up with exit 1 "
                           "(default: session_timeout_ms + the idle timeout + 30 s)")
 
     replay = commands.add_parser("replay", help="reset the group's offsets (kafka-consumer-groups --reset-offsets)")
-    replay.add_argument("--config", required=True)
+    add_config_argument(replay, "consumer")
     target = replay.add_mutually_exclusive_group(required=True)
     target.add_argument("--to-earliest", action="store_true", help="to the start of each partition")
     target.add_argument("--to-datetime", metavar="ISO8601", help="to the first record at or after this time")
@@ -58,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "(up to session_timeout_ms + 30 s), then replay")
 
     search = commands.add_parser("search", help="full-text search with filters, newest first")
-    search.add_argument("--config", required=True)
+    add_config_argument(search, "consumer")
     search.add_argument("query", nargs="*",
                         help="words that must all appear, and field:value terms (level:error, service:billing, "
                              "host:web1, trace_id:HEX, order_id:42, msg:\"a b\"); none: any event")
@@ -74,23 +77,27 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="one event per line as JSON")
 
     status = commands.add_parser("status", help="per partition: stored and committed offsets, lag; totals")
-    status.add_argument("--config", required=True)
+    add_config_argument(status, "consumer")
     status.add_argument("--json", action="store_true", help="one JSON object")
 
     add_deadletter_commands(commands)
 
     check = commands.add_parser("check-config", help="validate the config and exit 0, or print the problem and exit 2")
-    check.add_argument("--config", required=True)
+    add_config_argument(check, "consumer")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)  # the index holds the logs themselves: owner only
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "run" and not args.once and (args.idle_timeout is not None or args.max_wait is not None):
+        print("usage error: --idle-timeout and --max-wait only apply with --once", file=sys.stderr)
+        return 2
     try:
-        config = load_config(args.config)
-        if args.command != "check-config":
-            config.kafka.client_config()  # resolves secrets from the environment: a missing one is a config error
+        config = load_config(config_path(args))
+        # Resolves secrets from the environment: a missing one is a config error, for check-config as for run.
+        config.kafka.client_config()
     except ConfigError as error:
         print(f"config error: {error}", file=sys.stderr)
         return 2
@@ -117,7 +124,8 @@ def dispatch(args: argparse.Namespace, config: ConsumerConfig) -> int:
         print(f"config OK: topics {', '.join(config.kafka.topics)}, group {config.kafka.group_id!r}, sink {config.sink.type}")
         return 0
     if args.command == "run":
-        return run(config, once=args.once, idle_timeout=args.idle_timeout, max_wait=args.max_wait)
+        idle_timeout = 10.0 if args.idle_timeout is None else args.idle_timeout
+        return run(config, once=args.once, idle_timeout=idle_timeout, max_wait=args.max_wait)
     if args.command == "search":
         from consumer.search import build_queries, run_search
 

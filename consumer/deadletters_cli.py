@@ -22,6 +22,7 @@ import orjson
 from consumer.config import ConsumerConfig
 from consumer.sinks.base import DeadLetterRecord, IndexReader
 from consumer.sinks.registry import open_reader
+from logferry.cli import add_config_argument
 
 DEFAULT_LIST = 20
 REDRIVE_LIMIT = 10_000  # letters one `redrive --topic/--all` reads (newest first)
@@ -35,20 +36,20 @@ def add_deadletter_commands(commands: Any) -> None:
     actions = dead.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     listing = actions.add_parser("list", help="dead letters, newest first")
-    listing.add_argument("--config", required=True)
+    add_config_argument(listing, "consumer")
     listing.add_argument("--topic", help="only dead letters of this source topic")
     listing.add_argument("--limit", type=int, default=DEFAULT_LIST, help=f"most shown (default {DEFAULT_LIST})")
     listing.add_argument("--json", action="store_true", help="one JSON object per line (without the raw bytes)")
 
     show = actions.add_parser("show", help="one dead letter with its raw bytes")
-    show.add_argument("--config", required=True)
+    add_config_argument(show, "consumer")
     show.add_argument("position", metavar="TOPIC:PARTITION:OFFSET", help="where the record was in its source topic")
     output = show.add_mutually_exclusive_group()
     output.add_argument("--raw", action="store_true", help="write the stored bytes to stdout as they are")
     output.add_argument("--json", action="store_true", help="one JSON object (raw bytes as raw_base64)")
 
     redrive = actions.add_parser("redrive", help="publish dead letters again to their source topic after a fix")
-    redrive.add_argument("--config", required=True)
+    add_config_argument(redrive, "consumer")
     redrive.add_argument("positions", nargs="*", metavar="TOPIC:PARTITION:OFFSET", help="these dead letters")
     redrive.add_argument("--topic", help="every dead letter of this source topic not redriven yet")
     redrive.add_argument("--all", action="store_true", help="every dead letter not redriven yet")
