@@ -15,8 +15,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from logferry.exporter import Exporter, ExporterError
 from logferry.hostid import host_id as resolve_host_id
 from shipper.checkpoint.lock import StateLock, StateLocked
 from shipper.checkpoint.store import CheckpointError, JsonFileStore
@@ -27,8 +27,10 @@ from shipper.discovery.scanner import Scanner
 from shipper.errors import ShipperError
 from shipper.files import Files
 from shipper.harvest.harvester import Outcome, State
-from shipper.metrics import serve as serve_metrics
 from shipper.table import Follow
+
+if TYPE_CHECKING:
+    from logferry.exporter import Exporter
 
 log = logging.getLogger("shipper.runner")
 
@@ -86,6 +88,10 @@ class Shipper:
         self._next_save = 0.0
         self.metrics: Exporter | None = None
         if self.settings.metrics_address:
+            # Imported only when served: a shipper without metrics does not load prometheus_client.
+            from logferry.exporter import ExporterError
+            from shipper.metrics import serve as serve_metrics
+
             try:
                 self.metrics = serve_metrics(
                     self.settings.metrics_address, self.files, self.delivery, last_turn=lambda: self.last_turn,
