@@ -17,6 +17,7 @@ one line naming it (`ExporterError`); `start()` serves from a daemon thread, `st
 
 import errno
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -90,8 +91,10 @@ class Exporter:
             def log_message(self, format: str, *args: object) -> None:
                 return  # a scrape every few seconds is not worth a log line each
 
+        host, port = split_address(address)
+        server = _Server6 if ":" in host else ThreadingHTTPServer
         try:
-            self._httpd = ThreadingHTTPServer(split_address(address), Handler)
+            self._httpd = server((host, port), Handler)
         except OSError as error:
             raise ExporterError(f"cannot serve metrics on {address}: {_reason(error)}") from None
         self._httpd.daemon_threads = True
@@ -109,6 +112,10 @@ class Exporter:
         if self._thread.is_alive():
             self._httpd.shutdown()
         self._httpd.server_close()
+
+
+class _Server6(ThreadingHTTPServer):
+    address_family = socket.AF_INET6  # "[::1]:9100"
 
 
 def _reason(error: OSError) -> str:
