@@ -571,11 +571,12 @@ class Worker:
                     committed = self.consumer.committed([TopicPartition(t, p) for t, p in missing], timeout=1.0)
                     found = {(c.topic, c.partition): c.offset for c in committed if c.offset >= 0}
             except (KafkaException, SinkError):
-                found = {}  # asked again at the next update; meanwhile what was known, else the low watermark
+                # Kafka or the sink does not answer: not asked again (nor waited for) before RESUME_REFRESH s;
+                # meanwhile the offset known before, else the low watermark.
+                found = {key: known[key][0] for key in missing if key in known}
             for key in missing:
-                if key in found:
-                    self._resume_cache[key] = (found[key], now)
-        return {key: offset for key, (offset, _) in self._resume_cache.items()}
+                self._resume_cache[key] = (found.get(key, -1), now)  # -1: none stored or committed
+        return {key: offset for key, (offset, _) in self._resume_cache.items() if offset >= 0}
 
     def _shutdown(self) -> int:
         """Write what is left (up to shutdown_timeout), commit, leave the group. 0 when nothing was left behind."""
