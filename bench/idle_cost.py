@@ -101,7 +101,7 @@ def wait_shipped(process: subprocess.Popen[bytes], address: str, expected: int, 
         if process.poll() is not None:
             raise SystemExit(f"the shipper exited with {process.returncode}")
         try:
-            produced = metric(address, "logferry_shipper_events_produced_total")
+            produced = metric(address, "logferry_shipper_produced_events_total")
             inflight = metric(address, "logferry_shipper_inflight_records")
         except OSError:
             produced, inflight = -1.0, -1.0  # not serving yet

@@ -202,7 +202,7 @@ def run(config: ConsumerConfig, *, once: bool, idle_timeout: float, max_wait: fl
         sink.close()
         publisher.close()
         if server is not None:
-            server.shutdown()
+            server.stop()
 
 
 def _ignore_hangup(signum: int, _frame: FrameType | None) -> None:

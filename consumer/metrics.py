@@ -1,17 +1,21 @@
-"""The consumer's Prometheus metrics, /metrics and /health (off unless `consumer.metrics_address` is set).
+"""The consumer's metrics and health, served by logferry.exporter when `consumer.metrics_address` is set.
 
-Counters are plain integers updated by the worker's thread; the HTTP thread only reads them. /health answers
-503 with the problems as JSON (logferry.health) when Kafka has been unreachable or batch writes have failed for
-health.delivery_stall, or the worker's loop has not turned for health.loop_stall; else 200 `{"status": "ok"}`.
+Counters are plain integers updated by the worker's thread; the scrape only reads them (`ConsumerCollector`).
+Names follow Prometheus' conventions (README, "Metrics"); the lag is `logferry_consumer_lag_records{topic, partition}`.
+/health answers 503 with the problems as JSON (logferry.health) when Kafka has been unreachable or batch writes
+have failed for health.delivery_stall, or the worker's loop has not turned for health.loop_stall; else 200.
 """
 
 import logging
-import threading
 import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterable
 
-from logferry.health import HealthSettings, KafkaWatch, Problem, ReachabilityProbe, assess, lasting
+from prometheus_client import Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from logferry.exporter import Exporter, registry
+from logferry.health import Health, HealthSettings, KafkaWatch, Problem, ReachabilityProbe, lasting
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +23,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 
 
 class Metrics:
-    """What the worker counts."""
+    """What the worker counts, and the process's registry that shows it."""
 
     def __init__(self) -> None:
         self.consumed = 0
@@ -34,9 +38,12 @@ class Metrics:
         self.last_turn = time.monotonic()  # set by the worker's loop each turn
         self.failing_since: float | None = None
         self._flush_failures = 0
-        self._buckets = [0] * len(LATENCY_BUCKETS)
-        self._latency_sum = 0.0
-        self._latency_count = 0
+        self.registry = registry("consumer")
+        self._batch_seconds = Histogram(
+            "logferry_consumer_batch_seconds", "Time to write one batch to the sink.", buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(ConsumerCollector(self))
 
     @property
     def flush_failures(self) -> int:
@@ -52,95 +59,61 @@ class Metrics:
     def observe_batch(self, seconds: float) -> None:
         """A batch was written: writes no longer fail."""
         self.failing_since = None
-        for i, bound in enumerate(LATENCY_BUCKETS):
-            if seconds <= bound:
-                self._buckets[i] += 1
-        self._latency_sum += seconds
-        self._latency_count += 1
+        self._batch_seconds.observe(seconds)
 
-    def render(self) -> str:
-        lines = []
-        for name, value, help_text in (
-            ("consumed", self.consumed, "Records consumed from Kafka."),
-            ("indexed", self.indexed, "Events newly written to the index."),
-            ("duplicates_skipped", self.duplicates, "Re-delivered events the index already held."),
-            ("dead_letters", self.dead_letters, "Records sent to the dead letters."),
-            ("conflicts", self.conflicts, "Events whose event_id the index held with different content (recorded)."),
-            ("flush_failures", self.flush_failures, "Failed batch writes (retried)."),
-            ("retried_items", self.retried_items, "Items the sink sent again after a transient refusal (429, 5xx)."),
+
+class ConsumerCollector(Collector):
+    """Reads the worker's counters when a scrape comes."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        m = self._metrics
+        for name, value, text in (
+            ("consumed_records", m.consumed, "Records consumed from Kafka."),
+            ("indexed_events", m.indexed, "Events newly written to the index."),
+            ("duplicate_events", m.duplicates, "Re-delivered events the index already held."),
+            ("dead_letter_records", m.dead_letters, "Records sent to the dead letters."),
+            ("conflicting_events", m.conflicts, "Events whose event_id the index held with different content (recorded)."),
+            ("flush_failures", m.flush_failures, "Failed batch writes (retried)."),
+            ("retried_items", m.retried_items, "Items the sink sent again after a transient refusal (429, 5xx)."),
         ):
-            lines += [f"# HELP logferry_consumer_{name}_total {help_text}", f"# TYPE logferry_consumer_{name}_total counter",
-                      f"logferry_consumer_{name}_total {value}"]
-        lines += ["# HELP logferry_consumer_lag Records behind the end of each assigned partition.",
-                  "# TYPE logferry_consumer_lag gauge"]
-        for (topic, partition), value in sorted(self.lag.items()):
-            lines.append(f'logferry_consumer_lag{{topic="{topic}",partition="{partition}"}} {value}')
-        lines += ["# HELP logferry_consumer_batch_seconds Time to write one batch to the sink.",
-                  "# TYPE logferry_consumer_batch_seconds histogram"]
-        for bound, count in zip(LATENCY_BUCKETS, self._buckets, strict=True):
-            lines.append(f'logferry_consumer_batch_seconds_bucket{{le="{bound}"}} {count}')
-        lines.append(f'logferry_consumer_batch_seconds_bucket{{le="+Inf"}} {self._latency_count}')
-        lines.append(f"logferry_consumer_batch_seconds_sum {self._latency_sum:.6f}")
-        lines.append(f"logferry_consumer_batch_seconds_count {self._latency_count}")
-        return "\n".join(lines) + "\n"
+            yield CounterMetricFamily(f"logferry_consumer_{name}", text, value=value)
+        lag = GaugeMetricFamily("logferry_consumer_lag_records", "Records behind the end of each assigned partition.",
+                                labels=["topic", "partition"])
+        for (topic, partition), value in sorted(m.lag.items()):
+            lag.add_metric([topic, str(partition)], value)
+        yield lag
+
+
+def consumer_health(metrics: Metrics, settings: HealthSettings) -> Health:
+    """The consumer's /health: Kafka and the index's writes within health.delivery_stall, the loop turning."""
+    bound = settings.delivery_stall
+    return Health(settings, lambda: metrics.last_turn, [
+        Health.kafka(metrics.kafka, bound),
+        lambda now: lasting(Problem.WRITES_FAILING, metrics.failing_since, "", now, bound),
+    ])
 
 
 def health(metrics: Metrics, settings: HealthSettings, now: float) -> tuple[int, bytes]:
-    """The /health status code and JSON body."""
-    failures = [
-        metrics.kafka.failure(now, settings.delivery_stall),
-        lasting(Problem.WRITES_FAILING, metrics.failing_since, "", now, settings.delivery_stall),
-    ]
-    return assess(now, settings, metrics.last_turn, failures)
-
-
-class Served(ThreadingHTTPServer):
-    """The metrics server and the probe that sees an idle consumer's Kafka outage end; shutdown() stops both."""
-
-    probe: ReachabilityProbe | None = None
-
-    def shutdown(self) -> None:
-        if self.probe is not None:
-            self.probe.stop()
-        super().shutdown()
+    """The /health status code and JSON body at `now` (time.monotonic())."""
+    return consumer_health(metrics, settings).answer(now)
 
 
 def serve(
     metrics: Metrics, address: str, settings: HealthSettings | None = None,
     probe: Callable[[float], object] | None = None,
-) -> ThreadingHTTPServer:
-    """Serve `metrics` on http://address/metrics and /health from a daemon thread; returns the server (shutdown() to
-    stop). `probe(timeout)` is a metadata request, asked while Kafka is thought unreachable and nothing arrives."""
-    host, _, port = address.rpartition(":")
+) -> Exporter:
+    """Serve `metrics` on http://address/metrics and /health from a daemon thread; returns the exporter (stop() to end
+    it; ExporterError names the address if it is taken). `probe(timeout)` is a metadata request, asked while Kafka is
+    thought unreachable and nothing arrives."""
     bounds = settings or HealthSettings()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path == "/metrics":
-                code, body, kind = 200, metrics.render().encode(), "text/plain; version=0.0.4"
-            elif self.path == "/health":
-                code, body = health(metrics, bounds, time.monotonic())
-                kind = "application/json"
-            else:
-                self.send_error(404)
-                return
-            self.send_response(code)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            return None
-
-    server = Served((host.strip("[]"), int(port)), Handler)
+    prober = None if probe is None else ReachabilityProbe(metrics.kafka, probe, resumed)
+    exporter = Exporter(address, metrics.registry, consumer_health(metrics, bounds).answer, prober)
+    exporter.start()
     metrics.serving = True
-    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
-    if probe is not None:
-        server.probe = ReachabilityProbe(metrics.kafka, probe, resumed)
-        server.probe.start()
-    log.info("Serving metrics.", extra={"address": address})
-    return server
+    return exporter
 
 
 def resumed(lasted: float) -> None:

@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 0.2  # seconds; also how fast a stop request is noticed
 LAG_INTERVAL = 1.0  # seconds between lag updates while the metrics endpoint serves
+RESUME_REFRESH = 10.0  # seconds a partition's stored or committed offset serves the lag while nothing is read from it
 STALLED_CLOSE_TIMEOUT = 5.0  # seconds a stuck client gets to close before it is left behind (its session expires)
 # The loop allocates short-lived objects per record (decoded events, rows, sources): a larger young generation lets
 # most of them die or be untracked before a collection walks them (the default 700 collects every few hundred records).
@@ -124,6 +125,7 @@ class Worker:
         self._last_activity = time.monotonic()
         self._client_errors: dict[int, float] = {}
         self._lag_updated = 0.0
+        self._resume_cache: dict[TopicPartitionKey, tuple[int, float]] = {}  # _resume_offsets: (offset, when asked)
         # One flush at a time runs here while the main thread consumes the next batch.
         self._writer = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-writer")
         self._inflight: futures.Future[tuple[FlushResult, float]] | None = None
@@ -536,17 +538,45 @@ class Worker:
             positions = consumer.position([TopicPartition(t, p) for t, p in self._assigned])
         except KafkaException:
             positions = []
+        resume = self._resume_offsets([(p.topic, p.partition) for p in positions if p.offset < 0])
         for position in positions:
             low, high = consumer.get_watermark_offsets(position, cached=True)
             if high < 0:
                 continue
-            start = position.offset if position.offset >= 0 else max(low, 0)
-            lag[(position.topic, position.partition)] = max(0, high - start)
+            key = (position.topic, position.partition)
+            # No record read since the assignment (a quiet partition after a restart): reading resumes at the stored
+            # (or committed) offset, so the lag counts from there, as `status` does; the low watermark only when the
+            # group never committed.
+            start = position.offset if position.offset >= 0 else resume.get(key, max(low, 0))
+            lag[key] = max(0, high - start)
         self._metrics.lag = lag
         self._lag_updated = time.monotonic()
         metrics = self._metrics
         if self._progress.due():
             self._progress.report(metrics.indexed + metrics.duplicates + metrics.dead_letters, sum(lag.values()))
+
+    def _resume_offsets(self, keys: list[TopicPartitionKey]) -> dict[TopicPartitionKey, int]:
+        """Where reading resumes on the partitions `keys` whose position is not known yet: the sink's stored offsets
+        when it holds them (and no flush uses it), else the group's committed ones (which follow the stored ones);
+        asked again every RESUME_REFRESH s while nothing is read from them."""
+        now = time.monotonic()
+        known = {key: self._resume_cache[key] for key in keys if key in self._resume_cache}
+        self._resume_cache = known  # partitions read since, or no longer assigned, are forgotten
+        missing = [key for key in keys if key not in known or now - known[key][1] >= RESUME_REFRESH]
+        if missing:
+            try:
+                if self._sink.owns_offsets and self._inflight is None:  # the sink is not in use by the writer thread
+                    found = self._sink.stored_offsets(missing)
+                else:
+                    committed = self.consumer.committed([TopicPartition(t, p) for t, p in missing], timeout=1.0)
+                    found = {(c.topic, c.partition): c.offset for c in committed if c.offset >= 0}
+            except (KafkaException, SinkError):
+                # Kafka or the sink does not answer: not asked again (nor waited for) before RESUME_REFRESH s;
+                # meanwhile the offset known before, else the low watermark.
+                found = {key: known[key][0] for key in missing if key in known}
+            for key in missing:
+                self._resume_cache[key] = (found.get(key, -1), now)  # -1: none stored or committed
+        return {key: offset for key, (offset, _) in self._resume_cache.items() if offset >= 0}
 
     def _shutdown(self) -> int:
         """Write what is left (up to shutdown_timeout), commit, leave the group. 0 when nothing was left behind."""

@@ -15,6 +15,9 @@ acknowledgement or record; a stall without any error is a failure for /health, b
 waiting, when an acknowledgement (or a record) arrives and when librdkafka reports the brokers down; a probe thread
 tells it when a broker answers again while nothing is in flight. It says when an outage ends, so the caller can log
 that delivery resumed. The HTTP thread only reads.
+
+`Health` is one process's verdict: its loop's last turn and its checks, each the problem it sees (lasting longer than
+its bound) or None. Both programs build one and hand its `answer` to logferry.exporter, which serves it at /health.
 """
 
 import threading
@@ -217,3 +220,27 @@ def assess(now: float, settings: HealthSettings, last_turn: float, failures: lis
             for p in problems
         ]
     return (503 if problems else 200), orjson.dumps(body) + b"\n"
+
+
+Check = Callable[[float], Failure | None]
+"""One check of /health: given time.monotonic(), the problem it sees (already past its bound), or None."""
+
+
+class Health:
+    """The /health verdict of one process: the loop must turn within `settings.loop_stall`, and no check may fail."""
+
+    def __init__(self, settings: HealthSettings, last_turn: Callable[[], float], checks: list[Check]) -> None:
+        self.settings = settings
+        self._last_turn = last_turn
+        self._checks = checks
+
+    def answer(self, now: float | None = None) -> tuple[int, bytes]:
+        """The status code and JSON body at `now` (time.monotonic(), by default the present; called from the HTTP
+        thread: the checks only read)."""
+        now = time.monotonic() if now is None else now
+        return assess(now, self.settings, self._last_turn(), [check(now) for check in self._checks])
+
+    @staticmethod
+    def kafka(watch: KafkaWatch, bound: float) -> Check:
+        """Kafka unreachable, or something waiting unacknowledged, for longer than `bound` seconds."""
+        return lambda now: watch.failure(now, bound)

@@ -1,25 +1,28 @@
-"""Prometheus text metrics and a health check over HTTP, off unless `shipper.metrics_address` is set.
+"""The shipper's metrics and health, served by logferry.exporter when `shipper.metrics_address` is set.
 
-    GET /metrics   counters and gauges in the Prometheus text format
-    GET /health    200 `{"status": "ok", ...}`, or 503 with the problems as JSON (see logferry.health): Kafka
-                   unreachable or not acknowledging for health.delivery_stall, checkpoints not written, or the
-                   main loop not turning for health.loop_stall
+Names follow Prometheus' conventions (README, "Metrics"): `logferry_shipper_` then what is counted, the unit last,
+`_total` on counters only. Labels are bounded: the input id and the format, never a file's path (a path per rotated
+file would grow the series without end).
 
-The server runs in a daemon thread and only reads the shipper's counters (plain ints, updated by the main loop).
-While Kafka is thought unreachable and nothing waits for it, its probe thread asks for metadata every few seconds,
-so that /health sees an idle shipper's outage end.
+/health answers 503 (logferry.health) when Kafka has been unreachable or unacknowledging for
+health.delivery_stall, at once when checkpoints cannot be written (the runner retries them with backoff), and when
+the main loop has not turned for health.loop_stall. While Kafka is thought unreachable and nothing waits for it,
+a probe thread asks for metadata every few seconds, so that /health sees an idle shipper's outage end.
 """
 
-import logging
-import threading
-import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
-from logferry.health import Failure, HealthSettings, KafkaWatch, Problem, ReachabilityProbe, assess
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
-log = logging.getLogger("shipper.metrics")
+from logferry.exporter import Exporter, registry
+from logferry.health import Check, Failure, Health, HealthSettings, KafkaWatch, Problem, ReachabilityProbe
+
+if TYPE_CHECKING:
+    from shipper.delivery.producer import Delivery
+    from shipper.files import Files
 
 
 class KafkaLink(Protocol):
@@ -32,93 +35,77 @@ class KafkaLink(Protocol):
     def resumed(self, lasted: float) -> None: ...
 
 
-class Sample:
-    """One metric: name, help, type, and (labels, value) pairs."""
+class ShipperCollector(Collector):
+    """Reads the shipper's counters (plain integers of the main loop) when a scrape comes."""
 
-    def __init__(self, name: str, help_text: str, kind: str, values: list[tuple[dict[str, str], float]]) -> None:
-        self.name = name
-        self.help_text = help_text
-        self.kind = kind
-        self.values = values
+    def __init__(self, files: "Files", delivery: "Delivery") -> None:
+        self._files = files
+        self._delivery = delivery
+
+    def collect(self) -> Iterable[Metric]:
+        files, delivery = self._files, self._delivery
+        for name, text, value in (
+            ("logferry_shipper_read_lines", "Lines read from files.", files.lines_read),
+            ("logferry_shipper_read_bytes", "Bytes read from files.", files.bytes_read),
+            ("logferry_shipper_parse_failures", "Events flagged parse_error.", files.parse_failures),
+            ("logferry_shipper_produced_events", "Events handed to Kafka.", delivery.events_produced),
+            ("logferry_shipper_delivery_errors", "Failed deliveries (each produced again).", delivery.delivery_errors),
+            ("logferry_shipper_truncated_events", "Events cut to fit the broker's size limit.", delivery.truncated),
+        ):
+            yield CounterMetricFamily(name, text, value=value)
+        by_format = CounterMetricFamily("logferry_shipper_events", "Events produced, by format.", labels=["format"])
+        for format_name, count in sorted(dict(files.events_by_format).items()):
+            by_format.add_metric([format_name], count)
+        yield by_format
+        yield GaugeMetricFamily("logferry_shipper_inflight_records", "Events awaiting Kafka's acknowledgement.",
+                                value=delivery.inflight.records)
+        yield GaugeMetricFamily("logferry_shipper_inflight_bytes", "Bytes awaiting Kafka's acknowledgement.",
+                                value=delivery.inflight.bytes)
+        follows = list(files.follows)
+        yield GaugeMetricFamily("logferry_shipper_open_files", "Files held open.", value=len(follows))
+        behind: dict[str, int] = {}
+        for follow in follows:
+            stream = follow.stream
+            if stream is not None:
+                lag = max(0, follow.harvester.size - stream.tracker.offset)
+                behind[follow.input.id] = behind.get(follow.input.id, 0) + lag
+        gauge = GaugeMetricFamily("logferry_shipper_behind_bytes", "Bytes of open files not yet acknowledged, by input.",
+                                  labels=["input"])
+        for input_id, value in sorted(behind.items()):
+            gauge.add_metric([input_id], value)
+        yield gauge
 
 
-def render(samples: list[Sample]) -> str:
-    out = []
-    for sample in samples:
-        out.append(f"# HELP {sample.name} {sample.help_text}")
-        out.append(f"# TYPE {sample.name} {sample.kind}")
-        for labels, value in sample.values:
-            text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
-            out.append(f"{sample.name}{{{text}}} {value:g}" if text else f"{sample.name} {value:g}")
-    return "\n".join(out) + "\n"
+def shipper_registry(files: "Files", delivery: "Delivery") -> CollectorRegistry:
+    """The shipper process's registry: its own metrics beside the process and build ones."""
+    own = registry("shipper")
+    own.register(ShipperCollector(files, delivery))
+    return own
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def shipper_health(
+    settings: HealthSettings, last_turn: Callable[[], float], kafka: KafkaLink | None,
+    checkpoint_failure: Callable[[], Any],
+) -> Health:
+    """The shipper's /health. `checkpoint_failure()` is the runner's current checkpoint write failure (an object
+    with `.since`, a time.monotonic() value, and `.error`), None while checkpoints are written."""
+
+    def checkpoints(now: float) -> Failure | None:
+        failing = checkpoint_failure()
+        if failing is None:
+            return None
+        # Immediately: a checkpoint that cannot be written is a fact, retried with backoff by the runner.
+        return Failure(Problem.CHECKPOINTS_FAILING, float(failing.since), str(failing.error))
+
+    checks: list[Check] = [checkpoints] if kafka is None else [Health.kafka(kafka.watch, settings.delivery_stall), checkpoints]
+    return Health(settings, last_turn, checks)
 
 
-class MetricsServer:
-    """Serves `collect()` at /metrics and the shipper's health at /health.
-
-    `checkpoint_failure()` is the runner's current checkpoint write failure (an object with `.since`, a
-    time.monotonic() value, and `.error`), None while checkpoints are written.
-    """
-
-    def __init__(
-        self, address: str, collect: Callable[[], list[Sample]], last_turn: Callable[[], float], *,
-        settings: HealthSettings | None = None, kafka: KafkaLink | None = None,
-        checkpoint_failure: Callable[[], Any] = lambda: None,
-    ) -> None:
-        host, _, port = address.rpartition(":")
-        host = host.strip("[]")
-        self.address = address
-        health = settings or HealthSettings()
-        self.probe = None if kafka is None else ReachabilityProbe(kafka.watch, kafka.probe, kafka.resumed)
-
-        def answer() -> tuple[int, bytes]:
-            now = time.monotonic()
-            failures = []
-            if kafka is not None:
-                failures.append(kafka.watch.failure(now, health.delivery_stall))
-            failing = checkpoint_failure()
-            if failing is not None:
-                # Immediately: a checkpoint that cannot be written is a fact, retried with backoff by the runner.
-                failures.append(Failure(Problem.CHECKPOINTS_FAILING, float(failing.since), str(failing.error)))
-            return assess(now, health, last_turn(), failures)
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path == "/metrics":
-                    body = render(collect()).encode()
-                    self._reply(200, body, "text/plain; version=0.0.4; charset=utf-8")
-                elif self.path == "/health":
-                    code, body = answer()
-                    self._reply(code, body, "application/json")
-                else:
-                    self._reply(404, b"not found\n", "text/plain")
-
-            def _reply(self, code: int, body: bytes, kind: str) -> None:
-                self.send_response(code)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                return  # requests are not worth a log line each
-
-        self.httpd = ThreadingHTTPServer((host, int(port)), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="metrics", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-        if self.probe is not None:
-            self.probe.start()
-        log.info("Serving metrics and health.", extra={"address": self.address})
-
-    def stop(self) -> None:
-        if self.probe is not None:
-            self.probe.stop()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def serve(
+    address: str, files: "Files", delivery: "Delivery", *, last_turn: Callable[[], float], settings: HealthSettings,
+    checkpoint_failure: Callable[[], Any],
+) -> Exporter:
+    """The shipper's exporter on `address` (bound, not started; ExporterError names the address if it is taken)."""
+    health = shipper_health(settings, last_turn, delivery, checkpoint_failure)
+    probe = ReachabilityProbe(delivery.watch, delivery.probe, delivery.resumed)
+    return Exporter(address, shipper_registry(files, delivery), health.answer, probe)

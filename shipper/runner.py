@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from logferry.hostid import host_id as resolve_host_id
 from shipper.checkpoint.lock import StateLock, StateLocked
@@ -26,8 +27,10 @@ from shipper.discovery.scanner import Scanner
 from shipper.errors import ShipperError
 from shipper.files import Files
 from shipper.harvest.harvester import Outcome, State
-from shipper.metrics import MetricsServer, Sample
 from shipper.table import Follow
+
+if TYPE_CHECKING:
+    from logferry.exporter import Exporter
 
 log = logging.getLogger("shipper.runner")
 
@@ -83,16 +86,20 @@ class Shipper:
         self.finished = False
         self._save_retry = SAVE_RETRY_FIRST
         self._next_save = 0.0
-        self.metrics: MetricsServer | None = None
+        self.metrics: Exporter | None = None
         if self.settings.metrics_address:
+            # Imported only when served: a shipper without metrics does not load prometheus_client.
+            from logferry.exporter import ExporterError
+            from shipper.metrics import serve as serve_metrics
+
             try:
-                self.metrics = MetricsServer(
-                    self.settings.metrics_address, self.samples, lambda: self.last_turn, settings=config.health,
-                    kafka=self.delivery, checkpoint_failure=lambda: getattr(self, "checkpoint_failure", None),
+                self.metrics = serve_metrics(
+                    self.settings.metrics_address, self.files, self.delivery, last_turn=lambda: self.last_turn,
+                    settings=config.health, checkpoint_failure=lambda: self.checkpoint_failure,
                 )
-            except OSError as error:
+            except ExporterError as error:
                 self.lock.release()
-                raise ShipperError(f"cannot serve metrics on {self.settings.metrics_address}: {error.strerror}") from None
+                raise ShipperError(str(error)) from None
 
     def _stopping(self) -> bool:
         """Asked to stop, or Kafka refused us for good (bad credentials or permissions)."""
@@ -327,32 +334,6 @@ class Shipper:
                 else:
                     soonest = min(soonest, now + limit - quiet)
         self._close_due = soonest  # the idle loop's sleep ends by then
-
-    def samples(self) -> list[Sample]:
-        """The metrics (read from the metrics thread; every value is a plain counter or a snapshot)."""
-        files, delivery = self.files, self.delivery
-        behind = []
-        for follow in list(files.follows):
-            stream = follow.stream
-            if stream is not None:
-                behind.append(({"path": follow.harvester.path}, float(max(0, follow.harvester.size - stream.tracker.offset))))
-        single = [
-            ("lines_read_total", "Lines read from files.", "counter", files.lines_read),
-            ("bytes_read_total", "Bytes read from files.", "counter", files.bytes_read),
-            ("parse_failures_total", "Events flagged parse_error.", "counter", files.parse_failures),
-            ("events_produced_total", "Events handed to Kafka.", "counter", delivery.events_produced),
-            ("inflight_records", "Events awaiting Kafka's acknowledgement.", "gauge", delivery.inflight.records),
-            ("inflight_bytes", "Bytes awaiting Kafka's acknowledgement.", "gauge", delivery.inflight.bytes),
-            ("delivery_errors_total", "Failed deliveries (each produced again).", "counter", delivery.delivery_errors),
-            ("truncated_total", "Events cut to fit the broker's size limit.", "counter", delivery.truncated),
-            ("open_files", "Files held open.", "gauge", len(files.follows)),
-        ]
-        by_format = [({"format": name}, float(count)) for name, count in sorted(files.events_by_format.items())]
-        return [
-            *(Sample(f"logferry_shipper_{name}", text, kind, [({}, float(value))]) for name, text, kind, value in single),
-            Sample("logferry_shipper_events_total", "Events produced, by format.", "counter", by_format),
-            Sample("logferry_shipper_bytes_behind", "Bytes of a file not yet acknowledged.", "gauge", behind),
-        ]
 
     def _save(self, *, final: bool = False) -> None:
         """Write the checkpoints if they changed; a failed write (disk full, quota) is retried with backoff."""

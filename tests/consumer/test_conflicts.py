@@ -6,7 +6,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from consumer.content import content_hash
 from consumer.sinks.sqlite_db import connect, create_schema
 from schemas import serialize
 from tests.consumer.helpers import make_events, produce, run_consumer, sqlite_config, start_consumer, wait_for
+from tests.support.metrics import scrape, value
 
 SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -78,13 +78,9 @@ def free_port() -> int:
 
 def metric(address: str, name: str) -> float | None:
     try:
-        text = urllib.request.urlopen(f"http://{address}/metrics", timeout=5).read().decode()
+        return value(scrape(address, deadline=0), name)
     except OSError:
         return None
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return None
 
 
 def conflict_rows(db: Path) -> list[sqlite3.Row]:
@@ -141,8 +137,8 @@ def test_a_forged_event_id_is_a_conflict_with_both_versions_kept_and_counted(
     worker = start_consumer("run", "--config", str(config), log=tmp_path / "worker.log")
     try:
         wait_for(lambda: len(conflict_rows(db_path)) == 1, 60, "the conflict row")
-        wait_for(lambda: metric(address, "logferry_consumer_conflicts_total") == 1.0, 30, "the conflicts metric")
-        assert metric(address, "logferry_consumer_indexed_total") == 0.0
+        wait_for(lambda: metric(address, "logferry_consumer_conflicting_events_total") == 1.0, 30, "the conflicts metric")
+        assert metric(address, "logferry_consumer_indexed_events_total") == 0.0
     finally:
         worker.send_signal(signal.SIGTERM)
         try:

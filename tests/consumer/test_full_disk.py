@@ -4,12 +4,12 @@ import resource
 import socket
 import sqlite3
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.consumer.helpers import indexed_ids, make_events, produce, sqlite_config, start_consumer, wait_for
+from tests.support.metrics import scrape, value
 
 pytestmark = pytest.mark.kafka
 
@@ -20,12 +20,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def metric(port: int, name: str) -> float:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"{name} not in /metrics")
+def metric(port: int, name: str, **labels: str) -> float:
+    found = value(scrape(f"127.0.0.1:{port}"), name, **labels)
+    assert found is not None, f"{name} not in /metrics"
+    return found
 
 
 @pytest.mark.slow
@@ -50,9 +48,9 @@ def test_full_disk_pauses_then_everything_is_indexed_once_space_returns(
         time.sleep(1.0)
         resource.prlimit(worker.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
         wait_for(lambda: _count(db_path) == 3200, 60, "every event indexed after the disk recovered")
-        wait_for(lambda: metric(port, "logferry_consumer_indexed_total") == 3200, 10, "the metric to follow")
-        assert metric(port, "logferry_consumer_dead_letters_total") == 0
-        wait_for(lambda: sum(metric(port, f'logferry_consumer_lag{{topic="{kafka_topic}",partition="{p}"}}')
+        wait_for(lambda: metric(port, "logferry_consumer_indexed_events_total") == 3200, 10, "the metric to follow")
+        assert metric(port, "logferry_consumer_dead_letter_records_total") == 0
+        wait_for(lambda: sum(metric(port, "logferry_consumer_lag_records", topic=kafka_topic, partition=str(p))
                              for p in range(3)) == 0, 10, "the lag to reach 0")
         assert metric(port, "logferry_consumer_batch_seconds_count") >= 2
     finally:

@@ -13,6 +13,7 @@ import orjson
 from shipper.runner import run_shipper
 from tests.shipper.support import lines, make_config, run_once, shipped, topic_size, wait_for_count, write_lines
 from tests.support.kafka import ROOT
+from tests.support.metrics import scrape, value
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -124,11 +125,10 @@ def test_metrics_and_health_are_served_on_localhost(tmp_path: Path, kafka_bootst
         wait_for_count(kafka_bootstrap, kafka_topic, 30)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
             assert response.status == 200
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-            text = response.read().decode()
-        assert "logferry_shipper_lines_read_total 30" in text
-        assert 'logferry_shipper_events_total{format="plain"} 30' in text
-        assert "logferry_shipper_open_files 1" in text
+        families = scrape(f"127.0.0.1:{port}")
+        assert value(families, "logferry_shipper_read_lines_total") == 30
+        assert value(families, "logferry_shipper_events_total", format="plain") == 30
+        assert value(families, "logferry_shipper_open_files") == 1
     finally:
         stop.set()
         thread.join(30)

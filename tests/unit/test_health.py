@@ -13,11 +13,12 @@ from confluent_kafka import KafkaError
 
 from consumer.metrics import Metrics, health
 from logferry.errors import ConfigError
+from logferry.exporter import Exporter, registry
 from logferry.health import HealthSettings, KafkaWatch, Problem, assess
 from logferry.kafka import ClientLog, await_kafka
 from logferry.logs import RepeatedClientLines
 from shipper.config import parse_config
-from shipper.metrics import MetricsServer
+from shipper.metrics import shipper_health
 from tests.support.proxy import free_port
 
 DOWN = KafkaError(KafkaError._ALL_BROKERS_DOWN, "1/1 brokers are down")
@@ -92,9 +93,8 @@ def test_the_shipper_health_reports_failing_checkpoints_at_once() -> None:
 
     port = free_port()
     failing: list[CheckpointFailure] = []
-    server = MetricsServer(
-        f"127.0.0.1:{port}", list, time.monotonic, checkpoint_failure=lambda: failing[0] if failing else None
-    )
+    verdict = shipper_health(HealthSettings(), time.monotonic, None, lambda: failing[0] if failing else None)
+    server = Exporter(f"127.0.0.1:{port}", registry("shipper"), verdict.answer)
     server.start()
     try:
         assert _get(port) == (200, {"status": "ok", "last_turn_s": pytest.approx(0, abs=5)})
