@@ -1,6 +1,7 @@
 """Pieces of the command line that need no service: times, durations, levels, FTS query quoting, progress lines."""
 
 import logging
+import sys
 
 import pytest
 
@@ -44,16 +45,32 @@ def test_search_words_never_become_fts_syntax() -> None:
     assert fts_query('disk-full user:42 "quoted" OR') == '"disk-full" "user:42" """quoted""" "OR"'
 
 
-def test_progress_as_log_lines(caplog: pytest.LogCaptureFixture) -> None:
+def test_progress_as_log_lines_with_rate_and_eta_and_quiet_when_idle(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = iter([100.0, 110.0, 120.0, 130.0])
+    monkeypatch.setattr("consumer.progress.time.monotonic", lambda: next(clock))
     progress = Progress("log", interval=0)
     with caplog.at_level(logging.INFO, logger="consumer.progress"):
-        assert progress.due()
+        progress.report(1500, 500)  # t=100: the first line, no rate yet
+        progress.report(2500, 0)  # t=110: 100 events/s, nothing left
+        progress.report(2500, 0)  # t=120: idle, quiet
+        progress.report(2600, 200)  # t=130: work again
+    lines = [(r.events_done, r.events_left, getattr(r, "events_per_s", None), getattr(r, "eta_s", None))  # type: ignore[attr-defined]
+             for r in caplog.records]
+    assert lines == [(1500, 500, None, None), (2500, 0, 100.0, None), (2600, 200, 10.0, 20)]
+
+
+def test_progress_bar_is_cleared_before_a_log_line_and_ended_by_finish(capsys: pytest.CaptureFixture[str]) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    logging.getLogger().addHandler(handler)
+    try:
+        progress = Progress("bar", interval=0)
         progress.report(1500, 500)
-    assert [(r.msg, r.events_done, r.events_left) for r in caplog.records] == [("Progress.", 1500, 500)]  # type: ignore[attr-defined]
-
-
-def test_progress_as_a_bar_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    progress = Progress("bar", interval=0)
-    progress.report(1500, 500)
-    progress.finish()
-    assert capsys.readouterr().err == "\r[######################........] 1,500 events done, 500 left \n"
+        logging.getLogger("consumer.test").warning("A line.")
+        progress.finish()
+    finally:
+        logging.getLogger().removeHandler(handler)
+    err = capsys.readouterr().err
+    bar = "\r\x1b[K[######################........] 1,500 events done, 500 left"
+    assert err == bar + "\r\x1b[K" + "A line.\n", "cleared once for the line; finish adds no empty line"
