@@ -57,7 +57,7 @@ from consumer.membership import (
     membership_for,
 )
 from consumer.metrics import Metrics, resumed
-from consumer.progress import Progress
+from logferry.progress import Progress
 from consumer.records import Batch, TopicPartitionKey, decode_into
 from consumer.sinks.base import FlushResult, Sink, SinkError
 from logferry.errors import LogferryError

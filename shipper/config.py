@@ -182,6 +182,10 @@ class ShipperSettings:
     log_level: Literal["debug", "info", "warning", "error"] = setting("info", "Level of the shipper's own logs.")
     log_format: Literal["auto", "json", "text"] = setting("auto", "Own logs as JSON lines, text, or text on a terminal.")
     metrics_address: str = setting("", "host:port for the Prometheus /metrics and /health endpoints; empty for off.")
+    progress: Literal["auto", "bar", "log", "off"] = setting(
+        "auto", "Progress of `run --once` (bytes read and left, rate, time left): a bar on a terminal (auto), a log line "
+        "a minute, or none."
+    )
 
     def check(self, where: str) -> None:
         for name in ("read_chunk_bytes", "file_budget_bytes", "max_line_bytes", "max_open_files", "max_inflight_bytes"):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from logferry.hostid import host_id as resolve_host_id
+from logferry.progress import Progress
 from shipper.checkpoint.lock import StateLock, StateLocked
 from shipper.checkpoint.store import CheckpointError, JsonFileStore
 from shipper.config import ShipperConfig
@@ -86,6 +87,8 @@ class Shipper:
         self.finished = False
         self._save_retry = SAVE_RETRY_FIRST
         self._next_save = 0.0
+        # A backfill's progress; a long-running shipper follows files, which has no end to count down to.
+        self.progress = Progress(self.settings.progress, unit="bytes") if once else None
         self.metrics: Exporter | None = None
         if self.settings.metrics_address:
             # Imported only when served: a shipper without metrics does not load prometheus_client.
@@ -125,11 +128,16 @@ class Shipper:
                 self._loop()
             except Stopping:
                 pass  # stopped while the producer's queue was full
+            if self.progress is not None:
+                self.progress.report(files.bytes_read, self._bytes_left())
+                self.progress.finish()
             if self.once and not self._stopping():
                 log.info("Everything present was read; waiting for Kafka to acknowledge it.")
                 self.delivery.flush(None, self._stopping)
             self.finish(flush=True)
         finally:
+            if self.progress is not None:
+                self.progress.finish()  # the bar's line ends before the closing log lines
             if not self.finished:  # failed on the way: what was acknowledged is still written
                 self._save(final=True)
             self.release()
@@ -197,6 +205,8 @@ class Shipper:
         if now >= self._next_checkpoint:
             self._save()
             self._next_checkpoint = now + self.settings.checkpoint_interval
+            if self.progress is not None and self.progress.due():
+                self.progress.report(files.bytes_read, self._bytes_left())
         if now >= self._next_prune:
             files.prune_checkpoints(self.settings.checkpoint_retention)
             self._next_prune = now + PRUNE_INTERVAL
@@ -211,6 +221,12 @@ class Shipper:
                 due = now + FLUSH_INTERVAL if self._held else self._close_due
                 self.hints.wait(max(0.0, min(IDLE_WAIT, due - now)), self._stopping)
         return False
+
+    def _bytes_left(self) -> int:
+        """What `run --once` has still to read: the open files up to their size at open, and the waiting files."""
+        files = self.files
+        left = sum(max(0, f.size_at_open - f.harvester.position) for f in files.follows)
+        return left + sum(item.stat.st_size for item in files.waiting)
 
     def _rescan(self, now: float) -> None:
         """Scan the globs and tell the hints which directories that took; the next rescan is rare while the hints are

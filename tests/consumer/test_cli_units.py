@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from consumer.progress import Progress
+from logferry.progress import Progress
 from consumer.search import level_number
 from consumer.sinks.sqlite_reader_query import fts_query
 from consumer.timeargs import parse_time_ns
@@ -49,9 +49,9 @@ def test_progress_as_log_lines_with_rate_and_eta_and_quiet_when_idle(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = iter([100.0, 110.0, 120.0, 130.0])
-    monkeypatch.setattr("consumer.progress.time.monotonic", lambda: next(clock))
+    monkeypatch.setattr("logferry.progress.time.monotonic", lambda: next(clock))
     progress = Progress("log", interval=0)
-    with caplog.at_level(logging.INFO, logger="consumer.progress"):
+    with caplog.at_level(logging.INFO, logger="logferry.progress"):
         progress.report(1500, 500)  # t=100: the first line, no rate yet
         progress.report(2500, 0)  # t=110: 100 events/s, nothing left
         progress.report(2500, 0)  # t=120: idle, quiet

@@ -134,3 +134,18 @@ def test_metrics_and_health_are_served_on_localhost(tmp_path: Path, kafka_bootst
         thread.join(30)
     assert run_once(config) == 0
     assert topic_size(kafka_bootstrap, kafka_topic) == 30
+
+
+def test_a_backfill_reports_its_progress_in_bytes_and_ends_at_the_files_size(
+    tmp_path: Path, kafka_bootstrap: str, kafka_topic: str
+) -> None:
+    (tmp_path / "logs").mkdir()
+    log = tmp_path / "logs" / "app.log"
+    write_lines(log, lines("p", 2000))
+    config_file = _config_file(tmp_path, kafka_bootstrap, kafka_topic)
+    config_file.write_text(config_file.read_text().replace("[shipper]\n", '[shipper]\nprogress = "log"\nlog_format = "json"\n'))
+    result = _cli("run", "--once", "--config", str(config_file))
+    assert result.returncode == 0, result.stderr
+    reports = [orjson.loads(line) for line in result.stderr.splitlines() if '"msg":"Progress."' in line]
+    assert reports, result.stderr
+    assert (reports[-1]["bytes_done"], reports[-1]["bytes_left"]) == (log.stat().st_size, 0)

@@ -1,5 +1,5 @@
-"""Progress of a long run: events done, events left (the lag), the rate and the time left, as a bar on a terminal
-or as log lines.
+"""Progress of a long job (a consumer catching up, a shipper's backfill): how much is done, how much is left, the
+rate and the time left, as a bar on a terminal or as log lines. `unit` names what is counted (events, bytes).
 
 Log lines come at most once a minute and only while there is work: an idle worker (nothing done since the last
 line, nothing left) is quiet. On a terminal the bar is redrawn in place; a log line printed meanwhile first clears
@@ -18,10 +18,11 @@ LOG_INTERVAL = 60.0
 class Progress:
     """Reports at most once per `interval` seconds; `mode` is bar, log or off (auto: bar on a terminal, else log)."""
 
-    def __init__(self, mode: str, interval: float | None = None) -> None:
+    def __init__(self, mode: str, interval: float | None = None, unit: str = "events") -> None:
         if mode == "auto":
             mode = "bar" if sys.stderr.isatty() else "log"
         self.mode = mode
+        self.unit = unit
         self.interval = interval if interval is not None else (BAR_INTERVAL if mode == "bar" else LOG_INTERVAL)
         self._last = 0.0
         self._last_done: int | None = None
@@ -49,16 +50,16 @@ class Progress:
             filled = width if total == 0 else int(width * done / total)
             speed = f", {rate:,.0f}/s" if rate else ""
             remaining = f", {_duration(eta)} left" if eta is not None else ""
-            sys.stderr.write(f"\r\x1b[K[{'#' * filled}{'.' * (width - filled)}] {done:,} events done, {left:,} left"
+            sys.stderr.write(f"\r\x1b[K[{'#' * filled}{'.' * (width - filled)}] {done:,} {self.unit} done, {left:,} left"
                              f"{speed}{remaining}")
             sys.stderr.flush()
             self._shown, self._cleared = True, False
         elif self.mode == "log":
             if previous is not None and done == previous and left == 0:
                 return  # idle: nothing happened, nothing to do
-            extra: dict[str, object] = {"events_done": done, "events_left": left}
+            extra: dict[str, object] = {f"{self.unit}_done": done, f"{self.unit}_left": left}
             if rate is not None:
-                extra["events_per_s"] = round(rate, 1)
+                extra[f"{self.unit}_per_s"] = round(rate, 1)
             if eta is not None:
                 extra["eta_s"] = round(eta)
             log.info("Progress.", extra=extra)
