@@ -14,7 +14,6 @@ mkdir -p "$state"
 cat >"$state/shipper.toml" <<TOML
 [shipper]
 state_dir = "$state/shipper"
-log_format = "text"
 
 [kafka]
 bootstrap_servers = "$bootstrap"
