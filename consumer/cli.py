@@ -159,9 +159,9 @@ def dispatch(args: argparse.Namespace, config: ConsumerConfig) -> int:
 def run(config: ConsumerConfig, *, once: bool, idle_timeout: float, max_wait: float | None = None) -> int:
     from consumer.deadletter import DeadLetterPublisher
     from consumer.metrics import Metrics, serve
-    from logferry.progress import Progress
     from consumer.sinks.registry import open_sink
     from consumer.worker import Worker
+    from logferry.progress import Progress
 
     if idle_timeout <= 0:
         raise ValueError("--idle-timeout must be greater than 0")

@@ -57,12 +57,13 @@ from consumer.membership import (
     membership_for,
 )
 from consumer.metrics import Metrics, resumed
-from logferry.progress import Progress
 from consumer.records import Batch, TopicPartitionKey, decode_into
 from consumer.sinks.base import FlushResult, Sink, SinkError
 from logferry.errors import LogferryError
 from logferry.health import is_unreachable
 from logferry.kafka import refusal
+from logferry.progress import Progress
+from logferry.sdnotify import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ class Worker:
         self._topic_host = config.kafka.topic_host if config.kafka.host_topic_prefix else None
         # Partitions the group gave this member that it does not read: dead-letter topics a pattern matches.
         self._ignored: set[TopicPartitionKey] = set()
+        self._notifier = Notifier()  # systemd's READY and WATCHDOG (nothing without a NOTIFY_SOCKET)
 
     def stop(self) -> None:
         """Ask the loop to finish its batch, commit and leave (safe from a signal handler)."""
@@ -159,6 +161,7 @@ class Worker:
         log.info("Consuming.", extra={"topics": self._config.kafka.topics, "group_id": self._config.kafka.group_id,
                                       "group_instance_id": self._membership.instance_id,
                                       "client_id": self._membership.client_id})
+        self._notifier.ready(f"consuming {', '.join(self._config.kafka.topics)}")
         thresholds = gc.get_threshold()
         gc.freeze()  # what start-up built lives as long as the process: full collections need not walk it
         gc.set_threshold(GC_YOUNG_THRESHOLD, thresholds[1], thresholds[2])
@@ -167,7 +170,9 @@ class Worker:
         finally:
             gc.set_threshold(*thresholds)
             gc.unfreeze()
+        self._notifier.stopping()
         code = self._shutdown()
+        self._notifier.close()
         if self._refused is not None:
             raise LogferryError(self._refused)
         if self._catchup is not None:
@@ -199,6 +204,7 @@ class Worker:
             if self._inflight is not None and self._inflight.done():
                 self._settle()
             now = self._metrics.last_turn = time.monotonic()
+            self._notifier.alive()
             if self._failing:
                 self._last_activity = now
                 if now >= self._retry_at and self._inflight is None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from logferry.hostid import host_id as resolve_host_id
 from logferry.progress import Progress
+from logferry.sdnotify import Notifier
 from shipper.checkpoint.lock import StateLock, StateLocked
 from shipper.checkpoint.store import CheckpointError, JsonFileStore
 from shipper.config import ShipperConfig
@@ -87,6 +88,7 @@ class Shipper:
         self.finished = False
         self._save_retry = SAVE_RETRY_FIRST
         self._next_save = 0.0
+        self.notifier = Notifier()  # systemd's READY and WATCHDOG (nothing without a NOTIFY_SOCKET)
         # A backfill's progress; a long-running shipper follows files, which has no end to count down to.
         self.progress = Progress(self.settings.progress, unit="bytes") if once else None
         self.metrics: Exporter | None = None
@@ -153,6 +155,7 @@ class Shipper:
 
     def finish(self, *, flush: bool) -> None:
         """Wait up to shutdown_timeout for acknowledgements (with `flush`), then write the checkpoints."""
+        self.notifier.stopping()
         if flush and not self.delivery.settled and self.delivery.refused is None:
             self.delivery.flush(self.settings.shutdown_timeout)
         if not self.delivery.settled:
@@ -174,6 +177,7 @@ class Shipper:
     def _loop(self) -> None:
         """Turn until stopped (or, with `once`, until every file present was read to its end)."""
         self.begin()
+        self.notifier.ready(f"following {len(self.files.follows)} file(s)")
         while not self._stopping():
             if self.turn():
                 return
@@ -190,6 +194,7 @@ class Shipper:
         """One turn of the main loop; True when `once` is done."""
         files = self.files
         now = self.last_turn = time.monotonic()
+        self.notifier.alive()
         self._follow_hints_health()
         if not self.once and (now >= self._next_rescan or self.hints.rescan.is_set()):
             self.hints.rescan.clear()

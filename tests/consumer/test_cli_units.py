@@ -5,11 +5,11 @@ import sys
 
 import pytest
 
-from logferry.progress import Progress
 from consumer.search import level_number
 from consumer.sinks.sqlite_reader_query import fts_query
 from consumer.timeargs import parse_time_ns
 from logferry.durations import parse_duration
+from logferry.progress import Progress
 from schemas.timefmt import parse_rfc3339_ns
 
 

@@ -35,6 +35,12 @@ def test_restarts_on_failure_but_not_on_a_bad_config() -> None:
     assert service["RestartPreventExitStatus"] == ["2"]
 
 
+def test_notifies_systemd_and_is_watched() -> None:
+    service = unit_settings()["Service"]
+    assert (service["Type"], service["NotifyAccess"]) == (["notify"], ["main"])
+    assert int(service["WatchdogSec"][0]) >= 30
+
+
 def test_stop_timeout_covers_the_last_batch() -> None:
     service = unit_settings()["Service"]
     assert (service["KillSignal"], service["KillMode"]) == (["SIGTERM"], ["mixed"])

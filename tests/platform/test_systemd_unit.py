@@ -29,6 +29,12 @@ def test_restarts_on_failure_but_not_on_a_bad_config() -> None:
     assert service["RestartPreventExitStatus"] == ["2"]  # the CLI's exit code for a bad config
 
 
+def test_notifies_systemd_and_is_watched() -> None:
+    service = unit_settings()["Service"]
+    assert (service["Type"], service["NotifyAccess"]) == (["notify"], ["main"])  # logferry.sdnotify sends READY=1
+    assert int(service["WatchdogSec"][0]) >= 30  # the main loop sends WATCHDOG=1 every half of it
+
+
 def test_stop_timeout_covers_the_flush() -> None:
     service = unit_settings()["Service"]
     assert service["KillSignal"] == ["SIGTERM"]
