@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--topic", help="only this topic")
     replay.add_argument("--partition", type=int, help="only this partition")
     replay.add_argument("--dry-run", action="store_true", help="show the new offsets, change nothing")
+    replay.add_argument("--yes", action="store_true",
+                        help="apply the plan without asking (without it, a terminal is asked and anything else is refused)")
     replay.add_argument("--force-after-expiry", action="store_true",
                         help="if members of crashed workers remain, wait for their sessions to expire "
                              "(up to session_timeout_ms + 30 s), then replay")
@@ -152,7 +154,7 @@ def dispatch(args: argparse.Namespace, config: ConsumerConfig) -> int:
         else:
             reset = Reset("shift", str(args.shift_by))
         return run_replay(config, reset, args.topic, args.partition, args.dry_run,
-                          force_after_expiry=args.force_after_expiry)
+                          force_after_expiry=args.force_after_expiry, yes=args.yes)
     raise ValueError(f"unknown command {args.command!r}")
 
 

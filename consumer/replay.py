@@ -192,11 +192,36 @@ def print_plan(moves: list[PlannedMove], dry_run: bool, out: TextIO = sys.stdout
     out.write(f"{again} records {verb} read again{' (dry run: nothing changed)' if dry_run else ''}\n")
 
 
+def check_group_empty(config: ConsumerConfig) -> None:
+    """ReplayRefused while the group has members: said before the plan, so a refused replay prints no plan."""
+    admin = GroupAdmin(config)
+    try:
+        members = admin.members()
+    finally:
+        admin.close()
+    if members:
+        raise ReplayRefused(refusal(config, members))
+
+
+def confirmed(question: str, stdin: TextIO = sys.stdin, out: TextIO = sys.stderr) -> bool:
+    """Whether the user answers yes to `question` on a terminal; False without one (then --yes is needed)."""
+    if not stdin.isatty():
+        return False
+    out.write(f"{question} [y/N] ")
+    out.flush()
+    return stdin.readline().strip().lower() in ("y", "yes")
+
+
 def run_replay(config: ConsumerConfig, reset: Reset, topic: str | None, partition: int | None, dry_run: bool, *,
-               force_after_expiry: bool = False) -> int:
+               force_after_expiry: bool = False, yes: bool = False) -> int:
+    if not dry_run and not force_after_expiry:
+        check_group_empty(config)
     moves = plan(config, reset, topic, partition)
     print_plan(moves, dry_run)
     if not dry_run:
+        if not yes and not confirmed("Apply these offsets?"):
+            print("replay not applied: add --yes to apply this plan (or --dry-run to only show it)", file=sys.stderr)
+            return 2
         apply(config, moves, force_after_expiry=force_after_expiry)
         log.info("Offsets reset.", extra={"group_id": config.kafka.group_id, "partitions": len(moves)})
     return 0

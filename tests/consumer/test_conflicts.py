@@ -167,7 +167,7 @@ def test_a_forged_event_id_is_a_conflict_with_both_versions_kept_and_counted(
     assert "conflicts 1" in text.stdout and real["event_id"] in text.stdout
 
     # Reading everything again (a replay) records nothing new: the conflict is the same one.
-    assert run_consumer("replay", "--config", str(config), "--to-earliest").returncode == 0
+    assert run_consumer("replay", "--config", str(config), "--to-earliest", "--yes").returncode == 0
     again = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "3")
     assert again.returncode == 0, again.stderr[-2000:]
     assert len(conflict_rows(db_path)) == 1 and status(config)["conflicts"] == 1

@@ -504,8 +504,9 @@ def test_replay_names_the_stale_member_and_force_after_expiry_waits_for_it(
     finally:
         kill(worker)
     killed_at = time.time()
-    refused = run_consumer("replay", "--config", str(config), "--to-earliest")
+    refused = run_consumer("replay", "--config", str(config), "--to-earliest", "--yes")
     assert refused.returncode == 1
+    assert refused.stdout == "", "a refused replay prints no plan"
     line = refused.stderr.strip().splitlines()[-1]
     assert "logferry-consumer-" in line and f"-{worker.pid} " in line  # which member
     assert f"its process {worker.pid} on this host has exited" in line
@@ -514,7 +515,7 @@ def test_replay_names_the_stale_member_and_force_after_expiry_waits_for_it(
     print(f"replay refused: {line}")
     last_alive = datetime.fromisoformat(line.split("last alive at ")[1][:20].replace("Z", "+00:00")).timestamp()
     assert killed_at - 3 <= last_alive <= killed_at + 1
-    forced = run_consumer("replay", "--config", str(config), "--to-earliest", "--force-after-expiry", timeout=120)
+    forced = run_consumer("replay", "--config", str(config), "--to-earliest", "--force-after-expiry", "--yes", timeout=120)
     assert forced.returncode == 0, forced.stderr
     assert "300 records will be read again" in forced.stdout
     assert group_members(kafka_bootstrap, group) == []
@@ -529,7 +530,7 @@ def test_replay_force_after_expiry_refuses_at_once_while_a_worker_runs(
     try:
         wait_for(lambda: bool(lines_with(tmp_path / "w.log", "Partitions assigned.")), 60, "the worker to join")
         started = time.monotonic()
-        refused = run_consumer("replay", "--config", str(config), "--to-earliest", "--force-after-expiry")
+        refused = run_consumer("replay", "--config", str(config), "--to-earliest", "--force-after-expiry", "--yes")
         assert time.monotonic() - started < 30
         assert refused.returncode == 1
         assert f"its process {worker.pid} runs on this host" in refused.stderr
