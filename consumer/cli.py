@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate the config and exit 0, or print the problem and exit 2")
     add_config_argument(check, "consumer")
+    check.add_argument("--connect", action="store_true",
+                       help="also connect to Kafka and the sink and say what is there; exit 1 if either cannot be reached")
     return parser
 
 
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 def dispatch(args: argparse.Namespace, config: ConsumerConfig) -> int:
     if args.command == "check-config":
         print(f"config OK: topics {', '.join(config.kafka.topics)}, group {config.kafka.group_id!r}, sink {config.sink.type}")
-        return 0
+        return check_connections(config) if args.connect else 0
     if args.command == "run":
         idle_timeout = 10.0 if args.idle_timeout is None else args.idle_timeout
         return run(config, once=args.once, idle_timeout=idle_timeout, max_wait=args.max_wait)
@@ -156,6 +158,27 @@ def dispatch(args: argparse.Namespace, config: ConsumerConfig) -> int:
         return run_replay(config, reset, args.topic, args.partition, args.dry_run,
                           force_after_expiry=args.force_after_expiry, yes=args.yes)
     raise ValueError(f"unknown command {args.command!r}")
+
+
+def check_connections(config: ConsumerConfig) -> int:
+    """check-config --connect: Kafka (brokers, topics) and the sink (reachable, what it holds)."""
+    from consumer.sinks.registry import open_reader
+    from logferry.connect_check import check_kafka
+
+    report = check_kafka(config.kafka, list(config.kafka.topics), timeout=min(15.0, config.kafka.connect_timeout))
+    try:
+        reader = open_reader(config)
+        try:
+            indexed, dead = reader.totals()
+        finally:
+            reader.close()
+        report.lines.append(f"sink: {config.sink.type} answers: {indexed} event(s), {dead} dead letter(s)")
+    except FileNotFoundError as error:
+        report.lines.append(f"sink: {error}; the first run creates it")
+    except (LogferryError, sqlite3.Error, OSError) as error:
+        report.fail(f"sink: {config.sink.type} cannot be read: {error}")
+    print("\n".join(report.lines))
+    return 0 if report.passed else 1
 
 
 def run(config: ConsumerConfig, *, once: bool, idle_timeout: float, max_wait: float | None = None) -> int:

@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate the config and exit 0, or print the problem and exit 2")
     add_config_argument(check, "shipper")
+    check.add_argument("--connect", action="store_true",
+                       help="also connect to Kafka and say what is there (brokers, the topic); exit 1 if it cannot")
     for name, (add_arguments, _) in EXTRA_COMMANDS.items():
         add_arguments(commands.add_parser(name))
     return parser
@@ -76,7 +78,13 @@ def _main(argv: list[str] | None) -> int:
         return 2
     if args.command == "check-config":
         print(f"config OK: {len(config.inputs)} input(s), topic {config.kafka.topic!r}")
-        return 0
+        if not args.connect:
+            return 0
+        from logferry.connect_check import check_kafka
+
+        report = check_kafka(config.kafka, [config.kafka.topic], timeout=min(15.0, config.kafka.connect_timeout))
+        print("\n".join(report.lines))
+        return 0 if report.passed else 1
     try:
         if args.command == "run":
             return run(config, once=args.once)
