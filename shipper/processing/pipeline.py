@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 _loads: Final = orjson.loads
 _dumps: Final = orjson.dumps
 _new_tuple: Final = tuple.__new__
+_AFTER_ID: Final = len(b'{"event_id":"') + 32
+"""Where an event's JSON continues after its event_id (shipper.parsers.encoder: always first, 32 hex digits)."""
 
 
 class EventChain:
@@ -43,6 +45,10 @@ class EventChain:
         self.template = template
         self.dropped = dropped
         self.changes = edits is not None or redactor is not None
+        # Redaction alone with built-in rules: an event whose JSON holds none of their hints is not decoded. Its JSON
+        # from the first key after the event_id: the id's hex digits are no card number.
+        only_redaction = redactor is not None and not drops and edits is None and template is None
+        self.screen = redactor.screen if only_redaction and redactor is not None else None
 
     def apply(self, events: list[EncodedEvent]) -> tuple[list[EncodedEvent], list[str] | None]:
         """The events kept (changed where the chain changes them), and with a template each one's topic."""
@@ -50,8 +56,13 @@ class EventChain:
         template = self.template
         topics: list[str] | None = [] if template is not None else None
         drops, edits, redactor, changes, dropped = self.drops, self.edits, self.redactor, self.changes, self.dropped
+        screen = self.screen
         for encoded in events:
-            event = _loads(encoded[2])
+            value = encoded[2]
+            if screen is not None and screen(value, _AFTER_ID) is None:
+                out.append(encoded)
+                continue
+            event = _loads(value)
             reason = next((rule.name for rule in drops if rule.drops(event)), None) if drops else None
             if reason is not None:
                 dropped[reason] = dropped.get(reason, 0) + 1

@@ -3,9 +3,12 @@
 Each rule is a built-in named pattern (shipper.processing.patterns.BUILTINS: credit_card with the Luhn check,
 email, bearer_token, aws_key, password) or a user `pattern` (RE2), and a replacement (by default
 "[REDACTED:<name>]"). Rules run in their order over every string of the event's body (a structured body's strings
-too) and attributes, log.record.original included, so multiline events, which are whole events by then, are
-redacted like single lines. The replacement is literal text (no group references). What is counted: per rule, the
-events it changed (logferry_shipper_redacted_events_total{input,rule}).
+too) and attributes (but the shipper's log.file.path and log.file.name), log.record.original included, so multiline
+events, which are whole events by then, are redacted like single lines. The replacement is literal text (no group
+references). What is counted: per rule, the events it changed (logferry_shipper_redacted_events_total{input,rule}).
+
+With built-in rules only, an event's JSON is first searched once (RE2) for what any rule's match must contain
+(patterns.screen_for): an event without it, most of them, is shipped as encoded, without being decoded.
 """
 
 import re
@@ -15,9 +18,10 @@ from typing import Any
 from logferry.errors import ConfigError
 from shipper.config import RedactSettings
 from shipper.processing.fields import Event
-from shipper.processing.patterns import BUILTINS, compile_user
+from shipper.processing.patterns import BUILTINS, compile_user, screen_for
 
 Substitute = Callable[[str], tuple[str, int]]
+LOG_FILE = "log.file."
 
 
 def _builtin(name: str, replacement: str) -> Substitute:
@@ -57,8 +61,12 @@ class RedactRule:
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.name):
             raise ConfigError(f"{where}.name", "must be 1-64 letters, digits, '_', '.' or '-'")
         self.replacement = settings.replacement or f"[REDACTED:{self.name}]"
+        self.hints: tuple[str, ...] = ()
+        self.folded = False
+        self.builtin = BUILTINS.get(settings.builtin)
         if settings.builtin:
             self.substitute = _builtin(settings.builtin, self.replacement)
+            self.hints, self.folded = BUILTINS[settings.builtin].hints, BUILTINS[settings.builtin].folded
         else:
             subn = compile_user(settings.pattern, f"{where}.pattern").subn
             replacement = self.replacement
@@ -69,9 +77,13 @@ class Redactor:
     """An input's rules; `counts` holds the events each rule changed, by rule name."""
 
     def __init__(self, rules: list[RedactRule], counts: dict[str, int]) -> None:
-        self.rules = [(rule.name, rule.substitute) for rule in rules]
+        self.rules = [(rule.name, rule.substitute, rule.hints, rule.folded) for rule in rules]
         self.counts = counts
         self._changed: set[str] = set()
+        builtins = [rule.builtin for rule in rules if rule.builtin is not None]
+        screen = screen_for(builtins) if len(builtins) == len(rules) else None
+        self.screen = screen.search if screen is not None else None
+        """With built-in rules only: a test of an event's JSON that is false when no rule can change the event."""
 
     def apply(self, event: Event) -> None:
         changed = self._changed
@@ -89,7 +101,8 @@ class Redactor:
         attributes = event.get("attributes")
         if attributes:
             for key, value in attributes.items():
-                if isinstance(value, (str, dict, list)):
+                # (log.file.path and log.file.name are the shipper's, from the file's path: not log content)
+                if isinstance(value, (str, dict, list)) and not key.startswith(LOG_FILE):
                     attributes[key] = self._value(value)
 
     def _value(self, value: Any) -> Any:
@@ -102,8 +115,19 @@ class Redactor:
         return value
 
     def _text(self, text: str) -> str:
-        for name, substitute in self.rules:
+        lowered: str | None = None
+        for name, substitute, hints, folded in self.rules:
+            if hints:
+                if folded:
+                    if lowered is None:
+                        lowered = text.lower()
+                    probe = lowered
+                else:
+                    probe = text
+                if not any(hint in probe for hint in hints):
+                    continue
             text, changed = substitute(text)
             if changed:
                 self._changed.add(name)
+                lowered = None
         return text
