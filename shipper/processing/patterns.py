@@ -64,10 +64,10 @@ class Builtin:
     description: str
     check: Callable[["re.Match[str]"], bool] | None = None
     hints: tuple[str, ...] = ()
-    """Substrings one of which every match contains (in lower case when `folded`): a text without any is not
-    searched (most lines hold no secret, and `in` costs far less than a regex search)."""
-    folded: bool = False
-    """The hints are looked for in the text in lower case (the pattern ignores case)."""
+    """Substrings one of which every match contains (with `folded_hints`): a text without any is not searched (most
+    lines hold no secret, and `in` costs far less than a regex search)."""
+    folded_hints: tuple[str, ...] = ()
+    """Such substrings in lower case, looked for in the text in lower case (where the pattern ignores case)."""
     screen: bytes = b""
     """For a pattern without hints: a bytes pattern every match's UTF-8 text (and so its JSON) matches."""
 
@@ -93,7 +93,7 @@ BUILTINS: Final[dict[str, Builtin]] = {
             "bearer_token",
             re.compile(r"(?i)(?P<keep>(?<![A-Za-z0-9])bearer[ \t]+)[A-Za-z0-9._~+/-]+=*"),
             "the token after `Bearer ` (Authorization headers); the word Bearer is kept",
-            hints=("bearer",), folded=True,
+            folded_hints=("bearer",),
         ),
         Builtin(
             "aws_key",
@@ -102,14 +102,14 @@ BUILTINS: Final[dict[str, Builtin]] = {
                 r"|(?i:(?P<keep>aws_?secret_?access_?key[\"']?[ \t]*[=:][ \t]*[\"']?))[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"
             ),
             "AWS access key ids (AKIA..., ASIA...) and 40-character secret keys after aws_secret_access_key",
-            hints=("akia", "asia", "agpa", "aida", "aroa", "aipa", "anpa", "anva", "abia", "acca", "secret"), folded=True,
+            hints=("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "ABIA", "ACCA"), folded_hints=("secret",),
         ),
         Builtin(
             "password",
             re.compile(r"(?i)(?P<keep>(?<![A-Za-z0-9_])(?:password|passwd)[\"']?[ \t]*[=:][ \t]*)"
                        r"(?:\"[^\"\n]{0,256}\"|'[^'\n]{0,256}'|[^\s&,;\"']+)"),
             "the value after password= or password: (also passwd, quoted or not); the key is kept",
-            hints=("passw",), folded=True,
+            folded_hints=("passw",),
         ),
     )
 }
@@ -124,9 +124,9 @@ def screen_for(builtins: list[Builtin]) -> Any:
     JSON whatever the number of alternatives (Python's re tries each alternative at each position)."""
     parts: list[bytes] = []
     for builtin in builtins:
-        if builtin.hints:
-            flags = b"(?i:" if builtin.folded else b"(?:"
-            parts.extend(flags + re.escape(hint.encode()) + b")" for hint in builtin.hints)
+        if builtin.hints or builtin.folded_hints:
+            parts.extend(re.escape(hint.encode()) for hint in builtin.hints)
+            parts.extend(b"(?i:" + re.escape(hint.encode()) + b")" for hint in builtin.folded_hints)
         elif builtin.screen:
             parts.append(b"(?:" + builtin.screen + b")")
         else:

@@ -62,11 +62,11 @@ class RedactRule:
             raise ConfigError(f"{where}.name", "must be 1-64 letters, digits, '_', '.' or '-'")
         self.replacement = settings.replacement or f"[REDACTED:{self.name}]"
         self.hints: tuple[str, ...] = ()
-        self.folded = False
+        self.folded_hints: tuple[str, ...] = ()
         self.builtin = BUILTINS.get(settings.builtin)
-        if settings.builtin:
+        if self.builtin is not None:
             self.substitute = _builtin(settings.builtin, self.replacement)
-            self.hints, self.folded = BUILTINS[settings.builtin].hints, BUILTINS[settings.builtin].folded
+            self.hints, self.folded_hints = self.builtin.hints, self.builtin.folded_hints
         else:
             subn = compile_user(settings.pattern, f"{where}.pattern").subn
             replacement = self.replacement
@@ -77,7 +77,7 @@ class Redactor:
     """An input's rules; `counts` holds the events each rule changed, by rule name."""
 
     def __init__(self, rules: list[RedactRule], counts: dict[str, int]) -> None:
-        self.rules = [(rule.name, rule.substitute, rule.hints, rule.folded) for rule in rules]
+        self.rules = [(rule.name, rule.substitute, rule.hints, rule.folded_hints) for rule in rules]
         self.counts = counts
         self._changed: set[str] = set()
         builtins = [rule.builtin for rule in rules if rule.builtin is not None]
@@ -116,15 +116,13 @@ class Redactor:
 
     def _text(self, text: str) -> str:
         lowered: str | None = None
-        for name, substitute, hints, folded in self.rules:
-            if hints:
-                if folded:
-                    if lowered is None:
-                        lowered = text.lower()
-                    probe = lowered
-                else:
-                    probe = text
-                if not any(hint in probe for hint in hints):
+        for name, substitute, hints, folded_hints in self.rules:
+            if (hints or folded_hints) and not any(hint in text for hint in hints):
+                if not folded_hints:
+                    continue
+                if lowered is None:
+                    lowered = text.lower()
+                if not any(hint in lowered for hint in folded_hints):
                     continue
             text, changed = substitute(text)
             if changed:

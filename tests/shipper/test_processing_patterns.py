@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from logferry.errors import ConfigError
@@ -141,3 +142,29 @@ def test_a_bad_pattern_exits_2_with_one_line_in_run_and_check_config(tmp_path: P
                             timeout=60)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "inputs[0].exclude_lines[0]" in result.stderr
+
+
+def test_built_in_redaction_leaves_events_without_a_hint_as_encoded_and_redacts_the_others() -> None:
+    from shipper.parsers.pipeline import StreamParser
+    from shipper.records import StreamContext
+
+    settings = _input(format="plain", redact=[{"builtin": name} for name in sorted(BUILTINS)])
+    processing = InputProcessing(settings, "logs", "inputs[0]")
+    context = StreamContext("app", "0123456789abcdef", "app.log", "utf-8", {"host.name": "h"}, {})
+    lines = [b"nothing to hide in Asia, 123", b"card 4111-1111-1111-1111", b"PassWord: x1", b"mail a@b.io",
+             b"Bearer tok", b"id 1234567890123 fails luhn"]
+    records = []
+    offset = 0
+    for line in lines:
+        records.append((offset, offset + len(line) + 1, line, False))
+        offset += len(line) + 1
+    events = StreamParser(settings, context).feed(records, 1_700_000_000_000_000_000)
+    assert processing.chain is not None and processing.chain.screen is not None
+    kept, topics = processing.chain.apply(events)
+    assert topics is None and [e.event_id for e in kept] == [e.event_id for e in events]
+    assert kept[0] is events[0]  # no hint in its JSON: not decoded, not encoded again
+    bodies = [orjson.loads(e.value)["body"] for e in kept]
+    assert bodies == ["nothing to hide in Asia, 123", "card [REDACTED:credit_card]", "PassWord: [REDACTED:password]",
+                      "mail [REDACTED:email]", "Bearer [REDACTED:bearer_token]", "id 1234567890123 fails luhn"]
+    assert kept[5].value == events[5].value  # a candidate that failed the Luhn check: the same bytes
+    assert processing.redacted == {"credit_card": 1, "password": 1, "email": 1, "bearer_token": 1}
