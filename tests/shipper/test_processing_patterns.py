@@ -168,3 +168,14 @@ def test_built_in_redaction_leaves_events_without_a_hint_as_encoded_and_redacts_
                       "mail [REDACTED:email]", "Bearer [REDACTED:bearer_token]", "id 1234567890123 fails luhn"]
     assert kept[5].value == events[5].value  # a candidate that failed the Luhn check: the same bytes
     assert processing.redacted == {"credit_card": 1, "password": 1, "email": 1, "bearer_token": 1}
+
+
+def test_line_filters_judge_decoded_text_in_other_encodings() -> None:
+    settings = _input(encoding="latin-1", include_lines=["café"], exclude_lines=["^skip"])
+    processing = InputProcessing(settings, "logs", "inputs[0]")
+    collect = _Collect()
+    parser = processing.wrap(collect, "latin-1")  # type: ignore[arg-type]
+    lines = ["un café".encode("latin-1"), b"tea", "skip café".encode("latin-1")]
+    parser.feed([(i * 20, i * 20 + 20, line, False) for i, line in enumerate(lines)], 0)
+    assert [record[2] for record in collect.seen] == [lines[0]]
+    assert processing.dropped == {"include_lines": 1, "exclude_lines": 1}
