@@ -1,10 +1,16 @@
 """End-to-end shipper throughput: files -> parse -> Kafka acknowledged -> checkpointed, with `run --once`.
 
     KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 .venv/bin/python bench/ship_throughput.py [--lines 2000000] [--files 4]
+        [--exclude-lines REGEX] [--redact credit_card,email,...] [--rounds 2]
 
 Generates mixed-format lines (JSON, nginx combined, Go log, RFC 3164 syslog, plain), ships them with format
 "auto" and with format "plain" (which separates reading + delivery from parsing), and prints lines/s, MiB/s
 and the shipper's peak RSS. Without KAFKA_BOOTSTRAP_SERVERS it starts compose/kafka/local-kafka.
+
+With --exclude-lines and/or --redact (shipper.processing), each format also runs with that processing on, the
+unfiltered and the processed run alternating (A B A B for --rounds 2): `processing=none` is the input without any
+processing key (its hot path is the one without processing), `processing=on` the same lines through the filter
+and the redaction rules. `lines` is always the lines read, so excluded lines count as handled.
 """
 
 import argparse
@@ -53,13 +59,23 @@ def generate(directory: Path, lines: int, files: int) -> int:
     return sum(os.path.getsize(directory / f"app-{n}.log") for n in range(files))
 
 
-def ship(directory: Path, bootstrap: str, fmt: str, lines: int, size: int) -> None:
-    state = directory / f"state-{fmt}"
-    config = directory / f"shipper-{fmt}.toml"
+def processing_toml(exclude_lines: str, redact: str) -> str:
+    """The [[inputs]] keys of the processed runs (TOML literal strings: a pattern's backslashes stay as they are)."""
+    text = f"exclude_lines = ['{exclude_lines}']\n" if exclude_lines else ""
+    for name in filter(None, redact.split(",")):
+        text += f'[[inputs.redact]]\nbuiltin = "{name.strip()}"\n'
+    return text
+
+
+def ship(directory: Path, bootstrap: str, fmt: str, lines: int, size: int, *, processing: str = "") -> None:
+    label = "on" if processing else "none"
+    run = uuid.uuid4().hex[:8]
+    state = directory / f"state-{fmt}-{run}"
+    config = directory / f"shipper-{fmt}-{run}.toml"
     config.write_text(
         f'[shipper]\nstate_dir = "{state}"\nhost_id = "bench"\nlog_format = "json"\nlog_level = "warning"\n'
-        f'[kafka]\nbootstrap_servers = "{bootstrap}"\ntopic = "bench-{uuid.uuid4().hex[:8]}"\n'
-        f'[[inputs]]\nid = "bench"\npaths = ["{directory}/*.log"]\nformat = "{fmt}"\n'
+        f'[kafka]\nbootstrap_servers = "{bootstrap}"\ntopic = "bench-{run}"\n'
+        f'[[inputs]]\nid = "bench"\npaths = ["{directory}/*.log"]\nformat = "{fmt}"\n{processing}'
     )
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -71,7 +87,7 @@ def ship(directory: Path, bootstrap: str, fmt: str, lines: int, size: int) -> No
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     # Wall figures depend on what else runs on the machine (the broker shares it); CPU per line does much less.
     print(
-        f"format={fmt:<5} lines={lines} bytes={size / 2**20:.1f}MiB wall={elapsed:.2f}s "
+        f"format={fmt:<5} processing={label:<4} lines={lines} bytes={size / 2**20:.1f}MiB wall={elapsed:.2f}s "
         f"lines/s={lines / elapsed:,.0f} MiB/s={size / 2**20 / elapsed:.1f} cpu={cpu:.1f}s "
         f"cpu_per_line={cpu / lines * 1e6:.2f}us "
         f"peak_rss={after.ru_maxrss / 1024:.0f}MB"
@@ -83,7 +99,11 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=2_000_000)
     parser.add_argument("--files", type=int, default=4)
     parser.add_argument("--formats", default="plain,auto")
+    parser.add_argument("--exclude-lines", default="", help="an exclude_lines pattern for the processed runs")
+    parser.add_argument("--redact", default="", help="built-in redaction patterns for the processed runs, by comma")
+    parser.add_argument("--rounds", type=int, default=1, help="times each run is repeated, alternating")
     args = parser.parse_args()
+    processing = processing_toml(args.exclude_lines, args.redact)
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
         line = subprocess.run([str(ROOT / "compose/kafka/local-kafka"), "start"], capture_output=True, text=True, check=True)
@@ -93,7 +113,10 @@ def main() -> None:
         size = generate(directory, args.lines, args.files)
         print(f"generated {args.lines} lines, {size / 2**20:.1f} MiB in {args.files} files; broker {bootstrap}")
         for fmt in args.formats.split(","):
-            ship(directory, bootstrap, fmt, args.lines, size)
+            for _ in range(args.rounds):
+                ship(directory, bootstrap, fmt, args.lines, size)
+                if processing:
+                    ship(directory, bootstrap, fmt, args.lines, size, processing=processing)
 
 
 if __name__ == "__main__":

@@ -92,6 +92,28 @@ class RegexSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DropSettings:
+    """One [[inputs.drop]] rule: events left out after parsing (shipper.processing.drop)."""
+
+    name: str = setting("drop", "The rule's name: the `reason` label of logferry_shipper_dropped_events_total.")
+    field: str = setting(REQUIRED, "The field judged: body, severity_text, severity_number, attributes.<key>, "
+                         "resource.<key>, or a bare key (resource, then attributes, then the event's own fields).")
+    equals: list[str | int | float | bool] = setting([], "Drop when the field has one of these values (same kind).")
+    matches: str = setting("", "Drop when this regular expression (RE2 syntax, linear time) matches the field's text.")
+    below: float | None = setting(None, "Drop when the field is a number below this (severity_number below 9: TRACE, DEBUG).")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedactSettings:
+    """One [[inputs.redact]] rule: a pattern replaced in the body and every attribute (shipper.processing.redact)."""
+
+    builtin: str = setting("", "A built-in pattern: credit_card (Luhn-checked), email, bearer_token, aws_key, password.")
+    pattern: str = setting("", "A regular expression (RE2 syntax, linear time) to replace instead of a built-in one.")
+    name: str = setting("", "The rule's name, for metrics and the default replacement; defaults to `builtin`.")
+    replacement: str = setting("", "The literal text a match becomes; empty for \"[REDACTED:<name>]\".")
+
+
+@dataclass(frozen=True, kw_only=True)
 class InputSettings:
     """One group of files followed the same way."""
 
@@ -117,6 +139,18 @@ class InputSettings:
     fields: dict[str, str | int | float | bool] = setting({}, "Static attributes added to every event of this input.")
     multiline: MultilineSettings = setting(None, "Multiline grouping.", factory=MultilineSettings)
     regex: RegexSettings = setting(None, "Pattern for format = 'regex'.", factory=RegexSettings)
+    include_lines: list[str] = setting(
+        [], "Regular expressions (RE2 syntax): only raw lines matching one are shipped; empty for all lines."
+    )
+    exclude_lines: list[str] = setting([], "Regular expressions (RE2 syntax): raw lines matching one are not shipped.")
+    drop: list[DropSettings] = setting([], "Rules dropping parsed events by a field's value ([[inputs.drop]]).")
+    redact: list[RedactSettings] = setting([], "Redaction rules, applied in order ([[inputs.redact]]).")
+    rename: dict[str, str] = setting({}, "Attribute keys renamed: old key = new key.")
+    remove: list[str] = setting([], "Attribute keys removed from every event.")
+    topic: str = setting(
+        "", "Topic for this input's events instead of kafka.topic; {field} parts are filled from each event, as in "
+        "\"logs-{service.name}\" (an event without the field goes to kafka.topic)."
+    )
 
     def check(self, where: str) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.id):
@@ -147,6 +181,9 @@ class InputSettings:
             if not compiled.groupindex:
                 raise ConfigError(f"{where}.regex.pattern", "has no named groups such as (?P<message>...)")
             check_user_regex(self.regex, f"{where}.regex")
+        from shipper.processing.pipeline import check_processing
+
+        check_processing(self, where)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -44,6 +44,7 @@ from shipper.identity import (
     read_marker,
 )
 from shipper.parsers.pipeline import StreamParser
+from shipper.processing.pipeline import InputProcessing
 from shipper.records import EncodedEvent, StreamContext
 from shipper.resolve import Adopt, Begin, Continue, CopySource, Defer, Duplicate, FileFacts, Known, LiveFacts, offsets_of, resolve
 from shipper.streams import Cursor, StartReason, Stream, stream_id_for
@@ -89,6 +90,10 @@ class Files:
         self.count_formats = bool(config.shipper.metrics_address)
         self.events_by_format: dict[str, int] = {}
         self.parse_failures = 0
+        # Built once per input (validated with the config already); shipper.metrics reads their counters.
+        self.processing = {
+            item.id: InputProcessing(item, config.kafka.topic, f"inputs[{i}]") for i, item in enumerate(config.inputs)
+        }
 
     @property
     def follows(self) -> list[Follow]:
@@ -290,11 +295,12 @@ class Files:
         context = StreamContext(follow.input.id, stream_id, h.path, encoding, resource, dict(follow.input.fields))
         tracker = AckTracker(start.offset, marker_of(h.bytes_before(start.offset)), self.delivery.inflight, self.delivery)
         tracker.changed = not resumed
+        processing = self.processing[follow.input.id]
         stream = Stream(
             key=key, stream_identity=identity, generation=start.generation, stream_id=stream_id, fingerprint=fingerprint,
             input=follow.input, path=h.path, encoding=encoding, line_end=line_end,
-            parser=StreamParser(follow.input, context), tracker=tracker, cursor=Cursor(max(start.offset, bom)),
-            size=h.size, bom=bom,
+            parser=processing.wrap(StreamParser(follow.input, context), encoding), tracker=tracker,
+            cursor=Cursor(max(start.offset, bom)), size=h.size, bom=bom, chain=processing.chain, topic=processing.topic,
         )
         self.streams[key] = stream
         log.info(
@@ -369,9 +375,12 @@ class Files:
         held = stream.parser.held_from()
         position = h.cursor.position
         end = position if held is None else min(held, position)
+        topics = None
+        if stream.chain is not None and events:
+            events, topics = stream.chain.apply(events)  # dropped events are not sent; `end` covers them
         if self.count_formats and events:
             self._count(events)
-        self.delivery.send(stream.tracker, stream.stream_id, events, end, h.marker_before(end))
+        self.delivery.send(stream.tracker, stream.stream_id, events, end, h.marker_before(end), topic=stream.topic, topics=topics)
         stream.size = h.size
 
     def _count(self, events: list[EncodedEvent]) -> None:

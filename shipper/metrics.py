@@ -57,6 +57,18 @@ class ShipperCollector(Collector):
         for format_name, count in sorted(dict(files.events_by_format).items()):
             by_format.add_metric([format_name], count)
         yield by_format
+        dropped = CounterMetricFamily("logferry_shipper_dropped_events",
+                                      "Lines and events left out by processing, by input and reason (include_lines, "
+                                      "exclude_lines, or a drop rule's name).", labels=["input", "reason"])
+        redacted = CounterMetricFamily("logferry_shipper_redacted_events",
+                                       "Events changed by redaction, by input and rule.", labels=["input", "rule"])
+        for input_id, processing in sorted(files.processing.items()):
+            for reason, count in sorted(dict(processing.dropped).items()):
+                dropped.add_metric([input_id, reason], count)
+            for rule, count in sorted(dict(processing.redacted).items()):
+                redacted.add_metric([input_id, rule], count)
+        yield dropped
+        yield redacted
         yield GaugeMetricFamily("logferry_shipper_inflight_records", "Events awaiting Kafka's acknowledgement.",
                                 value=delivery.inflight.records)
         yield GaugeMetricFamily("logferry_shipper_inflight_bytes", "Bytes awaiting Kafka's acknowledgement.",

@@ -7,7 +7,9 @@ the stream's `Cursor`, which the harvester reading it moves (one object, never c
 
 import enum
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from schemas.ids import stream_id as make_stream_id
 from shipper.checkpoint import Checkpoint
@@ -15,7 +17,21 @@ from shipper.config import InputSettings
 from shipper.delivery.acks import AckTracker
 from shipper.harvest.cursor import Cursor
 from shipper.identity import FileKey
-from shipper.parsers.pipeline import StreamParser
+from shipper.records import EncodedEvent, RecordFields
+
+if TYPE_CHECKING:
+    from shipper.processing.pipeline import EventChain
+
+
+class Parsing(Protocol):
+    """What the harvester calls (shipper.parsers.pipeline.StreamParser, or shipper.processing.filter.FilteredParser
+    around one when its input filters lines)."""
+
+    def feed(self, records: Sequence[RecordFields], observed_ns: int) -> list[EncodedEvent]: ...
+
+    def flush(self, observed_ns: int, *, force: bool) -> list[EncodedEvent]: ...
+
+    def held_from(self) -> int | None: ...
 
 
 class StartReason(enum.Enum):
@@ -49,13 +65,17 @@ class Stream:
     encoding: str
     """The codec its lines are decoded with (configured, recorded or detected; shipper.harvest.encodings)."""
     line_end: bytes
-    parser: StreamParser
+    parser: Parsing
     tracker: AckTracker
     cursor: Cursor
     size: int = 0
     """The file's size when last read."""
     bom: int = 0
     """Length of the byte order mark at offset 0."""
+    chain: "EventChain | None" = None
+    """Its input's processing after parsing (shipper.processing); None when its events go out as parsed."""
+    topic: str | None = None
+    """Its input's static topic; None for kafka.topic (or a topic template, which is the chain's)."""
     retired: bool = False
     """Its file's content was replaced; it only finishes delivering and never writes a checkpoint again."""
 

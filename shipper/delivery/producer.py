@@ -50,7 +50,7 @@ class Delivery:
         self.max_inflight_bytes = max_inflight_bytes
         self.should_stop = should_stop
         self.inflight = InFlight()
-        self.retries: list[tuple[DeliveryBatch, bytes, bytes, Any]] = []
+        self.retries: list[tuple[DeliveryBatch, str, bytes, bytes, Any]] = []
         self.fatal = False
         self.refused: str | None = None
         """Set when Kafka refuses our credentials or permissions, or (with --once) no broker answered for
@@ -92,8 +92,12 @@ class Delivery:
 
     # -- producing -------------------------------------------------------------------------------------------
 
-    def send(self, tracker: AckTracker, stream_id: str, events: Sequence[EncodedEvent], end: int, marker: str) -> None:
-        """Produce `events` of one stream in order; once all are acknowledged the stream is covered up to `end`."""
+    def send(
+        self, tracker: AckTracker, stream_id: str, events: Sequence[EncodedEvent], end: int, marker: str, *,
+        topic: str | None = None, topics: Sequence[str] | None = None,
+    ) -> None:
+        """Produce `events` of one stream in order; once all are acknowledged the stream is covered up to `end`.
+        To kafka.topic, or `topic` (an input's own), or each event to its entry in `topics` (a templated topic)."""
         idle = self.inflight.records == 0
         batch = tracker.open_batch(len(events), 0, end, marker)
         if not events:
@@ -101,11 +105,12 @@ class Delivery:
         if idle:
             self.watch.waiting(time.monotonic())
         produce = self.producer.produce
-        topic = self.topic
+        if topic is None:
+            topic = self.topic
         limit = self.limit
         key = stream_id.encode()  # the Kafka key is the stream id (shipper.parsers.encoder)
         nbytes = 0
-        for _, _, encoded, event_id in events:  # unpacking is cheaper than NamedTuple attribute access
+        for n, (_, _, encoded, event_id) in enumerate(events):  # unpacking is cheaper than NamedTuple attribute access
             value = encoded
             size = len(value)
             if size > limit:
@@ -120,9 +125,9 @@ class Delivery:
                 # Positional on purpose: keyword arguments make the C binding look every parameter name up by
                 # string for each message (~0.4 µs, a sixth of the cost of producing one event). Its order is
                 # (topic, value, key, partition, callback, on_delivery, timestamp, headers).
-                produce(topic, value, key, ANY_PARTITION, batch, None, NOW, headers)
+                produce(topic if topics is None else topics[n], value, key, ANY_PARTITION, batch, None, NOW, headers)
             except BufferError:
-                self._produce_when_room(batch, key, value, headers)
+                self._produce_when_room(batch, topic if topics is None else topics[n], key, value, headers)
             except KafkaException as error:
                 self._refused_at_once(error)
             nbytes += size
@@ -131,14 +136,14 @@ class Delivery:
         self.events_produced += len(events)
         self.bytes_produced += nbytes
 
-    def _produce_when_room(self, batch: DeliveryBatch, key: bytes, value: bytes, headers: Any) -> None:
+    def _produce_when_room(self, batch: DeliveryBatch, topic: str, key: bytes, value: bytes, headers: Any) -> None:
         while True:
             if self.should_stop():
                 # The batch stays incomplete, so the checkpoint stays before this event: it is read again.
                 raise Stopping
             self.producer.poll(0.05)
             try:
-                self.producer.produce(self.topic, value, key, headers=headers, on_delivery=batch)
+                self.producer.produce(topic, value, key, headers=headers, on_delivery=batch)
                 return
             except BufferError:
                 continue
@@ -248,7 +253,7 @@ class Delivery:
             self.fatal = True
         # A delivery report does not always carry the headers; the event id is in the event itself.
         headers = message.headers() or _headers_of(value)
-        self.retries.append((batch, message.key() or b"", value, headers))
+        self.retries.append((batch, message.topic() or self.topic, message.key() or b"", value, headers))
         self._log_error("A delivery failed; the event will be produced again.", error)
 
     def _resend(self) -> None:
@@ -262,16 +267,16 @@ class Delivery:
             self.producer = Producer(self.producer_config())
             self.fatal = self.rebuild = False
         retries, self.retries = self.retries, []
-        for batch, key, value, headers in retries:
+        for batch, topic, key, value, headers in retries:
             try:
-                self.producer.produce(self.topic, value, key, headers=headers, on_delivery=batch)
+                self.producer.produce(topic, value, key, headers=headers, on_delivery=batch)
             except BufferError:
-                self._produce_when_room(batch, key, value, headers)
+                self._produce_when_room(batch, topic, key, value, headers)
             except KafkaException as error:
                 # Still refused locally (e.g. too large for this client): shrink harder and try again.
                 self._log_error("The producer refused an event; shrinking it.", error.args[0])
                 small = shrink_event(value, max(1024, len(value) // 2))
-                self.retries.append((batch, key, small, headers))
+                self.retries.append((batch, topic, key, small, headers))
 
     def _on_error(self, error: Any) -> None:
         reason = refusal(error)
