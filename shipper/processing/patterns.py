@@ -24,7 +24,7 @@ from logferry.errors import ConfigError
 def compile_user(pattern: str, key: str, *, as_bytes: bool = False) -> Any:
     """`pattern` compiled by RE2 (for matching bytes when `as_bytes`: UTF-8 text without decoding it); ConfigError
     naming `key` when it is not a valid RE2 pattern."""
-    import re2  # type: ignore[import-untyped]
+    import re2
 
     options = re2.Options()
     options.log_errors = False  # the error goes into the ConfigError, not as a raw line to stderr
