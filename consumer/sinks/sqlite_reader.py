@@ -43,8 +43,7 @@ class SqliteReader(IndexReader):
         if query.attributes:
             return self._search_attributes(query, where, params)
         if not query.text.strip():
-            sql = f"SELECT id FROM events {where} ORDER BY timestamp DESC, id DESC LIMIT ?"
-            ids = [row[0] for row in self._connection.execute(sql, [*params, query.limit])]
+            ids = [row[0] for row in self._connection.execute(_newest(where), [*params, query.limit])]
         else:
             match = fts_query(query.text)
             found = self._newest_matches(match, where, params, query.limit)
@@ -55,6 +54,15 @@ class SqliteReader(IndexReader):
                 found = [row[0] for row in self._connection.execute(sql, [*params, match, query.limit])]
             ids = found
         return [event for event in (self._event(i) for i in ids) if event is not None]
+
+    def explain(self, query: SearchQuery) -> list[str]:
+        """The query plan (EXPLAIN QUERY PLAN details) of the statement listing `query`'s newest rows without text."""
+        filters = _filters(query)
+        if filters is None:
+            return []
+        where, params = filters
+        rows = self._connection.execute("EXPLAIN QUERY PLAN " + _newest(where), [*params, query.limit]).fetchall()
+        return [str(row[-1]) for row in rows]
 
     def _search_attributes(self, query: SearchQuery, where: str, params: list[Any]) -> list[dict[str, Any]]:
         """Candidates newest first (the text and field filters applied by SQLite), each checked for the attributes."""
@@ -157,6 +165,10 @@ class SqliteReader(IndexReader):
 
 
 SPARSE_LIMIT = 200_000  # rows walked newest first before a search falls back to listing every match
+
+
+def _newest(where: str) -> str:
+    return f"SELECT id FROM events {where} ORDER BY timestamp DESC, id DESC LIMIT ?"
 
 
 def _filters(query: SearchQuery) -> tuple[str, list[Any]] | None:

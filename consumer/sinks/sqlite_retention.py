@@ -17,6 +17,7 @@ only reuse them).
 
 import sqlite3
 import time
+from collections.abc import Callable
 
 import orjson
 
@@ -25,6 +26,7 @@ from consumer.sinks.sqlite_rows import DELETE_EMPTY_BLOCK, message_of
 
 FREE_PAGES_KEPT = 1024  # 16 MiB of 16 KiB pages for the next rows
 VACUUM_STEP = 256
+MERGE_PAGES = 256
 WAL_TRUNCATE_INTERVAL = 30.0
 _NS = 1_000_000_000
 DELETE_FTS = "INSERT INTO events_fts (events_fts, rowid, message) VALUES ('delete', ?, ?)"
@@ -38,16 +40,20 @@ class Retention:
     """What expires and how much work one turn may do; `turn` is called by the sink between flushes."""
 
     def __init__(self, events_seconds: float = 0.0, dead_letter_seconds: float = 0.0, *, rows_per_turn: int = 2_000,
-                 turn_seconds: float = 0.05) -> None:
+                 turn_seconds: float = 0.05, free_pages_kept: int = FREE_PAGES_KEPT,
+                 clock: Callable[[], int] = time.time_ns) -> None:
         self.events_seconds = events_seconds
+        self.clock = clock  # nanoseconds since the epoch: what "now" is for expiry
+        self.free_pages_kept = free_pages_kept
         self.dead_letter_seconds = dead_letter_seconds
         self.rows_per_turn = rows_per_turn
         self.turn_seconds = turn_seconds
         self._truncated_at = time.monotonic()
+        self._deleted_since_merge = 0
 
-    def turn(self, connection: sqlite3.Connection, now_ns: int | None = None) -> bool:
+    def turn(self, connection: sqlite3.Connection) -> bool:
         """One bounded turn; whether expired rows remain (the caller runs the next turn soon)."""
-        now = time.time_ns() if now_ns is None else now_ns
+        now = self.clock()
         deadline = time.monotonic() + self.turn_seconds
         behind = False
         if self.events_seconds > 0:
@@ -75,6 +81,8 @@ class Retention:
                 if time.monotonic() >= deadline:
                     behind = True
                     break
+        if self._deleted_since_merge:
+            self._merge_step(connection)
         self._vacuum_step(connection)
         if time.monotonic() - self._truncated_at >= WAL_TRUNCATE_INTERVAL:
             self._truncated_at = time.monotonic()
@@ -107,14 +115,32 @@ class Retention:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
+        self._deleted_since_merge += len(ids)
         return len(ids)
+
+    def _merge_step(self, connection: sqlite3.Connection) -> None:
+        """Some pages of work towards one FTS5 segment. A contentless table's delete is a tombstone in a new segment;
+        only a merge into the oldest segment drops the entry and its tombstone, and automerge alone never gets there
+        (the index grew by each day's deletions, measured). `merge` with a negative count merges every segment,
+        MERGE_PAGES pages per turn, so the write lock is held briefly."""
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            before = connection.total_changes
+            connection.execute("INSERT INTO events_fts (events_fts, rank) VALUES ('merge', ?)", (-MERGE_PAGES,))
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        if connection.total_changes - before <= 1:
+            self._deleted_since_merge = 0  # nothing left to merge
 
     def _vacuum_step(self, connection: sqlite3.Connection) -> None:
         (mode,) = connection.execute("PRAGMA auto_vacuum").fetchone()
         if int(mode) != 2:
             return
         (free,) = connection.execute("PRAGMA freelist_count").fetchone()
-        excess = int(free) - FREE_PAGES_KEPT
+        excess = int(free) - self.free_pages_kept
         if excess > 0:
             connection.execute(f"PRAGMA incremental_vacuum({min(excess, VACUUM_STEP)})").fetchall()
 
