@@ -158,8 +158,11 @@ def run_consumer(config: Path, idle: float, root: Path = ROOT) -> tuple[float, i
         # VmHWM belongs to the process image after exec; rusage's maxrss would include this (large) parent's.
         peak_kib = 0
         cpu_s = 0.0
+        wal = config.parent / "bench.db-wal"
+        peak_wal = 0
         while process.poll() is None:
             peak_kib = max(peak_kib, _vm_hwm_kib(process.pid))
+            peak_wal = max(peak_wal, _size(wal))
             cpu_s = max(cpu_s, _cpu_seconds(process.pid))
             time.sleep(0.1)
         status = process.returncode
@@ -176,6 +179,7 @@ def run_consumer(config: Path, idle: float, root: Path = ROOT) -> tuple[float, i
 
     busy = seconds(idle_record) - seconds(assigned) - idle
     stopped["cpu_seconds"] = cpu_s
+    stopped["peak_wal_bytes"] = peak_wal
     return busy, peak_kib, stopped
 
 
@@ -186,6 +190,13 @@ def _cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
         return 0.0
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _vm_hwm_kib(pid: int) -> int:
@@ -257,6 +268,8 @@ def main() -> int:
                     ratio = f"{on_disk / raw_bytes:.2f}" if raw_bytes else "n/a"
                     extra = (f", {on_disk / args.events:,.1f} bytes on disk per event ({on_disk / 1e6:,.1f} MB), "
                              f"index/raw {ratio}")
+                if sink == "sqlite":
+                    extra += f", peak WAL {int(stopped['peak_wal_bytes']) / 1e6:,.0f} MB"  # type: ignore[call-overload]
                 cpu_us = float(stopped["cpu_seconds"]) * 1e6 / args.events  # type: ignore[arg-type]
                 rates.append(args.events / busy)
                 cpus.append(cpu_us)
