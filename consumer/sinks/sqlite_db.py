@@ -21,7 +21,7 @@ Layout, schema 3 (bytes per event measured with `dbstat` on bench/consume_throug
 
 Migrations: `create_schema` upgrades an older file in place, in one transaction: schema 1 and 2 files have their
 rows rewritten into schema 3 (blocks, integer timestamps, the FTS table rebuilt from the stored messages), the old
-tables dropped; their pages are reused (a file created before schema 3 has no incremental vacuum).
+tables dropped; then one VACUUM gives their pages back and turns incremental vacuum on (sqlite_migrate).
 
 New files: pages of 16 KiB (each WAL frame is one write() plus a header and checksum: 4 KiB pages cost three times the
 commit CPU), `auto_vacuum=INCREMENTAL` (retention hands pages back in small steps), WAL checkpointed every 64 MiB and
@@ -133,11 +133,13 @@ def connect(path: str, *, create: bool) -> sqlite3.Connection:
 def create_schema(connection: sqlite3.Connection) -> None:
     """Create the tables, or upgrade an older database to SCHEMA_VERSION, in one transaction."""
     connection.execute("BEGIN IMMEDIATE")
+    upgraded = False
     try:
         if layout_version(connection) < 3:
             from consumer.sinks.sqlite_migrate import upgrade_to_3
 
             upgrade_to_3(connection, DDL)
+            upgraded = True
         else:
             for statement in _statements(DDL + FTS_AUTOMERGE):
                 connection.execute(statement)
@@ -151,6 +153,10 @@ def create_schema(connection: sqlite3.Connection) -> None:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
+    if upgraded:
+        from consumer.sinks.sqlite_migrate import compact_after_upgrade
+
+        compact_after_upgrade(connection)
     # The WAL and shared-memory files inherit the database's mode from SQLite; keep the main file owner-only too.
     for suffix in ("", "-wal", "-shm"):
         try:

@@ -11,8 +11,8 @@ so the write lock is never held long; while expired rows remain, the sink runs t
 flush instead of a second later. An expired event's full-text entry is deleted with the same text it was indexed
 with (the contentless FTS5 table needs it), taken from the stored event; a block is deleted once none of its rows
 is left. Freed pages are first reused by new rows; beyond FREE_PAGES_KEPT of them, `incremental_vacuum` gives the
-rest back to the file system, VACUUM_STEP pages per turn (files created before schema 3 have no auto_vacuum and
-only reuse them).
+rest back to the file system, VACUUM_STEP pages per turn (a file whose upgrade could not VACUUM has no auto_vacuum
+and only reuses them).
 """
 
 import sqlite3

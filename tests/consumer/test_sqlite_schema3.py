@@ -128,6 +128,9 @@ def test_a_schema_2_file_is_upgraded_in_place_and_reads_the_same(tmp_path: Path)
     assert SCHEMA_VERSION == 3
     assert {name for (name,) in connection.execute("SELECT name FROM sqlite_master")} >= {"blocks", "topics", "events_fts"}
     assert "events_schema_2" not in {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
+    # Compacted once: the old layout's pages went back, and incremental vacuum is on for retention.
+    assert connection.execute("PRAGMA auto_vacuum").fetchone() == (2,)
+    assert connection.execute("PRAGMA freelist_count").fetchone() == (0,)
     # Byte for byte, in their order; hashes kept where schema 2 had them.
     assert all_stored_events(connection) == [(bytes.fromhex(e["event_id"]), serialize(e)) for e in events]
     hashed = dict(connection.execute("SELECT event_id, content_hash FROM events WHERE content_hash IS NOT NULL").fetchall())
