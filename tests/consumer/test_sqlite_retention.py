@@ -7,12 +7,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from consumer.config import parse_config
 from consumer.records import Batch, DeadLetter
 from consumer.sinks.base import SearchQuery
 from consumer.sinks.sqlite import SqliteSink
 from consumer.sinks.sqlite_db import fts_rows
 from consumer.sinks.sqlite_reader import SqliteReader
 from consumer.sinks.sqlite_retention import Retention
+from consumer.sinks.sqlite_settings import SqliteSettings
+from logferry.errors import ConfigError
 from schemas import serialize
 from schemas.timefmt import format_ns
 from tests.consumer.helpers import BASE_NS, make_events
@@ -154,3 +159,14 @@ def test_in_steady_state_the_file_stops_growing_and_freed_pages_go_back(tmp_path
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     writer.sink.close()
+
+
+def test_retention_settings_take_durations_and_refuse_negative_ones() -> None:
+    sink = parse_config({"sink": {"type": "sqlite", "retention": "14d", "deadletter_retention": "36h"}}).sink
+    assert isinstance(sink, SqliteSettings)
+    assert (sink.retention, sink.deadletter_retention) == (14 * 86_400, 36 * 3_600)
+    defaults = parse_config({}).sink
+    assert isinstance(defaults, SqliteSettings) and (defaults.retention, defaults.deadletter_retention) == (0, 0)
+    with pytest.raises(ConfigError) as refused:
+        parse_config({"sink": {"type": "sqlite", "retention": -5}})
+    assert "sink.retention" in str(refused.value)
