@@ -170,3 +170,28 @@ def test_retention_settings_take_durations_and_refuse_negative_ones() -> None:
     with pytest.raises(ConfigError) as refused:
         parse_config({"sink": {"type": "sqlite", "retention": -5}})
     assert "sink.retention" in str(refused.value)
+
+
+def test_the_wal_shrinks_back_to_its_limit_once_a_reader_lets_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader holding a snapshot during a backfill lets the WAL grow (no checkpoint can finish); once it lets go,
+    the WAL is checkpointed and cut back to journal_size_limit instead of staying as large as it grew."""
+    from consumer.sinks import sqlite_db
+
+    limit = 256 * 1024
+    monkeypatch.setattr(sqlite_db, "WAL_CHECKPOINT_BYTES", limit)
+    db = tmp_path / "logs.db"
+    writer = Writer(db, Retention())
+    wal = Path(str(db) + "-wal")
+    reader = sqlite3.connect(db)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM events").fetchone()  # a snapshot: checkpoints cannot pass it
+    for n in range(10):
+        writer.write(make_events(1_000, start=n * 1_000))
+    grown = wal.stat().st_size
+    assert grown > 4 * limit
+    reader.execute("COMMIT")
+    reader.close()
+    for n in range(10, 14):
+        writer.write(make_events(1_000, start=n * 1_000))
+    assert wal.stat().st_size <= limit + grown // 10, (wal.stat().st_size, grown)
+    writer.sink.close()

@@ -170,3 +170,29 @@ def test_a_schema_2_file_is_upgraded_in_place_and_reads_the_same(tmp_path: Path)
     again.setup()
     assert SqliteReader(str(db)).totals() == (705, 1)
     again.close()
+
+
+def test_a_chunk_with_a_nul_and_re_sends_in_one_batch_is_written_row_by_row_and_found(tmp_path: Path) -> None:
+    """SQLite's JSON functions cut text at an escaped NUL: such a chunk goes row by row, same results."""
+    db = tmp_path / "logs.db"
+    events = make_events(300)
+    events[7]["body"] = "before\x00after nul"
+    events[8]["trace_id"] = TRACE
+    sink = SqliteSink(str(db), no_dead_letters)
+    sink.setup()
+    sink.stored_offsets([("logs", 0)])
+    batch = Batch()
+    for offset, event in enumerate([*events, events[3], dict(events[4], body="forged")]):
+        batch.items.append(sink.prepare(event, serialize(event)))
+        batch.sources.append(("logs", 0, offset))
+        batch.next_offsets[("logs", 0)] = offset + 1
+    sink.add(batch)
+    result = sink.flush()
+    assert (result.indexed, result.duplicates, result.id_conflicts) == (300, 1, 1)
+    reader = SqliteReader(str(db))
+    assert reader.search(SearchQuery(text="nul")) == [events[7]]
+    assert reader.search(SearchQuery(trace_id=TRACE)) == [events[8]]
+    assert all_stored_events(sink.connection) == [(bytes.fromhex(e["event_id"]), serialize(e)) for e in events]
+    assert fts_rows(sink.connection) == 300
+    reader.close()
+    sink.close()
