@@ -13,6 +13,7 @@ Decompressed, a block is `n` (uint32), `n + 1` uint32 offsets into the data, the
 received (so search returns the JSON unchanged).
 """
 
+import bisect
 import sqlite3
 import struct
 from collections import OrderedDict
@@ -92,26 +93,42 @@ def slot_of(payload: bytes, slot: int) -> bytes:
 
 
 class BlockCache:
-    """Decompressed blocks by id, the few most recent (a search's results are mostly neighbours)."""
+    """Decompressed blocks by id, the few most recent (a search's results are mostly neighbours), and which cached
+    block holds a row id, without a query: rows read in timestamp order alternate between the blocks of the files
+    written at the same time."""
 
     def __init__(self, capacity: int = 64) -> None:
         self._decompressor = zstandard.ZstdDecompressor()
-        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        self._blocks: OrderedDict[int, tuple[int, bytes]] = OrderedDict()  # id -> (slots, payload)
+        self._ids: list[int] = []  # the cached ids, sorted
         self._capacity = capacity
 
-    def payload(self, block_id: int, data: bytes) -> bytes:
-        found = self._blocks.get(block_id)
-        if found is not None:
-            self._blocks.move_to_end(block_id)
-            return found
-        payload = self._decompressor.decompress(data)
-        self._blocks[block_id] = payload
+    def holding(self, row_id: int) -> tuple[int, bytes] | None:
+        """(block id, payload) of the cached block that holds `row_id`, if any."""
+        position = bisect.bisect_right(self._ids, row_id) - 1
+        if position < 0:
+            return None
+        block_id = self._ids[position]
+        slots, payload = self._blocks[block_id]
+        if row_id >= block_id + slots:
+            return None
+        self._blocks.move_to_end(block_id)
+        return block_id, payload
+
+    def put(self, block_id: int, slots: int, data: bytes) -> bytes:
+        """Decompress `data`, keep it as block `block_id` of `slots` rows, return it."""
+        payload: bytes = self._decompressor.decompress(data)
+        if block_id not in self._blocks:
+            bisect.insort(self._ids, block_id)
+        self._blocks[block_id] = (slots, payload)
         if len(self._blocks) > self._capacity:
-            self._blocks.popitem(last=False)
+            gone, _ = self._blocks.popitem(last=False)
+            del self._ids[bisect.bisect_left(self._ids, gone)]
         return payload
 
     def clear(self) -> None:
         self._blocks.clear()
+        self._ids.clear()
 
 
 class StoredEvents:
@@ -128,14 +145,17 @@ class StoredEvents:
 
     def locate(self, row_id: int) -> tuple[int, bytes] | None:
         """(block id, JSON as received) of event `row_id`; None when its block is gone."""
-        found = self._connection.execute(
-            "SELECT id, data FROM blocks WHERE id <= ? ORDER BY id DESC LIMIT 1", (row_id,)
-        ).fetchone()
-        if found is None:
-            return None
-        block_id = int(found[0])
+        cached = self._cache.holding(row_id)
+        if cached is None:
+            found = self._connection.execute(
+                "SELECT id, slots, data FROM blocks WHERE id <= ? ORDER BY id DESC LIMIT 1", (row_id,)
+            ).fetchone()
+            if found is None or row_id >= int(found[0]) + int(found[1]):
+                return None
+            cached = int(found[0]), self._cache.put(int(found[0]), int(found[1]), bytes(found[2]))
+        block_id, payload = cached
         try:
-            return block_id, slot_of(self._cache.payload(block_id, bytes(found[1])), row_id - block_id)
+            return block_id, slot_of(payload, row_id - block_id)
         except IndexError:
             return None
 

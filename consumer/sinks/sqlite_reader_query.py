@@ -31,26 +31,32 @@ def flat_attributes(attributes: dict[str, Any], prefix: str = "") -> Iterator[tu
             yield from flat_attributes(value, path + ".")
 
 
-def attribute_matches(raw: bytes, wanted: tuple[tuple[str, str], ...]) -> dict[str, Any] | None:
-    """The event of `raw` when every (key, value) of `wanted` is one of its attributes (a list value matches any
-    element), else None. Cheap first: an event whose bytes lack a wanted value is not parsed (unless it has escapes
-    the check cannot see through)."""
-    if b"\\u" not in raw:
-        for _key, value in wanted:
-            if orjson.dumps(value)[1:-1] not in raw:
-                return None
-    event = orjson.loads(raw)
-    attributes = event.get("attributes")
-    if type(attributes) is not dict:
-        return None
-    flat: dict[str, list[str]] = {}
-    for key, value in flat_attributes(attributes):
-        texts = flat.setdefault(key, [])
-        if type(value) is list:
-            texts.extend(attribute_text(item) for item in value)
-        texts.append(attribute_text(value))
-    for key, value in wanted:
-        if value not in flat.get(key, ()):
+class AttributeFilter:
+    """Every (key, value) of `wanted` must be one of the event's attributes (a list value matches any element)."""
+
+    def __init__(self, wanted: tuple[tuple[str, str], ...]) -> None:
+        self._wanted = wanted
+        # Cheap first: an event whose bytes lack a wanted value (as JSON text, escapes and all) is not parsed.
+        self._needles = [orjson.dumps(value)[1:-1] for _key, value in wanted]
+
+    def match(self, raw: bytes) -> dict[str, Any] | None:
+        """The event of `raw` when it has every wanted attribute, else None."""
+        if b"\\u" not in raw:  # \u escapes could spell a value the byte check cannot see
+            for needle in self._needles:
+                if needle not in raw:
+                    return None
+        event = orjson.loads(raw)
+        attributes = event.get("attributes")
+        if type(attributes) is not dict:
             return None
-    found: dict[str, Any] = event
-    return found
+        flat: dict[str, list[str]] = {}
+        for key, value in flat_attributes(attributes):
+            texts = flat.setdefault(key, [])
+            if type(value) is list:
+                texts.extend(attribute_text(item) for item in value)
+            texts.append(attribute_text(value))
+        for key, value in self._wanted:
+            if value not in flat.get(key, ()):
+                return None
+        found: dict[str, Any] = event
+        return found
