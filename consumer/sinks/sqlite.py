@@ -143,6 +143,7 @@ class SqliteSink(Sink):
             self._expected.pop(tp, None)
 
     def flush(self) -> FlushResult:
+        started = time.monotonic()
         batch = self._pending
         if not batch.next_offsets:
             self._maintain_if_due()
@@ -194,7 +195,7 @@ class SqliteSink(Sink):
         self._expected.update(batch.next_offsets)
         for tp, offset in conflicts.items():
             self._expected[tp] = None if offset == BEGINNING else offset
-        self._maintain_if_due()
+        self._maintain_if_due(time.monotonic() - started)
         return FlushResult(
             durable=dict(batch.next_offsets), conflicts=conflicts, indexed=inserted,
             duplicates=len(batch.items) - inserted - recorded, dead_letters=len(batch.dead_letters),
@@ -248,19 +249,21 @@ class SqliteSink(Sink):
             )
         return recorded
 
-    def maintain(self) -> None:
-        """One bounded turn of retention and WAL upkeep, now (the worker may call it while idle)."""
+    def maintain(self, flush_seconds: float = 0.0) -> None:
+        """One bounded turn of retention and WAL upkeep, now (the worker may call it while idle). A turn may take as
+        long as the flush before it (`flush_seconds`), at least the retention's own budget: deleting costs about what
+        writing did, so in steady state expiry keeps up with ingest at up to half the writer thread."""
         self._maintained_at = time.monotonic()
         try:
-            if self._retention.turn(self.connection):
+            if self._retention.turn(self.connection, flush_seconds):
                 self._maintained_at = 0.0  # expired rows remain: the next turn right after the next flush
         except sqlite3.Error as error:
             # Retention is upkeep: a busy or full database postpones it, it never fails a flush.
             log.warning("A retention turn failed; it is tried again later.", extra={"error": str(error)})
 
-    def _maintain_if_due(self) -> None:
+    def _maintain_if_due(self, flush_seconds: float = 0.0) -> None:
         if time.monotonic() - self._maintained_at >= MAINTENANCE_INTERVAL:
-            self.maintain()
+            self.maintain(flush_seconds)
 
     def _conflicts(self, next_offsets: dict[TopicPartitionKey, int]) -> dict[TopicPartitionKey, int]:
         """Partitions whose stored offset is no longer what this member expects, with the stored offset."""

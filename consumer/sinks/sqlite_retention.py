@@ -6,9 +6,11 @@ date age out in Elasticsearch/OpenSearch: an operator who keeps "14 days" means 
 lines older than the retention is therefore deleted soon after it is written. Dead letters expire by the time they
 were received (`received_at`): they may have no valid timestamp of their own. Offsets are never touched.
 
-Each turn runs at most `turn_seconds` (default 50 ms) of delete transactions of at most `rows_per_turn` rows each,
-so the write lock is never held long; while expired rows remain, the sink runs the next turn right after its next
-flush instead of a second later. An expired event's full-text entry is deleted with the same text it was indexed
+Each turn runs delete transactions of at most `rows_per_turn` rows each (the write lock is never held for more than
+one of them) for at most `turn_seconds` (default 50 ms) or as long as the flush before it took, whichever is longer;
+while expired rows remain, the sink runs the next turn right after its next flush instead of a second later, so in
+steady state expiry keeps pace with ingest at up to half of the writer thread's time.
+An expired event's full-text entry is deleted with the same text it was indexed
 with (the contentless FTS5 table needs it), taken from the stored event; a block is deleted once none of its rows
 is left. Freed pages are first reused by new rows; beyond FREE_PAGES_KEPT of them, `incremental_vacuum` gives the
 rest back to the file system, VACUUM_STEP pages per turn (a file whose upgrade could not VACUUM has no auto_vacuum
@@ -51,10 +53,11 @@ class Retention:
         self._truncated_at = time.monotonic()
         self._deleted_since_merge = 0
 
-    def turn(self, connection: sqlite3.Connection) -> bool:
-        """One bounded turn; whether expired rows remain (the caller runs the next turn soon)."""
+    def turn(self, connection: sqlite3.Connection, budget_seconds: float = 0.0) -> bool:
+        """One bounded turn of at most max(turn_seconds, `budget_seconds`) of delete transactions; whether expired
+        rows remain (the caller runs the next turn soon)."""
         now = self.clock()
-        deadline = time.monotonic() + self.turn_seconds
+        deadline = time.monotonic() + max(self.turn_seconds, budget_seconds)
         behind = False
         if self.events_seconds > 0:
             cutoff = now - int(self.events_seconds * _NS)
