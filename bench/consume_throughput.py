@@ -1,7 +1,15 @@
-"""Consumer throughput: produce unified events to a fresh topic, index them with `run --once`, print events/s and
-peak RSS for the SQLite sink (with FTS) and for OpenSearch.
+"""Consumer throughput: produce unified events to a fresh topic, index them with `run --once`, print events/s,
+peak RSS, bytes on disk per event and the index/raw ratio for the SQLite sink (with FTS) and for OpenSearch.
 
     .venv/bin/python bench/consume_throughput.py [--events 1000000] [--sink sqlite|opensearch|both] [--repeat N]
+        [--corpus lines|synthetic] [--consumer-root DIR]
+
+The corpus (`lines`, the default): log lines as they are written, half JSON app lines and half nginx access lines
+(bench/parse_throughput.py's generators), in 12 files, parsed by the shipper's own StreamParser into the events the
+shipper sends (JSON events carry their line again in `log.record.original`); "raw" is the lines' bytes with their
+newlines, the size of the files. `synthetic`: the older generator (events of ~380 bytes with no line behind them;
+raw is then the bodies' bytes plus a newline). `--consumer-root DIR` runs the consumer of another checkout (its
+sources; this environment's packages) on the same topic, for before/after comparisons.
 
 `--topic T` indexes an existing topic (one an earlier run produced and named) instead of producing a new one.
 `--repeat N` indexes the same topic N times per sink (a fresh database or index prefix each time) and prints every
@@ -21,12 +29,14 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import orjson
 from confluent_kafka import Producer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from schemas import new_event, serialize, stream_id  # noqa: E402
 from tests.support.kafka import kafka_broker, new_topic  # noqa: E402
@@ -36,14 +46,82 @@ WORDS = ("GET", "POST", "/api/v1/orders", "/health", "user", "id", "took", "ms",
 LEVELS = (("INFO", 9), ("INFO", 9), ("INFO", 9), ("DEBUG", 5), ("WARN", 13), ("ERROR", 17))
 
 
-def produce(bootstrap: str, topic: str, count: int) -> float:
-    """Produce `count` events of 12 files (about 380 bytes each); returns seconds taken."""
+def produce_lines(bootstrap: str, topic: str, count: int) -> tuple[float, int]:
+    """Produce the events of `count` lines of 12 files (6 JSON, 6 nginx), parsed by the shipper; (seconds taken, raw
+    bytes of the lines)."""
+    from parse_throughput import json_line, nginx_line
+
+    from shipper.config import InputSettings, MultilineSettings
+    from shipper.parsers.pipeline import StreamParser
+    from shipper.records import StreamContext
+
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50, "compression.type": "zstd",
+                         "batch.size": 1_000_000, "queue.buffering.max.messages": 500_000, "acks": "all"})
+    rng = random.Random(7)
+    files = []
+    for n in range(12):
+        log_format = "json" if n % 2 == 0 else "nginx"
+        settings = InputSettings(id="app", paths=["/var/log/bench/*.log"], format=log_format, timezone="UTC",
+                                 multiline=MultilineSettings())
+        stream = stream_id("bench-host", f"dev:1/ino:{n}")
+        context = StreamContext("app", stream, f"/var/log/bench/{log_format}-{n}.log", "utf-8",
+                                {"service.name": f"svc-{n % 4}", "host.name": "bench-host", "host.id": "b" * 32})
+        files.append((stream, json_line if log_format == "json" else nginx_line, StreamParser(settings, context)))
+    offsets = [0] * len(files)
+    raw_bytes = 0
+    observed = time.time_ns()
+    started = time.perf_counter()
+    per_round = 1_000
+    line = 0
+    while line < count:
+        for n, (stream, generate, parser) in enumerate(files):
+            take = min(per_round, count - line)
+            if take <= 0:
+                break
+            lines = [generate(line + k, rng).encode() for k in range(take)]
+            line += take
+            batch = _shifted(lines, offsets[n])
+            size = sum(len(text) + 1 for text in lines)
+            offsets[n] += size
+            raw_bytes += size
+            for encoded in parser.feed(batch, observed):
+                _produce(producer, topic, stream.encode(), encoded.value)
+    for stream, _generate, parser in files:
+        for encoded in parser.flush(observed, force=True):
+            _produce(producer, topic, stream.encode(), encoded.value)
+    if producer.flush(300) != 0:
+        raise RuntimeError("not every event was acknowledged")
+    return time.perf_counter() - started, raw_bytes
+
+
+def _shifted(lines: list[bytes], base: int) -> list[Any]:
+    from shipper.records import RawRecord
+
+    out, offset = [], base
+    for text in lines:
+        out.append(RawRecord(offset, offset + len(text) + 1, text))
+        offset += len(text) + 1
+    return out
+
+
+def _produce(producer: Producer, topic: str, key: bytes, value: bytes) -> None:
+    while True:
+        try:
+            producer.produce(topic, key=key, value=value)
+            return
+        except BufferError:
+            producer.poll(0.05)
+
+
+def produce(bootstrap: str, topic: str, count: int) -> tuple[float, int]:
+    """Produce `count` events of 12 files (about 380 bytes each); (seconds taken, the bodies' bytes plus newlines)."""
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50, "compression.type": "zstd",
                          "batch.size": 1_000_000, "queue.buffering.max.messages": 500_000, "acks": "all"})
     rng = random.Random(7)
     streams = [stream_id("bench-host", f"dev:1/ino:{n}") for n in range(12)]
     base = time.time_ns() - count * 1_000_000
     offsets = [0] * len(streams)
+    raw_bytes = 0
     started = time.perf_counter()
     for i in range(count):
         file = i % len(streams)
@@ -56,6 +134,7 @@ def produce(bootstrap: str, topic: str, count: int) -> float:
             attributes={"log.file.path": f"/var/log/app-{file}.log", "log.file.record_offset": offsets[file]},
         )
         offsets[file] += len(body) + 60
+        raw_bytes += len(body) + 1
         value = serialize(event)
         while True:
             try:
@@ -65,20 +144,25 @@ def produce(bootstrap: str, topic: str, count: int) -> float:
                 producer.poll(0.05)
     if producer.flush(300) != 0:
         raise RuntimeError("not every event was acknowledged")
-    return time.perf_counter() - started
+    return time.perf_counter() - started, raw_bytes
 
 
-def run_consumer(config: Path, idle: float) -> tuple[float, int, dict[str, object]]:
-    """(seconds from first assignment to last write, peak RSS in KiB, the worker's Stopped. record plus cpu_seconds)."""
+def run_consumer(config: Path, idle: float, root: Path = ROOT) -> tuple[float, int, dict[str, object]]:
+    """(seconds from first assignment to last write, peak RSS in KiB, the worker's Stopped. record plus cpu_seconds).
+    `root`: the checkout whose consumer runs."""
     log_path = config.with_suffix(".log")
     with open(log_path, "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "consumer", "run", "--config", str(config), "--once",
-                                    "--idle-timeout", str(idle)], stderr=log, cwd=ROOT)
+                                    "--idle-timeout", str(idle)], stderr=log, cwd=root,
+                                   env={**os.environ, "PYTHONPATH": str(root)})
         # VmHWM belongs to the process image after exec; rusage's maxrss would include this (large) parent's.
         peak_kib = 0
         cpu_s = 0.0
+        wal = config.parent / "bench.db-wal"
+        peak_wal = 0
         while process.poll() is None:
             peak_kib = max(peak_kib, _vm_hwm_kib(process.pid))
+            peak_wal = max(peak_wal, _size(wal))
             cpu_s = max(cpu_s, _cpu_seconds(process.pid))
             time.sleep(0.1)
         status = process.returncode
@@ -95,6 +179,7 @@ def run_consumer(config: Path, idle: float) -> tuple[float, int, dict[str, objec
 
     busy = seconds(idle_record) - seconds(assigned) - idle
     stopped["cpu_seconds"] = cpu_s
+    stopped["peak_wal_bytes"] = peak_wal
     return busy, peak_kib, stopped
 
 
@@ -105,6 +190,13 @@ def _cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
         return 0.0
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _vm_hwm_kib(pid: int) -> int:
@@ -129,6 +221,13 @@ def write_config(directory: Path, bootstrap: str, topic: str, sink: str, opensea
     return config
 
 
+def disk_bytes(sink: str, directory: Path) -> int | None:
+    """Bytes the index occupies after the run: SQLite's database file with its WAL and shared memory, if left."""
+    if sink == "sqlite":
+        return sum(path.stat().st_size for path in directory.glob("bench.db*"))
+    return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -136,14 +235,19 @@ def main() -> int:
     parser.add_argument("--idle-timeout", type=float, default=3.0)
     parser.add_argument("--topic", default="", help="index this existing topic of exactly --events events; produce none")
     parser.add_argument("--repeat", type=int, default=1, help="index the topic this many times per sink; prints the best")
+    parser.add_argument("--corpus", choices=("lines", "synthetic"), default="lines")
+    parser.add_argument("--raw-bytes", type=int, default=0, help="with --topic: the raw bytes its events stand for")
+    parser.add_argument("--consumer-root", type=Path, default=ROOT, help="run the consumer of this checkout")
     args = parser.parse_args()
     sinks = ("sqlite", "opensearch") if args.sink == "both" else (args.sink,)
     with kafka_broker() as bootstrap, tempfile.TemporaryDirectory(prefix="logferry-bench-") as tmp:
         topic = args.topic
+        raw_bytes = args.raw_bytes
         if not topic:
             topic = new_topic(bootstrap, partitions=3, prefix="bench")
-            produced = produce(bootstrap, topic, args.events)
-            print(f"produced {args.events:,} events into {topic} in {produced:.1f} s ({args.events / produced:,.0f} events/s)")
+            produced, raw_bytes = (produce_lines if args.corpus == "lines" else produce)(bootstrap, topic, args.events)
+            print(f"produced {args.events:,} events ({args.corpus}, {raw_bytes:,} raw bytes) into {topic} in {produced:.1f} s "
+                  f"({args.events / produced:,.0f} events/s)")
         for sink in sinks:
             url = ""
             if sink == "opensearch":
@@ -154,13 +258,18 @@ def main() -> int:
             cpus: list[float] = []
             for _ in range(max(1, args.repeat)):
                 config = write_config(Path(tmp), bootstrap, topic, sink, url)
-                busy, rss_kib, stopped = run_consumer(config, args.idle_timeout)
+                busy, rss_kib, stopped = run_consumer(config, args.idle_timeout, args.consumer_root)
                 done = int(stopped["indexed"]) + int(stopped["duplicates_skipped"])  # type: ignore[call-overload]
                 if done != args.events:
                     raise RuntimeError(f"{sink}: {done} events indexed, expected {args.events}")
-                extra = ""
+                on_disk = disk_bytes(sink, Path(tmp))
+                extra = ", bytes on disk n/a"
+                if on_disk is not None:
+                    ratio = f"{on_disk / raw_bytes:.2f}" if raw_bytes else "n/a"
+                    extra = (f", {on_disk / args.events:,.1f} bytes on disk per event ({on_disk / 1e6:,.1f} MB), "
+                             f"index/raw {ratio}")
                 if sink == "sqlite":
-                    extra = f", database {Path(tmp, 'bench.db').stat().st_size / 1e6:,.0f} MB"
+                    extra += f", peak WAL {int(stopped['peak_wal_bytes']) / 1e6:,.0f} MB"  # type: ignore[call-overload]
                 cpu_us = float(stopped["cpu_seconds"]) * 1e6 / args.events  # type: ignore[arg-type]
                 rates.append(args.events / busy)
                 cpus.append(cpu_us)

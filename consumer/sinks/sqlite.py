@@ -12,17 +12,20 @@ back, nothing moves, and the batch stays buffered for the next attempt.
 
 import logging
 import sqlite3
+import time
 from collections.abc import Iterable
-from typing import Any
 
 import orjson
 
 from consumer.config import ConsumerConfig
-from consumer.content import HASH_BYTES, content_hash
+from consumer.content import content_hash
 from consumer.records import Batch, DeadLetter, TopicPartitionKey
 from consumer.sinks.base import FlushResult, IndexReader, PublishDeadLetters, Sink, SinkError
 from consumer.sinks.settings import settings_as
-from consumer.sinks.sqlite_db import connect, create_schema
+from consumer.sinks.sqlite_codec import BlockEncoder, StoredEvents
+from consumer.sinks.sqlite_db import LAST_EVENT_ID, connect, create_schema
+from consumer.sinks.sqlite_retention import Retention
+from consumer.sinks.sqlite_rows import Packed, chunk_size, event_row, insert_chunk, insert_topics, pack
 from consumer.sinks.sqlite_settings import SqliteSettings
 
 log = logging.getLogger(__name__)
@@ -30,10 +33,6 @@ log = logging.getLogger(__name__)
 BEGINNING = -2  # librdkafka's OFFSET_BEGINNING: where a partition with no stored offset starts
 _UNREAD = object()
 
-INSERT_EVENT = (
-    "INSERT OR IGNORE INTO events (event_id, timestamp, severity, service, host, file_path, message, event, content_hash, "
-    "source_topic, source_partition, source_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
 INSERT_DEAD_LETTER = (
     "INSERT OR IGNORE INTO dead_letters (topic, partition, offset, error, size, key, raw) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
@@ -48,94 +47,18 @@ UPSERT_OFFSETS = (
     "WHERE true ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, "
     "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 )
-# A batch's rows in one statement: per-row executemany releases and re-takes the GIL for every row, and while the main
-# thread decodes the next batch each re-take waits for its switch interval. The ids, content hashes and raw events
-# travel as three concatenated blobs (substr of a blob is a blob); the text columns as one JSON array of
-# [timestamp, severity, service, host, file_path, message, raw start, raw length, topic, partition, offset] in the
-# batch's order.
-INSERT_EVENTS = (
-    "INSERT OR IGNORE INTO events (event_id, timestamp, severity, service, host, file_path, message, event, content_hash, "
-    "source_topic, source_partition, source_offset) "
-    "SELECT substr(?1, key * 16 + 1, 16), value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, "
-    "value ->> 5, substr(?2, value ->> 6, value ->> 7), substr(?4, key * 16 + 1, 16), value ->> 8, value ->> 9, "
-    "value ->> 10 FROM json_each(?3)"
-)
-# After a chunk was inserted: its rows whose event_id the index holds with another content hash (or none, a row
-# written before schema 2), by position in the chunk. ?2 is a JSON array [0, 1, ..., n-1].
-DIFFERENT_CONTENT = (
-    "SELECT j.value, e.content_hash, e.event, e.source_topic, e.source_partition, e.source_offset "
+# After a chunk was inserted: its rows whose event_id the index holds under another row (a re-send, or the same id
+# twice in the chunk), by position in the chunk. ?2 is a JSON array [0, 1, ..., n-1], ?3 the chunk's first id.
+RESENT = (
+    "SELECT j.value, e.id, e.content_hash, t.name, e.source_partition, e.source_offset "
     "FROM json_each(?2) AS j JOIN events AS e ON e.event_id = substr(?1, j.value * 16 + 1, 16) "
-    "WHERE e.content_hash IS NOT substr(?3, j.value * 16 + 1, 16)"
+    "LEFT JOIN topics AS t ON t.id = e.source_topic WHERE e.id != ?3 + j.value"
 )
 INSERT_CONFLICT = (
     "INSERT OR IGNORE INTO conflicts (event_id, content_hash, kept_event, kept_topic, kept_partition, kept_offset, "
     "rejected_event, rejected_topic, rejected_partition, rejected_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-# No ORDER BY: json_each yields the elements in array order anyway, and SQLite cannot know it, so ORDER BY key sorted
-# every row (all its values, the raw event included) through a temporary B-tree first (~4.5k instructions per event).
-# The order only decides the rowids; nothing relies on it (FTS takes every id above the batch's first).
-# Rows per INSERT_EVENTS statement: a whole batch at the default batch_max_events (about 10 MiB of packed parameters),
-# so a flush re-takes the GIL a handful of times, not once per chunk.
-INSERT_CHUNK = 20_000
-_EXCEPTION_KEYS = ("exception.type", "exception.message", "exception.stacktrace")
-_EXCEPTION_KEY_SET = frozenset(_EXCEPTION_KEYS)
-
-
-def event_row(event: dict[str, Any], raw: bytes) -> tuple[Any, ...]:
-    """The `events` row of a valid event without its source (hot path): the columns up to `event`, then the
-    content hash. `pack` adds the source topic, partition and offset."""
-    body = event["body"]
-    message = body if type(body) is str else orjson.dumps(body).decode()
-    attributes = event["attributes"]
-    if not _EXCEPTION_KEY_SET.isdisjoint(attributes):
-        extra = [str(attributes[k]) for k in _EXCEPTION_KEYS if attributes.get(k)]
-        message = "\n".join([message, *extra])
-    resource = event["resource"]
-    service = resource.get("service.name")
-    host = resource.get("host.name")
-    path = attributes.get("log.file.path")
-    return (
-        bytes.fromhex(event["event_id"]),
-        event["timestamp"],
-        event["severity_number"],
-        service if service is None or type(service) is str else str(service),
-        host if host is None or type(host) is str else str(host),
-        path if path is None or type(path) is str else str(path),
-        message,
-        raw,
-        content_hash(event),
-    )
-
-
-# INSERT_EVENTS's parameters for a chunk of rows (ids, raws, texts, hashes), plus the rows with their sources when the
-# chunk must go row by row.
-Packed = tuple[bytes, bytes, bytes, bytes, "list[tuple[Any, ...]] | None"]
-Source = tuple[str, int, int]
-
-
-def _packed(rows: list[tuple[Any, ...]], sources: list[Source]) -> tuple[bytes, bytes, bytes, bytes]:
-    """The parameters of INSERT_EVENTS for `rows` (event_row tuples) and their `sources`."""
-    texts = []
-    start = 1
-    for row, (topic, partition, offset) in zip(rows, sources, strict=True):
-        length = len(row[7])
-        texts.append((row[1], row[2], row[3], row[4], row[5], row[6], start, length, topic, partition, offset))
-        start += length
-    return (b"".join([row[0] for row in rows]), b"".join([row[7] for row in rows]), orjson.dumps(texts),
-            b"".join([row[8] for row in rows]))
-
-
-def pack(rows: list[tuple[Any, ...]], sources: list[Source]) -> list[Packed]:
-    """`rows` as INSERT_EVENTS chunks, in order. SQLite's JSON functions cut text at an escaped NUL: a chunk with one
-    keeps its rows, and goes row by row (INSERT_EVENT) in the same order."""
-    chunks: list[Packed] = []
-    for start in range(0, len(rows), INSERT_CHUNK):
-        part = rows[start:start + INSERT_CHUNK]
-        part_sources = sources[start:start + INSERT_CHUNK]
-        ids, raws, texts, hashes = _packed(part, part_sources)
-        singles = [(*row, *source) for row, source in zip(part, part_sources, strict=True)] if b"\\u0000" in texts else None
-        chunks.append((ids, raws, texts, hashes, singles))
-    return chunks
+MAINTENANCE_INTERVAL = 1.0  # seconds between retention turns
 
 
 def retriable(error: sqlite3.Error) -> bool:
@@ -153,8 +76,11 @@ class SqliteSink(Sink):
 
     owns_offsets = True
 
-    def __init__(self, path: str, publish: PublishDeadLetters) -> None:
+    def __init__(self, path: str, publish: PublishDeadLetters, retention: Retention | None = None) -> None:
         self._path = path
+        self._encoder = BlockEncoder()
+        self._retention = retention or Retention()
+        self._maintained_at = 0.0
         self._publish = publish
         self._connection: sqlite3.Connection | None = None
         self._pending = Batch()
@@ -172,6 +98,8 @@ class SqliteSink(Sink):
         try:
             self._connection = connect(self._path, create=True)
             create_schema(self._connection)
+            (page_size,) = self._connection.execute("PRAGMA page_size").fetchone()
+            self._encoder = BlockEncoder(int(page_size))
         except (sqlite3.Error, OSError) as error:
             raise SinkError(f"cannot open the SQLite database {self._path}: {error}", retriable=False) from error
 
@@ -198,7 +126,7 @@ class SqliteSink(Sink):
     def add(self, batch: Batch) -> None:
         self._written = None
         if self._packed is not None:
-            self._packed.extend(pack(batch.items, batch.sources))
+            self._packed.extend(pack(batch.items, batch.sources, self._encoder))
         self._pending.extend(batch)
         self._unpublished.extend(batch.dead_letters)
 
@@ -215,8 +143,10 @@ class SqliteSink(Sink):
             self._expected.pop(tp, None)
 
     def flush(self) -> FlushResult:
+        started = time.monotonic()
         batch = self._pending
         if not batch.next_offsets:
+            self._maintain_if_due()
             return FlushResult()
         if self._unpublished:
             # The dead-letter topic first: a crash after it publishes them again (at least once there), never zero times.
@@ -231,20 +161,23 @@ class SqliteSink(Sink):
                 if conflicts:
                     batch = batch.without(conflicts)
                     packed = None
-                (last_id,) = connection.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
+                chunks = packed if packed is not None else pack(batch.items, batch.sources, self._encoder)
+                base = self._next_id()
                 inserted = 0
-                chunks = packed if packed is not None else pack(batch.items, batch.sources)
-                for ids, raws, texts, hashes, rows in chunks:
-                    if rows is not None:
-                        inserted += connection.executemany(INSERT_EVENT, rows).rowcount
-                    else:
-                        inserted += connection.execute(INSERT_EVENTS, (ids, raws, texts, hashes)).rowcount
-                # Rows not inserted are re-sends: the same content (a duplicate, as always) or a conflict.
-                recorded = self._record_conflicts(chunks, batch) if inserted < len(batch.items) else 0
-                if inserted:
-                    connection.execute(
-                        "INSERT INTO events_fts (rowid, message) SELECT id, message FROM events WHERE id > ?", (last_id,)
-                    )
+                recorded = 0
+                if chunks:
+                    insert_topics(connection, {source[0] for source in batch.sources})
+                start = 0
+                for chunk in chunks:
+                    count = chunk_size(chunk)
+                    done = insert_chunk(connection, chunk, base)
+                    inserted += done
+                    if done < count:
+                        # Rows not inserted are re-sends: the same content (a duplicate, as always) or a conflict.
+                        recorded += self._record_conflicts(chunk, base, batch, start)
+                    base += count
+                    start += count
+                connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (LAST_EVENT_ID, str(base - 1)))
                 if batch.dead_letters:
                     connection.executemany(
                         INSERT_DEAD_LETTER,
@@ -262,39 +195,52 @@ class SqliteSink(Sink):
         self._expected.update(batch.next_offsets)
         for tp, offset in conflicts.items():
             self._expected[tp] = None if offset == BEGINNING else offset
+        self._maintain_if_due(time.monotonic() - started)
         return FlushResult(
             durable=dict(batch.next_offsets), conflicts=conflicts, indexed=inserted,
             duplicates=len(batch.items) - inserted - recorded, dead_letters=len(batch.dead_letters),
             id_conflicts=recorded,
         )
 
-    def _record_conflicts(self, chunks: list[Packed], batch: Batch) -> int:
-        """Inside the flush's transaction: record each row of `batch` whose event_id the index holds with other
-        content (the index keeps its first version); the number of conflicts recorded for the first time."""
+    def _next_id(self) -> int:
+        """The first row id of this flush: above every id ever given (see sqlite_db, `last_event_id`)."""
+        (last,) = self.connection.execute(
+            "SELECT max(coalesce((SELECT max(id) FROM events), 0), "
+            "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?), 0))", (LAST_EVENT_ID,)
+        ).fetchone()
+        return int(last) + 1
+
+    def _record_conflicts(self, chunk: Packed, base: int, batch: Batch, start: int) -> int:
+        """Inside the flush's transaction: record each row of `chunk` (rows `start`.. of `batch`, ids from `base`)
+        whose event_id the index holds with other content (the index keeps its first version); the number of
+        conflicts recorded for the first time."""
         connection = self.connection
+        ids = chunk[0]
+        count = chunk_size(chunk)
+        stored_events = StoredEvents(connection)
         recorded = 0
         first_id: bytes | None = None
-        start = 0
-        for ids, _raws, _texts, hashes, _rows in chunks:
-            count = len(ids) // HASH_BYTES
-            keys = orjson.dumps(list(range(count)))
-            found = connection.execute(DIFFERENT_CONTENT, (ids, keys, hashes)).fetchall()
-            for key, stored_hash, stored_event, topic, partition, offset in found:
-                row = batch.items[start + key]
-                if stored_hash is None:
-                    # Written before schema 2: hash its stored event now, and keep the hash for the next comparison.
-                    computed = content_hash(orjson.loads(stored_event))
-                    connection.execute("UPDATE events SET content_hash = ? WHERE event_id = ?", (computed, row[0]))
-                    if computed == row[8]:
-                        continue
-                source = batch.sources[start + key]
-                cursor = connection.execute(
-                    INSERT_CONFLICT, (row[0], row[8], stored_event, topic, partition, offset, row[7], *source)
-                )
-                if cursor.rowcount:
-                    recorded += 1
-                    first_id = first_id or row[0]
-            start += count
+        found = connection.execute(RESENT, (ids, orjson.dumps(list(range(count))), base)).fetchall()
+        for key, row_id, hashed, topic, partition, offset in found:
+            row = batch.items[start + key]
+            stored_event = stored_events.get(int(row_id))
+            if stored_event is None:
+                continue
+            stored_hash = hashed
+            if stored_hash is None:
+                # Hashed only once a re-send needs it: keep it for the next comparison.
+                stored_hash = content_hash(orjson.loads(stored_event))
+                connection.execute("UPDATE events SET content_hash = ? WHERE id = ?", (stored_hash, row_id))
+            new_hash = content_hash(orjson.loads(row[7]))
+            if new_hash == stored_hash:
+                continue
+            source = batch.sources[start + key]
+            cursor = connection.execute(
+                INSERT_CONFLICT, (row[0], new_hash, stored_event, topic, partition, offset, row[7], *source)
+            )
+            if cursor.rowcount:
+                recorded += 1
+                first_id = first_id or row[0]
         if recorded:
             log.warning(
                 "Events arrived again under an event_id the index holds with different content; the index keeps the "
@@ -302,6 +248,22 @@ class SqliteSink(Sink):
                 extra={"conflicts": recorded, "event_id": first_id.hex() if first_id else None},
             )
         return recorded
+
+    def maintain(self, flush_seconds: float = 0.0) -> None:
+        """One bounded turn of retention and WAL upkeep, now (the worker may call it while idle). A turn may take as
+        long as the flush before it (`flush_seconds`), at least the retention's own budget: deleting costs about what
+        writing did, so in steady state expiry keeps up with ingest at up to half the writer thread."""
+        self._maintained_at = time.monotonic()
+        try:
+            if self._retention.turn(self.connection, flush_seconds):
+                self._maintained_at = 0.0  # expired rows remain: the next turn right after the next flush
+        except sqlite3.Error as error:
+            # Retention is upkeep: a busy or full database postpones it, it never fails a flush.
+            log.warning("A retention turn failed; it is tried again later.", extra={"error": str(error)})
+
+    def _maintain_if_due(self, flush_seconds: float = 0.0) -> None:
+        if time.monotonic() - self._maintained_at >= MAINTENANCE_INTERVAL:
+            self.maintain(flush_seconds)
 
     def _conflicts(self, next_offsets: dict[TopicPartitionKey, int]) -> dict[TopicPartitionKey, int]:
         """Partitions whose stored offset is no longer what this member expects, with the stored offset."""
@@ -326,7 +288,8 @@ class SqliteSink(Sink):
 
 
 def open_sink(config: ConsumerConfig, publish: PublishDeadLetters) -> Sink:
-    return SqliteSink(settings_as(config.sink, SqliteSettings).path, publish)
+    settings = settings_as(config.sink, SqliteSettings)
+    return SqliteSink(settings.path, publish, Retention(settings.retention, settings.deadletter_retention))
 
 
 def open_reader(config: ConsumerConfig) -> IndexReader:

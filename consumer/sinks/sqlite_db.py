@@ -1,55 +1,62 @@
 """The SQLite database layout and how it is opened (WAL, owner-only file).
 
-Layout (measured):
-- `events`: one row per event; `event_id` is the 16 bytes of the id (stream hash then offset, so a file's
-  records have neighbouring keys) under UNIQUE; the filter columns; `message`, the searchable text; `event`,
-  the event JSON exactly as received.
-- `events_fts`: FTS5 over `message` with `events` as external content, filled once per batch with
-  INSERT ... SELECT (a per-row trigger is 4x slower). `automerge` is 16 instead of 4: segments of one level are
-  merged once 16 of them exist, so a batch's segment is rewritten fewer times (7-20% more events/s with
-  1M events, bench/consume_throughput.py); queries read a few more segments, results are the same.
+Layout, schema 3 (bytes per event measured with `dbstat` on bench/consume_throughput.py's corpus, bench/README.md):
+- `events`: one row per event, only what search filters and orders by and what exactly-once needs: `event_id` (the
+  16 bytes of the id, stream hash then offset, under UNIQUE), `timestamp` as integer nanoseconds since the epoch
+  (8 bytes instead of 30 of text, in the row and in `events_by_timestamp`), severity, service, host, `trace_id` (16
+  bytes, NULL without one; `events_by_trace` is partial, so untraced events cost it nothing), the source topic (an
+  id into `topics`), partition and offset, and `content_hash`, NULL until a re-send makes the index compare it.
+- `blocks`: the events' JSON exactly as received, zstd-compressed 128 at a time (consumer/sinks/sqlite_codec.py);
+  no second copy of the text anywhere (schema 2 kept the message in `events` and the whole event beside it).
+- `events_fts`: a contentless FTS5 table (`content=''`, `columnsize=0`) over the message, filled once per chunk
+  with INSERT ... SELECT; it keeps only the inverted index. Deleting from it (retention) gives the same text again,
+  taken from the stored event. `automerge` is 16 instead of 4: segments of one level are merged once 16 of them
+  exist, so a batch's segment is rewritten fewer times.
 - `offsets`: (topic, partition) -> next offset, written in the same transaction as the rows.
 - `dead_letters`: records the index cannot take, with the raw bytes.
-- `conflicts` (schema 2): an `event_id` that arrived again with different content (`consumer.content`): the version
-  the index keeps (the first) and the other one, each with its topic, partition and offset; one row per distinct
-  other version. `events` carries `content_hash` and the source topic/partition/offset of each row for it.
+- `conflicts`: an `event_id` that arrived again with different content (`consumer.content`): the version the index
+  keeps (the first) and the other one, each with its topic, partition and offset; one row per distinct other version.
+- `meta`: the schema version, and `last_event_id`, the highest row id ever given (ids are never reused, so a
+  reader's cached block cannot be another block under the same id after retention emptied the table).
 
-Migrations: `create_schema` upgrades an older file in place (schema 1 -> 2 adds the `events` columns, NULL in old
-rows, and the `conflicts` table); a row without a hash gets one computed from its stored event when it is compared.
+Migrations: `create_schema` upgrades an older file in place, in one transaction: schema 1 and 2 files have their
+rows rewritten into schema 3 (blocks, integer timestamps, the FTS table rebuilt from the stored messages), the old
+tables dropped; then one VACUUM gives their pages back and turns incremental vacuum on (sqlite_migrate).
 
-Pages are 16 KiB in databases created since (older files keep theirs): each WAL frame is one write() plus a header and
-checksum, so a batch committed as 4 KiB pages cost about three times the CPU of the same bytes in 16 KiB pages
-(commit ~4.2 -> ~1.3 us/event, inserts ~10% cheaper; bench/consume_throughput.py events, 300k in one thread).
+New files: pages of 16 KiB (each WAL frame is one write() plus a header and checksum: 4 KiB pages cost three times the
+commit CPU), `auto_vacuum=INCREMENTAL` (retention hands pages back in small steps), WAL checkpointed every 64 MiB and
+the WAL file truncated back to `journal_size_limit` after a checkpoint, so a backfill cannot grow it without bound.
 """
 
 import os
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PAGE_SIZE = 16_384  # for new database files
 WAL_CHECKPOINT_BYTES = 64 * 1_048_576
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS topics (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
     event_id BLOB NOT NULL UNIQUE,
-    timestamp TEXT NOT NULL,
+    timestamp INTEGER NOT NULL,
     severity INTEGER NOT NULL,
     service TEXT,
     host TEXT,
-    file_path TEXT,
-    message TEXT NOT NULL,
-    event BLOB NOT NULL,
-    content_hash BLOB,
-    source_topic TEXT,
+    trace_id BLOB,
+    source_topic INTEGER,
     source_partition INTEGER,
-    source_offset INTEGER
+    source_offset INTEGER,
+    content_hash BLOB
 );
 CREATE INDEX IF NOT EXISTS events_by_timestamp ON events (timestamp);
+CREATE INDEX IF NOT EXISTS events_by_trace ON events (trace_id) WHERE trace_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS blocks (id INTEGER PRIMARY KEY, slots INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
-    message, content='events', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+    message, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2'
 );
 CREATE TABLE IF NOT EXISTS offsets (
     topic TEXT NOT NULL,
@@ -84,14 +91,11 @@ CREATE TABLE IF NOT EXISTS conflicts (
     PRIMARY KEY (event_id, content_hash)
 ) WITHOUT ROWID;
 """
-# Schema 1 -> 2: the columns a schema 1 `events` table lacks (CREATE TABLE IF NOT EXISTS leaves an old table as it is).
-EVENTS_COLUMNS_V2 = (
-    ("content_hash", "BLOB"), ("source_topic", "TEXT"), ("source_partition", "INTEGER"), ("source_offset", "INTEGER"),
-)
 # When `deadletters redrive` published a dead letter again (NULL: never); added to older tables in place.
 DEAD_LETTERS_COLUMNS = (("redriven_at", "TEXT"),)
-# Stored in events_fts's own config table, so a database created before this setting gets it too.
+# Stored in events_fts's own config table.
 FTS_AUTOMERGE = "INSERT INTO events_fts (events_fts, rank) VALUES ('automerge', 16);"
+LAST_EVENT_ID = "last_event_id"
 
 
 def connect(path: str, *, create: bool) -> sqlite3.Connection:
@@ -109,7 +113,9 @@ def connect(path: str, *, create: bool) -> sqlite3.Connection:
         raise FileNotFoundError(f"the database {path} does not exist (run the consumer first)")
     connection = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
     if create and file.stat().st_size == 0:
-        connection.execute(f"PRAGMA page_size={PAGE_SIZE}")  # only an empty file takes it, before WAL mode
+        # Only an empty file takes these, before WAL mode and the first table.
+        connection.execute(f"PRAGMA page_size={PAGE_SIZE}")
+        connection.execute("PRAGMA auto_vacuum=INCREMENTAL")
     connection.execute("PRAGMA journal_mode=WAL")
     # NORMAL: a crash of the process loses nothing; a power cut may lose the last transactions, rows and offsets
     # together, which the consumer then reads again from Kafka.
@@ -119,18 +125,26 @@ def connect(path: str, *, create: bool) -> sqlite3.Connection:
     # segments) are copied back once, not once per batch (about 10% less CPU per event, measured).
     (page_size,) = connection.execute("PRAGMA page_size").fetchone()
     connection.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_BYTES // int(page_size)}")
+    # A checkpoint that restarts the WAL truncates its file back to this size: without it the file stays as large as
+    # it ever grew (77 MB after a backfill while a reader held the WAL).
+    connection.execute(f"PRAGMA journal_size_limit={WAL_CHECKPOINT_BYTES}")
     connection.execute("PRAGMA temp_store=MEMORY")
     return connection
 
 
 def create_schema(connection: sqlite3.Connection) -> None:
     """Create the tables, or upgrade an older database to SCHEMA_VERSION, in one transaction."""
-    connection.executescript("BEGIN IMMEDIATE;" + DDL + FTS_AUTOMERGE)
+    connection.execute("BEGIN IMMEDIATE")
+    upgraded = False
     try:
-        present = {row[1] for row in connection.execute("PRAGMA table_info(events)")}
-        for name, kind in EVENTS_COLUMNS_V2:
-            if name not in present:
-                connection.execute(f"ALTER TABLE events ADD COLUMN {name} {kind}")
+        if layout_version(connection) < 3:
+            from consumer.sinks.sqlite_migrate import upgrade_to_3
+
+            upgrade_to_3(connection, DDL)
+            upgraded = True
+        else:
+            for statement in _statements(DDL + FTS_AUTOMERGE):
+                connection.execute(statement)
         present = {row[1] for row in connection.execute("PRAGMA table_info(dead_letters)")}
         for name, kind in DEAD_LETTERS_COLUMNS:
             if name not in present:
@@ -145,6 +159,10 @@ def create_schema(connection: sqlite3.Connection) -> None:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
+    if upgraded:
+        from consumer.sinks.sqlite_migrate import compact_after_upgrade
+
+        compact_after_upgrade(connection)
     # The WAL and shared-memory files inherit the database's mode from SQLite; keep the main file owner-only too.
     for suffix in ("", "-wal", "-shm"):
         try:
@@ -153,6 +171,34 @@ def create_schema(connection: sqlite3.Connection) -> None:
             pass
 
 
+def layout_version(connection: sqlite3.Connection) -> int:
+    """3 for a file with schema 3's layout or none yet (empty), else 2 (schema 1 and 2 share the `events` layout that
+    upgrade_to_3 rewrites)."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(events)")}
+    return 2 if "event" in columns else 3
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a DDL script (none of ours has a ';' inside a statement)."""
+    return [part.strip() for part in script.split(";") if part.strip()]
+
+
 def connection_path(connection: sqlite3.Connection) -> str:
     row = connection.execute("PRAGMA database_list").fetchone()
     return str(row[2])
+
+
+def fts_rows(connection: sqlite3.Connection) -> int:
+    """The number of rows events_fts indexes. A contentless table without column sizes cannot be scanned (count(*)
+    fails); FTS5 keeps the number in its averages record (id 1 of `events_fts_data`), the first varint."""
+    found = connection.execute("SELECT block FROM events_fts_data WHERE id = 1").fetchone()
+    if found is None or not found[0]:
+        return 0
+    value = 0
+    for position, byte in enumerate(bytes(found[0])[:9]):
+        if position == 8:
+            return (value << 8) | byte
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            break
+    return value

@@ -37,6 +37,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from consumer.sinks.sqlite_codec import all_stored_events
 from tests.chaos.writer import FORMATS, PHRASES, WriterSpec
 from tests.support.kafka import LOCAL_KAFKA
 
@@ -335,8 +336,7 @@ path = "{self.work}/index/logs.db"
             return counts, 0, 0, 0
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
         try:
-            for (event,) in db.execute("SELECT event FROM events"):
-                raw = bytes(event) if not isinstance(event, bytes) else event
+            for _event_id, raw in all_stored_events(db):
                 found = {(int(w), int(s), phrase) for w, s, phrase in TOKEN.findall(raw)}
                 for writer, seq, phrase in found:
                     counts[(writer, seq)] += 1

@@ -116,8 +116,10 @@ def indexed_ids(db: Path) -> list[str]:
 
 
 def fts_count(db: Path) -> int:
+    from consumer.sinks.sqlite_db import fts_rows
+
     with sqlite3.connect(db, timeout=30) as connection:
-        return int(connection.execute("SELECT count(*) FROM events_fts").fetchone()[0])
+        return fts_rows(connection)
 
 
 def wait_for(condition: Any, timeout: float, what: str, interval: float = 0.2) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from consumer.content import content_hash
+from consumer.sinks.sqlite_codec import all_stored_events
 from consumer.sinks.sqlite_db import connect, create_schema
 from schemas import serialize
 from tests.consumer.helpers import make_events, produce, run_consumer, sqlite_config, start_consumer, wait_for
@@ -92,7 +93,7 @@ def conflict_rows(db: Path) -> list[sqlite3.Row]:
 def events_by_id(db: Path) -> dict[str, list[dict[str, Any]]]:
     with sqlite3.connect(db, timeout=30) as connection:
         found: dict[str, list[dict[str, Any]]] = {}
-        for event_id, event in connection.execute("SELECT event_id, event FROM events"):
+        for event_id, event in all_stored_events(connection):
             found.setdefault(event_id.hex(), []).append(orjson.loads(event))
         return found
 
@@ -207,5 +208,5 @@ def test_both_versions_in_one_batch_and_a_schema_1_database_are_handled(
         (hashed,) = connection.execute("SELECT content_hash FROM events WHERE event_id = ?",
                                        (bytes.fromhex(old["event_id"]),)).fetchone()
         create_schema(connection)  # idempotent on an upgraded file
-    assert version == "2" and hashed == content_hash(old)
+    assert version == "3" and hashed == content_hash(old)
     assert status(config)["conflicts"] == 2

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from consumer.sinks.sqlite_codec import all_stored_events
 from schemas import new_event, serialize, stream_id
 from tests.security.acl_kafka import AclBroker, acl_broker, add_user, create_topics, grant, host_acls, indexer_acls
 
@@ -123,7 +124,7 @@ def index(config: Path, users: Users) -> subprocess.CompletedProcess[str]:
 def indexed(db: Path) -> list[tuple[str, str]]:
     """(host.id, body) of every indexed event."""
     with sqlite3.connect(db, timeout=30) as connection:
-        events = [json.loads(row[0]) for row in connection.execute("SELECT event FROM events")]
+        events = [json.loads(raw) for _event_id, raw in all_stored_events(connection)]
     return sorted((e["resource"]["host.id"], e["body"]) for e in events)
 
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from consumer.sinks.sqlite_codec import all_stored_events
 from schemas.timefmt import parse_rfc3339_ns
 from shipper.parsers.clock import host_zone_name
 from tests.support.kafka import new_topic
@@ -78,8 +79,8 @@ def ship_and_index(tmp_path: Path, bootstrap: str, data: bytes, *, name: str = "
     output = _run(["shipper", "run", "--once", "--config", str(shipper_config)], "shipper")
     output += _run(["consumer", "run", "--once", "--idle-timeout", "3", "--config", str(consumer_config)], "consumer")
     with sqlite3.connect(database, timeout=30) as connection:
-        rows = connection.execute("SELECT event FROM events").fetchall()
-    events = sorted((orjson.loads(row[0]) for row in rows), key=lambda e: e["attributes"]["log.file.record_offset"])
+        rows = all_stored_events(connection)
+    events = sorted((orjson.loads(row[1]) for row in rows), key=lambda e: e["attributes"]["log.file.record_offset"])
     return Indexed(events, output)
 
 
