@@ -92,4 +92,9 @@ class PythonParser(Parser):
         return "the line does not start like a Python logging record (asctime - name - level - message, level:name:message, ...)"
 
 
-FORMAT: Format = Format(PythonParser, probes={Shape.BRACKET: 20, Shape.DASHED_DATE: 20, Shape.WORD: 20})
+# basicConfig's `INFO:root:message` has no time (it starts with a letter); every format that starts otherwise has one
+FORMAT: Format = Format(
+    PythonParser,
+    probes={Shape.BRACKET: 20, Shape.DASHED_DATE: 20, Shape.WORD: 20},
+    timed=frozenset({Shape.BRACKET, Shape.DASHED_DATE}),
+)
