@@ -94,15 +94,22 @@ def digits_may_hold_time(text: str, reach: int) -> bool:
     digits or more at the start of one of the first four tokens (or from their second character on: `[1714528801`,
     `I20260314`), or BGL's `-15.42.50` at the first dot."""
     size = len(text)
+    end = reach if reach < size else size
     start = 0
-    for _ in range(4):
-        first = start if _digit_at(text, start, size) else start + 1
-        if _digit_at(text, first, size) and _run(text, first, 6) == first + 6:
+    tokens = 0
+    while True:
+        first = start if start < size and 48 <= ord(text[start]) <= 57 else start + 1
+        if first < size and 48 <= ord(text[first]) <= 57 and _run(text, first, 6) == first + 6:
             return True
-        space = text.find(" ", start, reach)
-        if space == -1:
+        tokens += 1
+        if tokens == 4:
             break
-        start = space + 1
+        # to the next space by code points: a token is a few characters, fewer than a str.find call costs compiled
+        while start < end and ord(text[start]) != 32:
+            start += 1
+        if start >= end:
+            break
+        start += 1
     dot = text.find(".", 3, reach)
     return (dot != -1 and ord(text[dot - 3]) == 45 and _digit_at(text, dot - 1, size)
             and _digit_at(text, dot + 1, size))
