@@ -5,6 +5,10 @@ The first characters pick a short list of candidate formats (`{` json, `<` syslo
 only when the stream's settled format rejects a line, so a file in one format pays for one parse per line.
 Which formats are candidates for which shape, in which order, each parser declares (`probes` of its record,
 shipper.parsers.declaration); the lists are derived once, here, when the module is imported.
+
+Most lines no format claims (plain text) hold no time of day: auto looks once per line for a `:` between digits, and a
+line without one is offered neither to the formats whose records declare their lines always have one in its shape
+(`timed`), nor to the text parser's scanner unless the digits of its first look find a compact date or an epoch.
 """
 
 from typing import Final

@@ -5,10 +5,12 @@ A parser module ends with, for example,
 
     FORMAT: Format = Format(GoLogParser, probes={Shape.SLASHED_DATE: 10, Shape.WORD: 50})
 
-and `shipper.parsers.registry.FORMATS` lists the records. From that one list come the config's known formats
-(`shipper.config.formats`), auto's candidates per line shape (`candidates_by_shape`, computed once when auto is
-imported) and the build's compile list (setup.py reads `compiled` from the sources, see
-`shipper.parsers._mypyc.declared_modules`). Nothing here registers anything anywhere: a record is plain data.
+and `shipper.parsers.registry.FORMATS` lists the records. A record may also name the shapes in which its format's
+lines always write a time of day (`timed`): auto then spares a line without one the format's parse attempt. From that
+one list come the config's known formats (`shipper.config.formats`), auto's candidates per line shape
+(`candidates_by_shape`, computed once when auto is imported) and the build's compile list (setup.py reads `compiled`
+from the sources, see `shipper.parsers._mypyc.declared_modules`). Nothing here registers anything anywhere: a record
+is plain data.
 """
 
 from collections.abc import Iterable, Mapping
