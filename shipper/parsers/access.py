@@ -235,5 +235,5 @@ class ApacheAccessParser(AccessLogParser):
 
 
 # auto reports Apache access lines as nginx (one format, two names), so only nginx is probed
-NGINX: Format = Format(AccessLogParser, probes={Shape.DIGITS: 10, Shape.WORD: 40})
+NGINX: Format = Format(AccessLogParser, probes={Shape.DIGITS: 10, Shape.WORD: 40}, timed=frozenset({Shape.DIGITS, Shape.WORD}))
 APACHE: Format = Format(ApacheAccessParser)

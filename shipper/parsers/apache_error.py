@@ -65,4 +65,4 @@ class ApacheErrorParser(Parser):
         return "the line is not an Apache error log line ([date] [level] message)"
 
 
-FORMAT: Format = Format(ApacheErrorParser, probes={Shape.BRACKET: 10})
+FORMAT: Format = Format(ApacheErrorParser, probes={Shape.BRACKET: 10}, timed=frozenset({Shape.BRACKET}))

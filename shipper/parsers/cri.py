@@ -42,4 +42,4 @@ class CriParser(Parser):
         return "the line is not a CRI log line (timestamp stdout|stderr P|F message)"
 
 
-FORMAT: Format = Format(CriParser, probes={Shape.DASHED_DATE: 10})
+FORMAT: Format = Format(CriParser, probes={Shape.DASHED_DATE: 10}, timed=frozenset({Shape.DASHED_DATE}))

@@ -265,7 +265,9 @@ class GoLogParser(Parser):
         return "the line is not a Go log line (yyyy/mm/dd hh:mm:ss message)"
 
 
-FORMAT: Format = Format(
-    GoLogParser,
-    probes={Shape.BRACKET: 40, Shape.DASHED_DATE: 60, Shape.SLASHED_DATE: 10, Shape.DIGITS: 30, Shape.WORD: 50, Shape.OTHER: 20},
-)
+_PROBES: Final = {
+    Shape.BRACKET: 40, Shape.DASHED_DATE: 60, Shape.SLASHED_DATE: 10, Shape.DIGITS: 30, Shape.WORD: 50, Shape.OTHER: 20,
+}
+# Timed in every shape: a crash report's first line (`panic: `, no time) is not a word-led line to auto, which routes
+# it to golog by itself (shipper.parsers.auto)
+FORMAT: Format = Format(GoLogParser, probes=_PROBES, timed=frozenset(_PROBES))

@@ -4,7 +4,7 @@ Covers `%d [%t] %-5level %logger - %msg`, `%d %-5p [%t] %c{1}:%L - %m`, Spring B
 `%d  LEVEL PID --- [thread] logger : msg` and logback's default time-only `HH:mm:ss.SSS [thread] LEVEL logger - msg`
 (the date is then the observed date). Times without a zone are in the input's zone."""
 
-from typing import Any
+from typing import Any, Final
 
 from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, level_number, timestamp_unparsed
 from shipper.parsers.bounded import Bounded
@@ -80,4 +80,5 @@ class JavaParser(Parser):
         return "the line does not start like a log4j/logback record (date [thread] LEVEL logger - message)"
 
 
-FORMAT: Format = Format(JavaParser, probes={Shape.BRACKET: 30, Shape.DASHED_DATE: 30, Shape.DIGITS: 20, Shape.WORD: 60})
+_PROBES: Final = {Shape.BRACKET: 30, Shape.DASHED_DATE: 30, Shape.DIGITS: 20, Shape.WORD: 60}
+FORMAT: Format = Format(JavaParser, probes=_PROBES, timed=frozenset(_PROBES))

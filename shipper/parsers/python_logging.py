@@ -43,8 +43,11 @@ class PythonParser(Parser):
         return event
 
     def _first_line(self, text: str) -> Event | None:
-        first = text[:1]
-        if not (first.isdigit() or first == "[" or first.isupper()):  # cheap refusal: a date, "[date]" or a LEVEL
+        if not text:
+            return None
+        code = ord(text[0])  # cheap refusal: a date, "[date]" or a LEVEL (compiled: a code point, no slice, no call)
+        if not (48 <= code <= 57 or code == 91 or 65 <= code <= 90) and (code < 128 or not (
+                text[0].isdigit() or text[0].isupper())):
             return None
         attributes: dict[str, Any] = {ORIGINAL: text}
         for index, pattern in enumerate(_FORMATS):  # noqa: B007 - after the loop, index names the format that matched
@@ -92,4 +95,9 @@ class PythonParser(Parser):
         return "the line does not start like a Python logging record (asctime - name - level - message, level:name:message, ...)"
 
 
-FORMAT: Format = Format(PythonParser, probes={Shape.BRACKET: 20, Shape.DASHED_DATE: 20, Shape.WORD: 20})
+# basicConfig's `INFO:root:message` has no time (it starts with a letter); every format that starts otherwise has one
+FORMAT: Format = Format(
+    PythonParser,
+    probes={Shape.BRACKET: 20, Shape.DASHED_DATE: 20, Shape.WORD: 20},
+    timed=frozenset({Shape.BRACKET, Shape.DASHED_DATE}),
+)

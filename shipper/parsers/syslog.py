@@ -247,4 +247,9 @@ class SyslogParser(Parser):
         return "the line is neither RFC 5424 nor RFC 3164 syslog"
 
 
-FORMAT: Format = Format(SyslogParser, probes={Shape.ANGLE: 10, Shape.DASHED_DATE: 50, Shape.WORD: 10})
+# an RFC 5424 line (`<`) may have `-` for its timestamp; the others always have one
+FORMAT: Format = Format(
+    SyslogParser,
+    probes={Shape.ANGLE: 10, Shape.DASHED_DATE: 50, Shape.WORD: 10},
+    timed=frozenset({Shape.DASHED_DATE, Shape.WORD}),
+)

@@ -17,7 +17,7 @@ from shipper.parsers.base import ORIGINAL, TIMEZONE, Event, ParseEnv, Parser, le
 from shipper.parsers.declaration import Format
 from shipper.parsers.layout.learned import KIND_KLOG, KIND_REDIS, Layout, stamp_head
 from shipper.parsers.layout.levels import LETTERS, REDIS_SYMBOLS, WORDS, find_level, prefix_level
-from shipper.parsers.layout.scan import Scanner
+from shipper.parsers.layout.scan import HEAD, Scanner
 from shipper.parsers.numbers import numeric_attributes
 from shipper.parsers.stacktrace import attach
 
@@ -48,22 +48,22 @@ class TextParser(Parser):
             return self.learn(text)
         return None
 
-    def learn(self, text: str) -> Event | None:
+    def learn(self, text: str, looked: bool = False) -> Event | None:
         """The event for `text` read by the scanner, its layout kept for the lines that follow; None when `text` has no
-        timestamp in its head."""
-        found = self.candidate(text)
+        timestamp in its head. `looked`: the caller made the scanner's first look, and it found a sign of one."""
+        found = self.candidate(text, looked)
         if found is None:
             return None
         layout, event = found
         self.adopt(layout)
         return event
 
-    def candidate(self, text: str) -> tuple[Layout, Event] | None:
+    def candidate(self, text: str, looked: bool = False) -> tuple[Layout, Event] | None:
         """What `learn` would make of `text`, without keeping its layout."""
         clock = self.clock
         scanner = self.scanner
         scanner.max_epoch = clock.observed_ns // 1_000_000_000 + _DAY_S
-        stamp = scanner.find(text)
+        stamp = scanner.find(text, HEAD, looked)
         if stamp is None:
             return None
         head = stamp_head(stamp, clock)

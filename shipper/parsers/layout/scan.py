@@ -67,24 +67,49 @@ def _digit_at(text: str, index: int, size: int) -> bool:
     return 0 <= index < size and 48 <= ord(text[index]) <= 57
 
 
-def _may_hold_time(text: str, reach: int) -> bool:
+def clock_colon(text: str, start: int, end: int) -> int:
+    """The index of the first `:` in text[start:end] with an ASCII digit on both sides (the `hh:mm` of a time of
+    day, `2024:02:00` of an access log's), or -1: one str.find per colon, so linear in `end - start`."""
+    size = len(text)
+    colon = text.find(":", start, end)
+    while colon != -1:
+        if _digit_at(text, colon + 1, size) and _digit_at(text, colon - 1, size):
+            return colon
+        colon = text.find(":", colon + 2, end)  # (the character after it is no digit: no time's colon)
+    return -1
+
+
+FIRST_LOOK: Final = HEAD + 32
+"""how far the first look reads: a date-time starting in the head ends its first `hh:mm` (or its digits) before it"""
+
+
+def may_hold_time(text: str, reach: int) -> bool:
     """A cheap first look with str methods: a time has a digit on both sides of a `:` (or is BGL's `-15.42.50`), a
     compact date or an epoch is six digits or more at the start of one of the first tokens."""
+    return clock_colon(text, 1, reach) != -1 or digits_may_hold_time(text, reach)
+
+
+def digits_may_hold_time(text: str, reach: int) -> bool:
+    """The first look's part without the colon (auto looks for the colon once per line, in the whole line): six
+    digits or more at the start of one of the first four tokens (or from their second character on: `[1714528801`,
+    `I20260314`), or BGL's `-15.42.50` at the first dot."""
     size = len(text)
-    colon = text.find(":", 1, reach)
-    while colon != -1:
-        if _digit_at(text, colon - 1, size) and _digit_at(text, colon + 1, size):
-            return True
-        colon = text.find(":", colon + 1, reach)
+    end = reach if reach < size else size
     start = 0
-    for _ in range(4):  # the first tokens (or their second character on: `[1714528801`, `I20260314`)
-        first = start if _digit_at(text, start, size) else start + 1
-        if _digit_at(text, first, size) and _run(text, first, 6) == first + 6:
+    tokens = 0
+    while True:
+        first = start if start < size and 48 <= ord(text[start]) <= 57 else start + 1
+        if first < size and 48 <= ord(text[first]) <= 57 and _run(text, first, 6) == first + 6:
             return True
-        space = text.find(" ", start, reach)
-        if space == -1:
+        tokens += 1
+        if tokens == 4:
             break
-        start = space + 1
+        # to the next space by code points: a token is a few characters, fewer than a str.find call costs compiled
+        while start < end and ord(text[start]) != 32:
+            start += 1
+        if start >= end:
+            break
+        start += 1
     dot = text.find(".", 3, reach)
     return (dot != -1 and ord(text[dot - 3]) == 45 and _digit_at(text, dot - 1, size)
             and _digit_at(text, dot + 1, size))
@@ -135,12 +160,13 @@ class Scanner:
 
     # -- finding -------------------------------------------------------------------------------------------------
 
-    def find(self, text: str, head: int = HEAD) -> Stamp | None:
-        """The first date-time starting at a token start in the line's first `head` characters; None when none does."""
+    def find(self, text: str, head: int = HEAD, looked: bool = False) -> Stamp | None:
+        """The first date-time starting at a token start in the line's first `head` characters; None when none does.
+        `looked`: the caller's first look (`may_hold_time(text, FIRST_LOOK)`) found a sign of one: not made again."""
         length = len(text)
         limit = head if head < HEAD else HEAD  # (not min(): a generic call when compiled)
         limit = length if length < limit else limit
-        if not _may_hold_time(text, limit + 32):
+        if not (looked and head >= HEAD) and not may_hold_time(text, limit + 32):
             return None  # most lines without a timestamp never reach the attempts below (auto probes every plain line)
         previous = ""
         for index in range(limit):
