@@ -1,5 +1,6 @@
 """The Elasticsearch adapter of consumer.sinks.engine_client, over the official `elasticsearch` client (8.x)."""
 
+import logging
 import os
 from typing import Any, cast
 
@@ -9,6 +10,9 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from consumer.sinks.engine_client import EngineRequestError
 from consumer.sinks.engine_settings import EngineSettings
 from logferry.logs import register_secret
+
+# The client logs every request at INFO; the consumer's own logs say what matters.
+logging.getLogger("elastic_transport").setLevel(logging.WARNING)
 
 FILTER_PATH = "errors,items.*.status,items.*.result,items.*.error.type,items.*.error.reason"
 # `flattened` indexes every leaf as a keyword; longer values are kept in _source, not indexed (the sink moves the
@@ -118,14 +122,6 @@ class ElasticsearchClient:
             self.client.indices.delete(index=name, ignore_unavailable=True)
         except (ApiError, TransportError) as error:
             raise _error(error) from error
-
-    def delete_by_query(self, index: str, query: dict[str, Any]) -> int:
-        try:
-            response = self.client.delete_by_query(index=index, query=query, conflicts="proceed", refresh=True,
-                                                   ignore_unavailable=True, allow_no_indices=True)
-        except (ApiError, TransportError) as error:
-            raise _error(error) from error
-        return int(response.body.get("deleted", 0))
 
     def close(self) -> None:
         self.client.close()

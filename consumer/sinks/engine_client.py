@@ -65,10 +65,6 @@ class EngineClient(Protocol):
         """Delete one index (gone already is fine)."""
         ...
 
-    def delete_by_query(self, index: str, query: dict[str, Any]) -> int:
-        """Delete the documents of `index` matching `query`; how many. A missing index deletes none."""
-        ...
-
     def close(self) -> None:
         """Release connections."""
         ...

@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import orjson
+
 from consumer.sinks.engine_client import EngineClient, EngineRequestError
 from consumer.sinks.engine_schema import deadletters_index, events_pattern, index_day
 from consumer.sinks.engine_settings import EngineSettings
@@ -48,9 +50,26 @@ def sweep(client: EngineClient, settings: EngineSettings, now: datetime | None =
             result.indices.append(name)
     if settings.deadletter_retention > 0:
         cutoff = (now - timedelta(seconds=settings.deadletter_retention)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        result.dead_letters = client.delete_by_query(deadletters_index(settings.index_prefix),
-                                                     {"range": {"received_at": {"lt": cutoff}}})
+        result.dead_letters = delete_older(client, deadletters_index(settings.index_prefix), "received_at", cutoff)
     return result
+
+
+def delete_older(client: EngineClient, index: str, field: str, cutoff: str, page: int = 1_000) -> int:
+    """Delete the documents of `index` whose `field` is before `cutoff`, a page of ids at a time; how many.
+
+    Searched and deleted by id rather than with _delete_by_query, which needs the reindex module (the minimal
+    distributions the tests run lack it); dead letters are few, so this costs little."""
+    deleted = 0
+    while True:
+        hits = client.search(index, {"query": {"range": {field: {"lt": cutoff}}}, "size": page, "_source": False,
+                                     "track_total_hits": False})["hits"]["hits"]
+        if not hits:
+            return deleted
+        lines = b"".join(orjson.dumps({"delete": {"_index": hit["_index"], "_id": hit["_id"]}}) + b"\n" for hit in hits)
+        response = client.bulk(lines, refresh=True)
+        deleted += sum(1 for item in response.get("items", []) if item.get("delete", {}).get("status") == 200)
+        if response.get("errors"):
+            raise EngineRequestError(f"deleting expired documents of {index} failed: {response['items'][:1]}", None)
 
 
 class RetentionSweeper:
@@ -74,7 +93,8 @@ class RetentionSweeper:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
+        # The first sweep runs even when a stop comes at once (a short `run --once`): stop() waits for it.
+        while True:
             try:
                 result = sweep(self._client, self._settings)
             except EngineRequestError as error:
@@ -83,4 +103,5 @@ class RetentionSweeper:
                 if result.indices or result.dead_letters:
                     log.info("Expired indices and dead letters were deleted.",
                              extra={"indices": result.indices, "dead_letters": result.dead_letters})
-            self._stopping.wait(self._settings.retention_interval)
+            if self._stopping.wait(self._settings.retention_interval):
+                return

@@ -116,14 +116,6 @@ class OpenSearchClient:
         except (TransportError, OpenSearchConnectionError) as error:
             raise _error(error) from error
 
-    def delete_by_query(self, index: str, query: dict[str, Any]) -> int:
-        try:
-            response = self.client.delete_by_query(index=index, body={"query": query},
-                                                   params={**_MAYBE_NO_INDEX, "conflicts": "proceed", "refresh": "true"})
-        except (TransportError, OpenSearchConnectionError) as error:
-            raise _error(error) from error
-        return int(response.get("deleted", 0))
-
     def close(self) -> None:
         self.client.close()
 
