@@ -1,14 +1,21 @@
 """Consumer throughput: produce unified events to a fresh topic, index them with `run --once`, print events/s and
-peak RSS for the SQLite sink (with FTS) and for OpenSearch.
+peak RSS for the SQLite sink (with FTS), OpenSearch and Elasticsearch; for the engines also the bytes on disk per event
+and the index/raw ratio (the events indices' primary store size from _stats after a refresh and a flush, against the
+bytes of the events produced).
 
-    .venv/bin/python bench/consume_throughput.py [--events 1000000] [--sink sqlite|opensearch|both] [--repeat N]
+    .venv/bin/python bench/consume_throughput.py [--events 1000000] [--sink sqlite|opensearch|elasticsearch|both]
+                                                 [--repeat N]
 
 `--topic T` indexes an existing topic (one an earlier run produced and named) instead of producing a new one.
 `--repeat N` indexes the same topic N times per sink (a fresh database or index prefix each time) and prints every
 run and the best: on a machine whose CPU timing is noisy, the best of several runs is the figure to compare.
 
+`both` is sqlite and opensearch. `--sink opensearch,elasticsearch` (a comma list) runs each in turn, `--repeat N` then
+alternating them (A B A B), which is how two engines on one noisy machine compare.
+
 Kafka: KAFKA_BOOTSTRAP_SERVERS, else compose/kafka/local-kafka. OpenSearch: OPENSEARCH_URL, else
-compose/opensearch/local-opensearch. The time counted runs from the first assignment to the last batch written
+compose/opensearch/local-opensearch; Elasticsearch: ELASTICSEARCH_URL, else compose/elasticsearch/local-elasticsearch.
+The time counted runs from the first assignment to the last batch written
 (taken from the worker's own log), so neither process start-up nor the idle timeout is in it.
 """
 
@@ -36,14 +43,15 @@ WORDS = ("GET", "POST", "/api/v1/orders", "/health", "user", "id", "took", "ms",
 LEVELS = (("INFO", 9), ("INFO", 9), ("INFO", 9), ("DEBUG", 5), ("WARN", 13), ("ERROR", 17))
 
 
-def produce(bootstrap: str, topic: str, count: int) -> float:
-    """Produce `count` events of 12 files (about 380 bytes each); returns seconds taken."""
+def produce(bootstrap: str, topic: str, count: int) -> tuple[float, int]:
+    """Produce `count` events of 12 files (about 380 bytes each); returns seconds taken and the events' bytes."""
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50, "compression.type": "zstd",
                          "batch.size": 1_000_000, "queue.buffering.max.messages": 500_000, "acks": "all"})
     rng = random.Random(7)
     streams = [stream_id("bench-host", f"dev:1/ino:{n}") for n in range(12)]
     base = time.time_ns() - count * 1_000_000
     offsets = [0] * len(streams)
+    raw_bytes = 0
     started = time.perf_counter()
     for i in range(count):
         file = i % len(streams)
@@ -57,6 +65,7 @@ def produce(bootstrap: str, topic: str, count: int) -> float:
         )
         offsets[file] += len(body) + 60
         value = serialize(event)
+        raw_bytes += len(value)
         while True:
             try:
                 producer.produce(topic, key=streams[file].encode(), value=value)
@@ -65,7 +74,7 @@ def produce(bootstrap: str, topic: str, count: int) -> float:
                 producer.poll(0.05)
     if producer.flush(300) != 0:
         raise RuntimeError("not every event was acknowledged")
-    return time.perf_counter() - started
+    return time.perf_counter() - started, raw_bytes
 
 
 def run_consumer(config: Path, idle: float) -> tuple[float, int, dict[str, object]]:
@@ -117,12 +126,36 @@ def _vm_hwm_kib(pid: int) -> int:
     return 0
 
 
-def write_config(directory: Path, bootstrap: str, topic: str, sink: str, opensearch_url: str) -> Path:
+ENGINES = ("opensearch", "elasticsearch")
+
+
+def engine_url(sink: str) -> str:
+    """The URL of a node of engine `sink`: <SINK>_URL, else started by the project's script."""
+    if sink == "opensearch":
+        from tests.support import opensearch as support
+    else:
+        from tests.support import elasticsearch as support  # type: ignore[no-redef]
+    return os.environ.get(f"{sink.upper()}_URL") or support.start_node()
+
+
+def engine_store_bytes(url: str, prefix: str) -> int:
+    """The primary store size of the events indices under `prefix`, after a refresh and a flush (then deleted)."""
+    from tests.support.engine_http import request
+
+    pattern = f"{prefix}-events-*"
+    request(url, "POST", f"/{pattern}/_refresh")
+    request(url, "POST", f"/{pattern}/_flush?wait_if_ongoing=true")
+    size = int(request(url, "GET", f"/{pattern}/_stats/store")["_all"]["primaries"]["store"]["size_in_bytes"])
+    request(url, "DELETE", f"/{pattern}")
+    return size
+
+
+def write_config(directory: Path, bootstrap: str, topic: str, sink: str, engine_url: str) -> Path:
     group = f"bench-{sink}-{uuid.uuid4().hex[:6]}"
     for stale in directory.glob("bench.db*"):  # a repeated run starts from an empty database
         stale.unlink()
     sink_table = (f'type = "sqlite"\npath = "{directory / "bench.db"}"' if sink == "sqlite"
-                  else f'type = "opensearch"\nurl = "{opensearch_url}"\nindex_prefix = "{group}"')
+                  else f'type = "{sink}"\nurl = "{engine_url}"\nindex_prefix = "{group}"')
     config = directory / f"{sink}.toml"
     config.write_text(f'[consumer]\nlog_format = "json"\nprogress = "off"\n\n[kafka]\nbootstrap_servers = "{bootstrap}"\n'
                       f'topics = ["{topic}"]\ngroup_id = "{group}"\n\n[sink]\n{sink_table}\n')
@@ -132,28 +165,28 @@ def write_config(directory: Path, bootstrap: str, topic: str, sink: str, opensea
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--sink", choices=("sqlite", "opensearch", "both"), default="both")
+    parser.add_argument("--sink", default="both", help="sqlite, opensearch, elasticsearch, both, or a comma list")
     parser.add_argument("--idle-timeout", type=float, default=3.0)
     parser.add_argument("--topic", default="", help="index this existing topic of exactly --events events; produce none")
     parser.add_argument("--repeat", type=int, default=1, help="index the topic this many times per sink; prints the best")
     args = parser.parse_args()
-    sinks = ("sqlite", "opensearch") if args.sink == "both" else (args.sink,)
+    sinks = ("sqlite", "opensearch") if args.sink == "both" else tuple(args.sink.split(","))
+    if not set(sinks) <= {"sqlite", *ENGINES}:
+        parser.error(f"--sink {args.sink!r}: each must be sqlite, opensearch or elasticsearch")
     with kafka_broker() as bootstrap, tempfile.TemporaryDirectory(prefix="logferry-bench-") as tmp:
         topic = args.topic
+        raw_bytes = 0  # unknown for an existing topic
         if not topic:
             topic = new_topic(bootstrap, partitions=3, prefix="bench")
-            produced = produce(bootstrap, topic, args.events)
-            print(f"produced {args.events:,} events into {topic} in {produced:.1f} s ({args.events / produced:,.0f} events/s)")
-        for sink in sinks:
-            url = ""
-            if sink == "opensearch":
-                from tests.support.opensearch import start_node
-
-                url = os.environ.get("OPENSEARCH_URL") or start_node()
-            rates: list[float] = []
-            cpus: list[float] = []
-            for _ in range(max(1, args.repeat)):
-                config = write_config(Path(tmp), bootstrap, topic, sink, url)
+            produced, raw_bytes = produce(bootstrap, topic, args.events)
+            print(f"produced {args.events:,} events ({raw_bytes / args.events:,.0f} bytes each) into {topic} in "
+                  f"{produced:.1f} s ({args.events / produced:,.0f} events/s)")
+        urls = {sink: engine_url(sink) for sink in sinks if sink in ENGINES}
+        rates: dict[str, list[float]] = {sink: [] for sink in sinks}
+        cpus: dict[str, list[float]] = {sink: [] for sink in sinks}
+        for _ in range(max(1, args.repeat)):
+            for sink in sinks:  # in turn, round after round: A B A B
+                config = write_config(Path(tmp), bootstrap, topic, sink, urls.get(sink, ""))
                 busy, rss_kib, stopped = run_consumer(config, args.idle_timeout)
                 done = int(stopped["indexed"]) + int(stopped["duplicates_skipped"])  # type: ignore[call-overload]
                 if done != args.events:
@@ -161,15 +194,23 @@ def main() -> int:
                 extra = ""
                 if sink == "sqlite":
                     extra = f", database {Path(tmp, 'bench.db').stat().st_size / 1e6:,.0f} MB"
+                else:
+                    prefix = config.read_text().split('index_prefix = "', 1)[1].split('"', 1)[0]
+                    stored = engine_store_bytes(urls[sink], prefix)
+                    extra = f", {stored / args.events:,.0f} bytes on disk per event"
+                    if raw_bytes:
+                        extra += f", index/raw {stored / raw_bytes:.2f}"
                 cpu_us = float(stopped["cpu_seconds"]) * 1e6 / args.events  # type: ignore[arg-type]
-                rates.append(args.events / busy)
-                cpus.append(cpu_us)
-                print(f"{sink:<10} {args.events:,} events in {busy:.1f} s: {args.events / busy:,.0f} events/s, "
+                rates[sink].append(args.events / busy)
+                cpus[sink].append(cpu_us)
+                print(f"{sink:<13} {args.events:,} events in {busy:.1f} s: {args.events / busy:,.0f} events/s, "
                       f"{cpu_us:.1f} us CPU per event (consumer process), peak RSS {rss_kib / 1024:,.0f} MiB{extra}",
                       flush=True)
-            if len(rates) > 1:
-                print(f"{sink:<10} best of {len(rates)}: {max(rates):,.0f} events/s, {min(cpus):.1f} us CPU per event; "
-                      f"median {sorted(rates)[len(rates) // 2]:,.0f} events/s")
+        for sink in sinks:
+            if len(rates[sink]) > 1:
+                print(f"{sink:<13} best of {len(rates[sink])}: {max(rates[sink]):,.0f} events/s, "
+                      f"{min(cpus[sink]):.1f} us CPU per event; median {sorted(rates[sink])[len(rates[sink]) // 2]:,.0f} "
+                      f"events/s")
     return 0
 
 
