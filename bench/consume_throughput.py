@@ -146,7 +146,8 @@ def engine_store_bytes(url: str, prefix: str) -> int:
     request(url, "POST", f"/{pattern}/_refresh")
     request(url, "POST", f"/{pattern}/_flush?wait_if_ongoing=true")
     size = int(request(url, "GET", f"/{pattern}/_stats/store")["_all"]["primaries"]["store"]["size_in_bytes"])
-    request(url, "DELETE", f"/{pattern}")
+    for row in request(url, "GET", f"/_cat/indices/{pattern}?format=json&h=index"):  # by name: ES refuses wildcards
+        request(url, "DELETE", f"/{row['index']}")
     return size
 
 
