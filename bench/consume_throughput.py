@@ -139,12 +139,16 @@ def engine_url(sink: str) -> str:
 
 
 def engine_store_bytes(url: str, prefix: str) -> int:
-    """The primary store size of the events indices under `prefix`, after a refresh and a flush (then deleted)."""
+    """The primary store size of the events indices under `prefix`, after a refresh, a flush and a merge to one segment
+    (then deleted): without the merge, merges still running make the figure vary by half between runs."""
     from tests.support.engine_http import request
 
     pattern = f"{prefix}-events-*"
     request(url, "POST", f"/{pattern}/_refresh")
+    request(url, "POST", f"/{pattern}/_forcemerge?max_num_segments=1")
+    # After the merge: the merged-away segments' files go once a flush and a refresh let go of them.
     request(url, "POST", f"/{pattern}/_flush?wait_if_ongoing=true")
+    request(url, "POST", f"/{pattern}/_refresh")
     size = int(request(url, "GET", f"/{pattern}/_stats/store")["_all"]["primaries"]["store"]["size_in_bytes"])
     for row in request(url, "GET", f"/_cat/indices/{pattern}?format=json&h=index"):  # by name: ES refuses wildcards
         request(url, "DELETE", f"/{row['index']}")
