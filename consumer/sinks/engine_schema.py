@@ -15,9 +15,10 @@ Documents (the root is `dynamic: false`, so even an unknown top-level key is kep
   (`service.name`, `host.name`, `host.id`, `log.file.path`, `log.file.record_offset`, `log.record.original`,
   `exception.*`, ...; see HOISTED): search and sort on them need no flat-field lookup, and a value against the
   schema's type (a record offset that is not a number) is refused as the invalid event it is;
-- `resource` and `attributes` with the other keys; a key whose value the flat type cannot index (a string so long that
-  its term passes Lucene's 32 KB limit, a path nested past MAX_DEPTH) goes to `resource_unindexed` /
-  `attributes_unindexed` (`enabled: false`: kept in `_source`, not searchable), and likewise a whole object body;
+- `resource` and `attributes` with the other keys (left out when none are left); a key whose value the flat type
+  cannot index (a string so long that its term passes Lucene's 32 KB limit, a path nested past MAX_DEPTH) goes to
+  `resource_unindexed` / `attributes_unindexed` (`enabled: false`: kept in `_source`, not searchable), and likewise a
+  whole object body;
 - `logferry`: the sink's content hash and source (SINK_FIELD).
 `from_document` puts every key back where the event had it.
 
@@ -126,7 +127,10 @@ def _split(section: str, values: dict[str, Any], document: dict[str, Any]) -> No
             flat[key] = value
         else:
             unindexed[key] = value
-    document[section] = flat
+    if flat:
+        document[section] = flat
+    else:  # the common case once the typed keys are out: no flat field to parse at all
+        del document[section]
     if unindexed:
         document[section + _UNINDEXED] = unindexed
 
@@ -164,10 +168,9 @@ def from_document(document: dict[str, Any]) -> dict[str, Any]:
         else:
             event[key] = value
     for section, values in moved.items():
-        if values:
-            merged = dict(event.get(section) or {})
-            merged.update(values)
-            event[section] = merged
+        merged = dict(event.get(section) or {})  # an empty section is left out of the document
+        merged.update(values)
+        event[section] = merged
     if body_object is not None:
         event["body"] = body_object
     return event

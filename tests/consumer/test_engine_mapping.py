@@ -158,7 +158,7 @@ def test_a_thousand_random_attribute_shapes_in_one_index_are_all_indexed_and_fou
     # attributes holding a value past what the flat field indexes (kept, not searchable: see engine_schema).
     probed = 0
     for event in events:
-        leaves = scalar_leaves(to_document(event)["attributes"])
+        leaves = scalar_leaves(to_document(event).get("attributes", {}))
         if not leaves or probed >= 150:
             continue
         path, text = leaves[0]
@@ -177,6 +177,7 @@ def test_the_document_layout_round_trips_and_keeps_unindexable_values_out_of_the
     assert set(document["attributes_unindexed"]) == {"huge", "deep"}
     assert document["log.file.path"] == "/var/log/api.log" and document["service.name"] == "api"
     assert document["resource"] == {"k8s.pod.name": "p-1"}
+    assert "resource" not in to_document(make_events(1)[0])  # nothing left once the typed keys are out
     assert "body_object_unindexed" in document and orjson.loads(document["body"]) == event["body"]
     assert from_document(orjson.loads(orjson.dumps(document))) == event
 
@@ -199,3 +200,30 @@ def test_setup_installs_the_template_once_and_again_when_its_version_is_older(
     again = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "1")
     assert again.returncode == 0, again.stderr[-3000:]
     assert '"Index templates installed."' not in again.stderr  # up to date: left alone
+
+
+def test_an_index_of_the_old_layout_is_still_searched_by_service_and_attributes(
+    engine: EngineNode, tmp_path: Path, kafka_bootstrap: str, kafka_topic: str
+) -> None:
+    """Before TEMPLATE_VERSION 2 a document was the event itself (dotted keys as object paths, dynamic keywords): an
+    index made then keeps that mapping, and the reader still finds its events by the fields that moved."""
+    prefix = f"o{uuid.uuid4().hex[:10]}"
+    config = engine.config(tmp_path, kafka_bootstrap, kafka_topic, group=f"map-{prefix}", prefix=prefix)
+    (old,) = with_attributes(make_events(1), [{"order_id": 42}])
+    engine.request("PUT", f"/{prefix}-events-2025.12.31", {"mappings": {  # the old template's essentials
+        "dynamic": True, "dynamic_templates": [{"strings_as_keywords": {"match_mapping_type": "string", "mapping": {
+            "type": "keyword"}}}],
+        "properties": {"timestamp": {"type": "date_nanos"}, "event_id": {"type": "keyword"}}}})
+    engine.request("PUT", f"/{prefix}-events-2025.12.31/_doc/{old['event_id']}?refresh=true", old)
+    (new,) = make_events(1, start=1)
+    produce(kafka_bootstrap, kafka_topic, [new])
+    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert search(config, service="api") == [new["event_id"], old["event_id"]]
+    assert search(config, attributes=(("log.file.path", "/var/log/api.log"),)) == [new["event_id"], old["event_id"]]
+    assert search(config, attributes=(("order_id", "42"),)) == [old["event_id"]]
+    reader = open_reader(load_config(config))
+    try:
+        assert reader.search(SearchQuery(limit=5)) == [new, old]
+    finally:
+        reader.close()
