@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 $(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,opensearch]'
+	$(PY) -m pip install -q -e '.[test,opensearch,elasticsearch]'
 	touch $@
 
 install: $(VENV)/.installed

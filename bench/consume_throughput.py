@@ -1,7 +1,8 @@
 """Consumer throughput: produce unified events to a fresh topic, index them with `run --once`, print events/s,
-peak RSS, bytes on disk per event and the index/raw ratio for the SQLite sink (with FTS) and for OpenSearch.
+peak RSS, bytes on disk per event and the index/raw ratio for the SQLite sink (with FTS), OpenSearch and Elasticsearch
+(the engines: the events indices' primary store size from _stats after a refresh, a flush and a merge).
 
-    .venv/bin/python bench/consume_throughput.py [--events 1000000] [--sink sqlite|opensearch|both] [--repeat N]
+    .venv/bin/python bench/consume_throughput.py [--events 1000000] [--sink sqlite|opensearch|elasticsearch|both|a,b] [--repeat N]
         [--corpus lines|synthetic] [--consumer-root DIR]
 
 The corpus (`lines`, the default): log lines as they are written, half JSON app lines and half nginx access lines
@@ -15,8 +16,12 @@ sources; this environment's packages) on the same topic, for before/after compar
 `--repeat N` indexes the same topic N times per sink (a fresh database or index prefix each time) and prints every
 run and the best: on a machine whose CPU timing is noisy, the best of several runs is the figure to compare.
 
+`both` is sqlite and opensearch. `--sink opensearch,elasticsearch` (a comma list) runs each in turn, `--repeat N` then
+alternating them (A B A B), which is how two engines on one noisy machine compare.
+
 Kafka: KAFKA_BOOTSTRAP_SERVERS, else compose/kafka/local-kafka. OpenSearch: OPENSEARCH_URL, else
-compose/opensearch/local-opensearch. The time counted runs from the first assignment to the last batch written
+compose/opensearch/local-opensearch; Elasticsearch: ELASTICSEARCH_URL, else compose/elasticsearch/local-elasticsearch.
+The time counted runs from the first assignment to the last batch written
 (taken from the worker's own log), so neither process start-up nor the idle timeout is in it.
 """
 
@@ -136,6 +141,7 @@ def produce(bootstrap: str, topic: str, count: int) -> tuple[float, int]:
         offsets[file] += len(body) + 60
         raw_bytes += len(body) + 1
         value = serialize(event)
+        raw_bytes += len(value)
         while True:
             try:
                 producer.produce(topic, key=streams[file].encode(), value=value)
@@ -209,12 +215,41 @@ def _vm_hwm_kib(pid: int) -> int:
     return 0
 
 
-def write_config(directory: Path, bootstrap: str, topic: str, sink: str, opensearch_url: str) -> Path:
+ENGINES = ("opensearch", "elasticsearch")
+
+
+def engine_url(sink: str) -> str:
+    """The URL of a node of engine `sink`: <SINK>_URL, else started by the project's script."""
+    if sink == "opensearch":
+        from tests.support import opensearch as support
+    else:
+        from tests.support import elasticsearch as support  # type: ignore[no-redef]
+    return os.environ.get(f"{sink.upper()}_URL") or support.start_node()
+
+
+def engine_store_bytes(url: str, prefix: str) -> int:
+    """The primary store size of the events indices under `prefix`, after a refresh, a flush and a merge to one segment
+    (then deleted): without the merge, merges still running make the figure vary by half between runs."""
+    from tests.support.engine_http import request
+
+    pattern = f"{prefix}-events-*"
+    request(url, "POST", f"/{pattern}/_refresh")
+    request(url, "POST", f"/{pattern}/_forcemerge?max_num_segments=1")
+    # After the merge: the merged-away segments' files go once a flush and a refresh let go of them.
+    request(url, "POST", f"/{pattern}/_flush?wait_if_ongoing=true")
+    request(url, "POST", f"/{pattern}/_refresh")
+    size = int(request(url, "GET", f"/{pattern}/_stats/store")["_all"]["primaries"]["store"]["size_in_bytes"])
+    for row in request(url, "GET", f"/_cat/indices/{pattern}?format=json&h=index"):  # by name: ES refuses wildcards
+        request(url, "DELETE", f"/{row['index']}")
+    return size
+
+
+def write_config(directory: Path, bootstrap: str, topic: str, sink: str, engine_url: str) -> Path:
     group = f"bench-{sink}-{uuid.uuid4().hex[:6]}"
     for stale in directory.glob("bench.db*"):  # a repeated run starts from an empty database
         stale.unlink()
     sink_table = (f'type = "sqlite"\npath = "{directory / "bench.db"}"' if sink == "sqlite"
-                  else f'type = "opensearch"\nurl = "{opensearch_url}"\nindex_prefix = "{group}"')
+                  else f'type = "{sink}"\nurl = "{engine_url}"\nindex_prefix = "{group}"')
     config = directory / f"{sink}.toml"
     config.write_text(f'[consumer]\nlog_format = "json"\nprogress = "off"\n\n[kafka]\nbootstrap_servers = "{bootstrap}"\n'
                       f'topics = ["{topic}"]\ngroup_id = "{group}"\n\n[sink]\n{sink_table}\n')
@@ -231,7 +266,7 @@ def disk_bytes(sink: str, directory: Path) -> int | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--sink", choices=("sqlite", "opensearch", "both"), default="both")
+    parser.add_argument("--sink", default="both", help="sqlite, opensearch, elasticsearch, both, or a comma list")
     parser.add_argument("--idle-timeout", type=float, default=3.0)
     parser.add_argument("--topic", default="", help="index this existing topic of exactly --events events; produce none")
     parser.add_argument("--repeat", type=int, default=1, help="index the topic this many times per sink; prints the best")
@@ -239,7 +274,9 @@ def main() -> int:
     parser.add_argument("--raw-bytes", type=int, default=0, help="with --topic: the raw bytes its events stand for")
     parser.add_argument("--consumer-root", type=Path, default=ROOT, help="run the consumer of this checkout")
     args = parser.parse_args()
-    sinks = ("sqlite", "opensearch") if args.sink == "both" else (args.sink,)
+    sinks = ("sqlite", "opensearch") if args.sink == "both" else tuple(args.sink.split(","))
+    if not set(sinks) <= {"sqlite", *ENGINES}:
+        parser.error(f"--sink {args.sink!r}: each must be sqlite, opensearch or elasticsearch")
     with kafka_broker() as bootstrap, tempfile.TemporaryDirectory(prefix="logferry-bench-") as tmp:
         topic = args.topic
         raw_bytes = args.raw_bytes
@@ -248,16 +285,12 @@ def main() -> int:
             produced, raw_bytes = (produce_lines if args.corpus == "lines" else produce)(bootstrap, topic, args.events)
             print(f"produced {args.events:,} events ({args.corpus}, {raw_bytes:,} raw bytes) into {topic} in {produced:.1f} s "
                   f"({args.events / produced:,.0f} events/s)")
-        for sink in sinks:
-            url = ""
-            if sink == "opensearch":
-                from tests.support.opensearch import start_node
-
-                url = os.environ.get("OPENSEARCH_URL") or start_node()
-            rates: list[float] = []
-            cpus: list[float] = []
-            for _ in range(max(1, args.repeat)):
-                config = write_config(Path(tmp), bootstrap, topic, sink, url)
+        urls = {sink: engine_url(sink) for sink in sinks if sink in ENGINES}
+        rates: dict[str, list[float]] = {sink: [] for sink in sinks}
+        cpus: dict[str, list[float]] = {sink: [] for sink in sinks}
+        for _ in range(max(1, args.repeat)):
+            for sink in sinks:  # in turn, round after round: A B A B
+                config = write_config(Path(tmp), bootstrap, topic, sink, urls.get(sink, ""))
                 busy, rss_kib, stopped = run_consumer(config, args.idle_timeout, args.consumer_root)
                 done = int(stopped["indexed"]) + int(stopped["duplicates_skipped"])  # type: ignore[call-overload]
                 if done != args.events:
@@ -270,15 +303,23 @@ def main() -> int:
                              f"index/raw {ratio}")
                 if sink == "sqlite":
                     extra += f", peak WAL {int(stopped['peak_wal_bytes']) / 1e6:,.0f} MB"  # type: ignore[call-overload]
+                else:
+                    prefix = config.read_text().split('index_prefix = "', 1)[1].split('"', 1)[0]
+                    stored = engine_store_bytes(urls[sink], prefix)
+                    extra = f", {stored / args.events:,.0f} bytes on disk per event"
+                    if raw_bytes:
+                        extra += f", index/raw {stored / raw_bytes:.2f}"
                 cpu_us = float(stopped["cpu_seconds"]) * 1e6 / args.events  # type: ignore[arg-type]
-                rates.append(args.events / busy)
-                cpus.append(cpu_us)
-                print(f"{sink:<10} {args.events:,} events in {busy:.1f} s: {args.events / busy:,.0f} events/s, "
+                rates[sink].append(args.events / busy)
+                cpus[sink].append(cpu_us)
+                print(f"{sink:<13} {args.events:,} events in {busy:.1f} s: {args.events / busy:,.0f} events/s, "
                       f"{cpu_us:.1f} us CPU per event (consumer process), peak RSS {rss_kib / 1024:,.0f} MiB{extra}",
                       flush=True)
-            if len(rates) > 1:
-                print(f"{sink:<10} best of {len(rates)}: {max(rates):,.0f} events/s, {min(cpus):.1f} us CPU per event; "
-                      f"median {sorted(rates)[len(rates) // 2]:,.0f} events/s")
+        for sink in sinks:
+            if len(rates[sink]) > 1:
+                print(f"{sink:<13} best of {len(rates[sink])}: {max(rates[sink]):,.0f} events/s, "
+                      f"{min(cpus[sink]):.1f} us CPU per event; median {sorted(rates[sink])[len(rates[sink]) // 2]:,.0f} "
+                      f"events/s")
     return 0
 
 

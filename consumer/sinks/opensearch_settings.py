@@ -1,40 +1,16 @@
-"""`[sink] type = "opensearch"`: an OpenSearch node or cluster."""
+"""`[sink] type = "opensearch"`: an OpenSearch node or cluster (keys: consumer.sinks.engine_settings)."""
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
-from consumer.sinks.settings import SinkSettings
-from logferry.config import Seconds, setting
-from logferry.errors import ConfigError
-
-_URL = re.compile(r"^https?://[^/\s:]+(:[0-9]{1,5})?(/.*)?$")
+from consumer.sinks.engine_settings import EngineSettings
+from logferry.config import setting
 
 
 @dataclass(frozen=True, kw_only=True)
-class OpenSearchSettings(SinkSettings):
+class OpenSearchSettings(EngineSettings):
     """The OpenSearch sink."""
 
     type: Literal["opensearch"] = setting("opensearch", "Sink type.")
-    url: str = setting("http://127.0.0.1:9200", "The node or cluster URL.")
-    index_prefix: str = setting("logferry", "Indices are <prefix>-events-YYYY.MM.DD and <prefix>-deadletters.")
-    number_of_replicas: int = setting(0, "Replicas per shard of new indices.")
     username_env: str = setting("LOGFERRY_OPENSEARCH_USERNAME", "Environment variable with the user name.")
     password_env: str = setting("LOGFERRY_OPENSEARCH_PASSWORD", "Environment variable with the password.")
-    ca_certs: str = setting("", "CA certificate file (PEM) for https; empty for the system store.")
-    # Attempts x timeout bounds how long a rebalance may wait for a write in flight: keep it well under max.poll.interval.
-    request_timeout: Seconds = setting(30.0, "Seconds (or a duration such as \"30s\") one bulk request may take.")
-    retry_attempts: int = setting(3, "Attempts of one bulk (429, 5xx, connection errors) before the batch waits.")
-    bulk_concurrency: int = setting(2, "Bulk requests a batch is split into and sent at once.")
-
-    def check(self, where: str) -> None:
-        if not _URL.match(self.url):
-            raise ConfigError(f"{where}.url", f"{self.url!r} is not an http:// or https:// URL")
-        if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,100}", self.index_prefix):
-            raise ConfigError(f"{where}.index_prefix", "must be lower-case letters, digits, '_', '.' or '-'")
-        if self.retry_attempts < 1:
-            raise ConfigError(f"{where}.retry_attempts", "must be at least 1")
-        if not 1 <= self.bulk_concurrency <= 16:
-            raise ConfigError(f"{where}.bulk_concurrency", "must be from 1 to 16")
-        if self.request_timeout <= 0:
-            raise ConfigError(f"{where}.request_timeout", "must be greater than 0")

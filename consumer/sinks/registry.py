@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, cast
 
+from consumer.sinks.elasticsearch_settings import ElasticsearchSettings
 from consumer.sinks.opensearch_settings import OpenSearchSettings
 from consumer.sinks.settings import SinkSettings
 from consumer.sinks.sqlite_settings import SqliteSettings
@@ -28,6 +29,7 @@ class SinkKind:
 SINKS: dict[str, SinkKind] = {
     "sqlite": SinkKind("consumer.sinks.sqlite", SqliteSettings),
     "opensearch": SinkKind("consumer.sinks.opensearch", OpenSearchSettings),
+    "elasticsearch": SinkKind("consumer.sinks.elasticsearch", ElasticsearchSettings),
 }
 
 

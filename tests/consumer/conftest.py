@@ -1,4 +1,5 @@
-"""Fixtures of the consumer's tests: a database path and a config for a fresh group on the test's topic."""
+"""Fixtures of the consumer's tests: a database path, a config for a fresh group on the test's topic, and the search
+engines' nodes."""
 
 import uuid
 from collections.abc import Iterator
@@ -7,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.consumer.helpers import sqlite_config, stop_started
+from tests.support.elasticsearch import elasticsearch_node
+from tests.support.engines import ENGINE_KINDS, EngineNode
 from tests.support.opensearch import opensearch_node
 
 
@@ -38,3 +41,17 @@ def opensearch_url() -> Iterator[str]:
     """The URL of a real OpenSearch node (see tests/support/opensearch.py). Never skips."""
     with opensearch_node() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_url() -> Iterator[str]:
+    """The URL of a real Elasticsearch node (see tests/support/elasticsearch.py). Never skips."""
+    with elasticsearch_node() as url:
+        yield url
+
+
+@pytest.fixture(params=[pytest.param(kind, marks=getattr(pytest.mark, kind)) for kind in ENGINE_KINDS])
+def engine(request: pytest.FixtureRequest) -> EngineNode:
+    """A real node of each search engine in turn (the test runs once per engine)."""
+    kind: str = request.param
+    return EngineNode(kind, request.getfixturevalue(f"{kind}_url"))

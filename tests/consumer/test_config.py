@@ -51,7 +51,7 @@ def test_a_missing_sink_section_is_the_sqlite_default() -> None:
 @pytest.mark.parametrize(
     ("toml", "line"),
     [
-        ('[sink]\ntype = "elastic"', "config error: sink.type: unknown sink 'elastic'; known: opensearch, sqlite"),
+        ('[sink]\ntype = "elastic"', "config error: sink.type: unknown sink 'elastic'; known: elasticsearch, opensearch, sqlite"),
         ("[kafka]\ntopics = []", "config error: kafka.topics: must list at least one topic"),
         ('[kafka]\ntopics = ["bad topic"]', "config error: kafka.topics[0]: 'bad topic' is not a valid Kafka topic name"),
         ('[kafka]\nbootstrap_servers = "localhost"',

@@ -1,5 +1,5 @@
-"""Conflicts with the OpenSearch sink: the first version stays the document, `<prefix>-conflicts` holds both versions,
-and a legitimate re-send is a duplicate. Real broker, real OpenSearch node."""
+"""Conflicts with the search-engine sinks: the first version stays the document, `<prefix>-conflicts` holds both
+versions, and a legitimate re-send is a duplicate. Real broker, real OpenSearch and Elasticsearch nodes."""
 
 import uuid
 from pathlib import Path
@@ -7,22 +7,14 @@ from typing import Any
 
 import orjson
 import pytest
-from opensearchpy import OpenSearch
 
 from consumer.content import content_hash
-from tests.consumer.helpers import make_events, opensearch_config, produce, run_consumer
+from consumer.sinks.engine_schema import from_document
+from tests.consumer.helpers import make_events, produce, run_consumer
 from tests.consumer.test_conflicts import forged, resent
+from tests.support.engines import EngineNode
 
-pytestmark = [pytest.mark.kafka, pytest.mark.opensearch]
-
-
-def documents(url: str, index: str) -> list[dict[str, Any]]:
-    client = OpenSearch(hosts=[url])
-    params = {"ignore_unavailable": "true", "allow_no_indices": "true"}
-    client.indices.refresh(index=index, params=params)
-    response = client.search(index=index, body={"query": {"match_all": {}}, "size": 100}, params=params)
-    client.close()
-    return [hit["_source"] for hit in response["hits"]["hits"]]
+pytestmark = [pytest.mark.kafka]
 
 
 def stopped(result: Any) -> dict[str, Any]:
@@ -32,10 +24,10 @@ def stopped(result: Any) -> dict[str, Any]:
 
 
 def test_a_forged_event_id_is_recorded_in_the_conflicts_index_and_the_first_version_stays(
-    tmp_path: Path, opensearch_url: str, kafka_bootstrap: str, kafka_topic: str
+    tmp_path: Path, engine: EngineNode, kafka_bootstrap: str, kafka_topic: str
 ) -> None:
     prefix = f"c{uuid.uuid4().hex[:10]}"
-    config = opensearch_config(tmp_path, opensearch_url, kafka_bootstrap, kafka_topic, group=f"os-{prefix}", prefix=prefix)
+    config = engine.config(tmp_path, kafka_bootstrap, kafka_topic, group=f"os-{prefix}", prefix=prefix)
     real, other = make_events(2)
     fake = forged(real)
     produce(kafka_bootstrap, kafka_topic, [real, other, resent(real), fake])
@@ -44,11 +36,11 @@ def test_a_forged_event_id_is_recorded_in_the_conflicts_index_and_the_first_vers
     counts = stopped(result)
     assert (counts["indexed"], counts["duplicates_skipped"], counts["dead_letters"]) == (2, 1, 0)
 
-    events = {d["event_id"]: d for d in documents(opensearch_url, f"{prefix}-events-*")}
+    events = {d["event_id"]: d for d in engine.documents(f"{prefix}-events-*")}
     assert set(events) == {real["event_id"], other["event_id"]}
-    assert events[real["event_id"]]["body"] == real["body"]
+    assert from_document(events[real["event_id"]]) == real
     assert events[real["event_id"]]["logferry"]["content_hash"] == content_hash(real).hex()
-    (conflict,) = documents(opensearch_url, f"{prefix}-conflicts")
+    (conflict,) = engine.documents(f"{prefix}-conflicts")
     assert conflict["event_id"] == real["event_id"] and conflict["content_hash"] == content_hash(fake).hex()
     assert orjson.loads(conflict["kept"]["event"]) == real
     assert orjson.loads(conflict["rejected"]["event"]) == fake
@@ -71,4 +63,4 @@ def test_a_forged_event_id_is_recorded_in_the_conflicts_index_and_the_first_vers
     again = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "3")
     assert again.returncode == 0, again.stderr[-3000:]
     assert (stopped(again)["indexed"], stopped(again)["duplicates_skipped"]) == (0, 4)
-    assert len(documents(opensearch_url, f"{prefix}-conflicts")) == 1
+    assert len(engine.documents(f"{prefix}-conflicts")) == 1
