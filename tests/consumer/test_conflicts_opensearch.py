@@ -59,7 +59,7 @@ def test_a_forged_event_id_is_recorded_in_the_conflicts_index_and_the_first_vers
     assert all("logferry" not in orjson.loads(line) for line in found.stdout.splitlines())
 
     # A replay records nothing new.
-    assert run_consumer("replay", "--config", str(config), "--to-earliest").returncode == 0
+    assert run_consumer("replay", "--config", str(config), "--to-earliest", "--yes").returncode == 0
     again = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "3")
     assert again.returncode == 0, again.stderr[-3000:]
     assert (stopped(again)["indexed"], stopped(again)["duplicates_skipped"]) == (0, 4)

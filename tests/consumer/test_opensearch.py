@@ -53,7 +53,7 @@ def test_events_produced_twice_are_one_document_each_and_replay_changes_no_count
     stopped = next(orjson.loads(line) for line in result.stderr.splitlines() if '"Stopped."' in line)
     assert (stopped["indexed"], stopped["duplicates_skipped"]) == (900, 300)
 
-    replay = run_consumer("replay", "--config", str(config), "--to-earliest")
+    replay = run_consumer("replay", "--config", str(config), "--to-earliest", "--yes")
     assert replay.returncode == 0, replay.stderr
     assert "1200 records will be read again" in replay.stdout
     again = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")

@@ -84,7 +84,7 @@ def test_replay_to_earliest_then_run_leaves_counts_unchanged(
     before = _status(sqlite_consumer_config)
     assert before["indexed_events"] == 600 and before["total_lag"] == 0
 
-    replay = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-earliest")
+    replay = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-earliest", "--yes")
     assert replay.returncode == 0, replay.stderr
     assert "600 records will be read again" in replay.stdout
     rewound = _status(sqlite_consumer_config)
@@ -110,7 +110,7 @@ def test_replay_dry_run_changes_nothing_and_shift_by_moves_back(
     assert dry.returncode == 0, dry.stderr
     assert "20 records would be read again (dry run" in dry.stdout
     assert _status(sqlite_consumer_config)["total_lag"] == 0
-    shifted = run_consumer("replay", "--config", str(sqlite_consumer_config), "--shift-by", "-20")
+    shifted = run_consumer("replay", "--config", str(sqlite_consumer_config), "--shift-by", "-20", "--yes")
     assert shifted.returncode == 0, shifted.stderr
     stored = {p["stored_offset"] for p in _status(sqlite_consumer_config)["partitions"] if p["log_end_offset"]}
     assert stored == {30}
@@ -123,7 +123,7 @@ def test_replay_refuses_while_the_group_has_active_members(
     worker = start_consumer("run", "--config", str(sqlite_consumer_config), log=tmp_path / "worker.log")
     try:
         wait_for(lambda: "Partitions assigned" in (tmp_path / "worker.log").read_text(), 60, "the worker to join")
-        refused = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-earliest")
+        refused = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-earliest", "--yes")
         assert refused.returncode == 1
         assert "active member" in refused.stderr and "stop every worker" in refused.stderr
     finally:
@@ -236,16 +236,16 @@ def test_replay_to_datetime_and_by_duration_move_to_the_first_record_at_that_tim
     produce(kafka_bootstrap, kafka_topic, make_events(20, start=30))
     assert run_consumer("run", "--config", str(sqlite_consumer_config), "--once", "--idle-timeout", "2").returncode == 0
 
-    to_time = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-datetime", between)
+    to_time = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-datetime", between, "--yes")
     assert to_time.returncode == 0, to_time.stderr
     assert "20 records will be read again" in to_time.stdout
     assert {p["stored_offset"] for p in _status(sqlite_consumer_config)["partitions"] if p["log_end_offset"]} == {30}
 
-    by_duration = run_consumer("replay", "--config", str(sqlite_consumer_config), "--by-duration", "P1D")
+    by_duration = run_consumer("replay", "--config", str(sqlite_consumer_config), "--by-duration", "P1D", "--yes")
     assert by_duration.returncode == 0, by_duration.stderr
     assert {p["stored_offset"] for p in _status(sqlite_consumer_config)["partitions"] if p["log_end_offset"]} == {0}
 
-    to_offset = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-offset", "45", "--topic", kafka_topic)
+    to_offset = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-offset", "45", "--topic", kafka_topic, "--yes")
     assert to_offset.returncode == 0, to_offset.stderr
     partitions = _status(sqlite_consumer_config)["partitions"]
     # Clamped to each partition's end, as kafka-consumer-groups does: 45 where 50 records are, 0 where none.
@@ -255,7 +255,7 @@ def test_replay_to_datetime_and_by_duration_move_to_the_first_record_at_that_tim
 
 
 def test_replay_of_an_unknown_topic_is_refused_in_one_line(sqlite_consumer_config: Path) -> None:
-    result = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-earliest", "--topic", "other")
+    result = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-earliest", "--topic", "other", "--yes")
     assert result.returncode == 1
     assert result.stderr.strip().startswith("replay failed: topic 'other' is not one of the configured topics")
 
