@@ -242,7 +242,9 @@ class Worker:
         elif self._paused:
             self._pause(False)
         asked = trigger.room(events, CONSUME_MOST)
-        messages = consumer.consume(num_messages=asked, timeout=trigger.timeout(began, events))
+        # While the sink fails nothing is written before the retry: no batch deadline to keep.
+        timeout = POLL_TIMEOUT if self._failing else trigger.timeout(began, events)
+        messages = consumer.consume(num_messages=asked, timeout=timeout)
         trigger.consumed(began, asked, len(messages), events)
         if not messages:
             return 0
