@@ -2,14 +2,14 @@
 
     KAFKA_BOOTSTRAP_SERVERS=host:port .venv/bin/python bench/freshness.py [--rates 1000,10000] [--seconds 20]
 
-Per rate: a fresh topic, a real shipper (`shipper run`, format auto) following one file, a real consumer worker
-(`consumer run`) indexing into a fresh SQLite database, and a writer appending lines to the file at a steady rate
-(half JSON, half nginx combined; each line carries its sequence number as the word `seq<N>`). A reader polls the
-database every --poll-ms: a line is searchable from the poll that first finds its row (its message carries the
-sequence number; the row and its FTS entry commit in one transaction). Latency = that poll's time minus the time the
-line's write() returned, so it overstates by at most one poll interval. The first --warmup seconds are written but not
-counted. At the end a sample of the lines is searched for with the consumer's own reader (FTS), to prove they are
-searchable, and every line must be found exactly once.
+Per rate: a fresh topic of one partition, a real shipper (`shipper run`, format auto) following one file, a real
+consumer worker (`consumer run`) indexing into a fresh SQLite database, and a writer appending lines to the file at a
+steady rate (half JSON, half nginx combined; line N carries the word `seq<N>` and is the record at offset N). A reader
+polls the database every --poll-ms for rows it has not seen (their source offset; the row and its FTS entry commit in
+one transaction). Latency = the poll that first found a line's row minus the time the line's write() returned, so it
+overstates by at most one poll interval. The first --warmup seconds are written but not counted. At the end every line
+must have exactly one row, and a sample is searched for with the consumer's own reader (FTS) and must be found in the
+row of its offset.
 
 `--breakdown` also splits each line's latency into stages: write -> read by the shipper (the event's
 observed_timestamp), -> readable in Kafka (a plain consumer of the bench's own, in another group, notes when each
@@ -47,7 +47,6 @@ from schemas.timefmt import parse_rfc3339_ns  # noqa: E402
 from tests.support.kafka import kafka_broker, new_topic  # noqa: E402
 
 SEQ = re.compile(rb"seq(\d+)")
-SEQ_TEXT = re.compile(r"seq(\d+)")
 OBSERVED = re.compile(rb'"observed_timestamp":"([^"]+)"')
 STOP_TIMEOUT = 30.0  # seconds a process gets to stop after SIGTERM before SIGKILL
 START_TIMEOUT = 90.0  # seconds for the first line to become searchable (joins, topic metadata, start-up)
@@ -229,11 +228,15 @@ class Writer(threading.Thread):
 
 
 class IndexPoller(threading.Thread):
-    """Polls the SQLite index for rows it has not seen; notes for each sequence number when it was first found."""
+    """Polls the SQLite index for rows it has not seen; notes for each line when its row was first found.
 
-    def __init__(self, database: Path, poll_s: float, seen: dict[int, float], observed: dict[int, float]) -> None:
+    Reads only `events`' id and source offset, which the storage keeps whatever its layout: the topic has one
+    partition and only the shipper writes to it, idempotently, so line N is the record at offset N (checked at the
+    end through the FTS index, and by the probe with --breakdown)."""
+
+    def __init__(self, database: Path, poll_s: float, seen: dict[int, float]) -> None:
         super().__init__(name="index-poller", daemon=True)
-        self.database, self.poll_s, self.seen, self.observed = database, poll_s, seen, observed
+        self.database, self.poll_s, self.seen = database, poll_s, seen
         self.stop = threading.Event()
         self.duplicates = 0
         self.commits: list[tuple[float, int]] = []  # (time, rows) of each poll that found rows
@@ -254,24 +257,16 @@ class IndexPoller(threading.Thread):
                 if connection is None:
                     time.sleep(self.poll_s)
                     continue
-            rows = connection.execute("SELECT id, message, event FROM events WHERE id > ? ORDER BY id", (last_id,)).fetchall()
+            rows = connection.execute("SELECT id, source_offset FROM events WHERE id > ? ORDER BY id", (last_id,)).fetchall()
             now = time.time()
             if rows:
                 last_id = rows[-1][0]
                 self.commits.append((now, len(rows)))
-                for index, (_, message, event) in enumerate(rows):
-                    match = SEQ_TEXT.search(message)
-                    if match is None:
-                        continue
-                    seq = int(match.group(1))
+                for _, seq in rows:
                     if seq in self.seen:
                         self.duplicates += 1
-                        continue
-                    self.seen[seq] = now
-                    if index % 8 == 0 and isinstance(event, bytes):
-                        stamp = OBSERVED.search(event)
-                        if stamp is not None:
-                            self.observed[seq] = parse_rfc3339_ns(stamp.group(1).decode()) / 1e9
+                    else:
+                        self.seen[seq] = now
             time.sleep(self.poll_s)
         if connection is not None:
             connection.close()
@@ -290,10 +285,11 @@ class IndexPoller(threading.Thread):
 class KafkaProbe(threading.Thread):
     """A plain consumer of the topic in a group of its own: when each line's record could first be read from Kafka."""
 
-    def __init__(self, bootstrap: str, topic: str, arrived: dict[int, float]) -> None:
+    def __init__(self, bootstrap: str, topic: str, arrived: dict[int, float], observed: dict[int, float]) -> None:
         super().__init__(name="kafka-probe", daemon=True)
-        self.bootstrap, self.topic, self.arrived = bootstrap, topic, arrived
+        self.bootstrap, self.topic, self.arrived, self.observed = bootstrap, topic, arrived, observed
         self.stop = threading.Event()
+        self.misplaced = 0  # records whose offset is not their line's number
 
     def run(self) -> None:
         from confluent_kafka import Consumer
@@ -310,10 +306,20 @@ class KafkaProbe(threading.Thread):
                     continue
                 now = time.time()
                 for message in [first, *consumer.consume(num_messages=10_000, timeout=0)]:
-                    if message.error() is None:
-                        match = SEQ.search(message.value() or b"")
-                        if match is not None:
-                            self.arrived.setdefault(int(match.group(1)), now)
+                    if message.error() is not None:
+                        continue
+                    value = message.value() or b""
+                    match = SEQ.search(value)
+                    if match is None:
+                        continue
+                    seq = int(match.group(1))
+                    if seq != message.offset():
+                        self.misplaced += 1
+                    self.arrived.setdefault(seq, now)
+                    if seq % 8 == 0:  # the shipper's read time, from the event (parsing every one costs the probe)
+                        stamp = OBSERVED.search(value)
+                        if stamp is not None:
+                            self.observed[seq] = parse_rfc3339_ns(stamp.group(1).decode()) / 1e9
         finally:
             consumer.close()
 
@@ -333,18 +339,29 @@ def stats(values: list[float]) -> str:
 
 
 def verify_searchable(database: Path, total: int) -> None:
-    """A sample of the lines, searched for with the consumer's own reader (FTS): each must be found."""
+    """A sample of the lines, searched for with the consumer's own reader (FTS): each must be found, and its FTS entry
+    must belong to the row of its offset (what the poller counted)."""
     from consumer.sinks.base import SearchQuery
     from consumer.sinks.sqlite_reader import SqliteReader
 
     reader = SqliteReader(str(database))
+    connection = sqlite3.connect(database, timeout=30)
     try:
         step = max(1, total // 50)
-        missing = [seq for seq in range(0, total, step)
-                   if not reader.search(SearchQuery(text=f"seq{seq}", limit=2))]
+        sample = range(0, total, step)
+        missing = [seq for seq in sample if not reader.search(SearchQuery(text=f"seq{seq}", limit=2))]
         if missing:
             raise RuntimeError(f"lines counted as indexed but not found by search: seq{missing[:5]}")
+        elsewhere = [seq for seq in sample if connection.execute(
+            "SELECT e.source_offset FROM events_fts AS f JOIN events AS e ON e.id = f.rowid WHERE events_fts MATCH ?",
+            (f"seq{seq}",)).fetchall() != [(seq,)]]
+        if elsewhere:
+            raise RuntimeError(f"lines whose row is not at their offset: seq{elsewhere[:5]}")
+        (rows,) = connection.execute("SELECT count(*) FROM events").fetchone()
+        if rows != total:
+            raise RuntimeError(f"{rows} rows in the index for {total} lines written")
     finally:
+        connection.close()
         reader.close()
 
 
@@ -353,7 +370,7 @@ def run_rate(bootstrap: str, rate: int, args: argparse.Namespace) -> dict[str, A
         directory = Path(tmp)
         log = directory / "app.log"
         database = directory / "logs.db"
-        topic = new_topic(bootstrap, partitions=3, prefix="fresh")
+        topic = new_topic(bootstrap, partitions=1, prefix="fresh")  # line N is then the record at offset N
         written: list[float] = []
         log.write_bytes(line_for(0))  # the shipper identifies a file by its head: give it one before it starts
         written.append(time.time())
@@ -363,8 +380,8 @@ def run_rate(bootstrap: str, rate: int, args: argparse.Namespace) -> dict[str, A
         ship_cfg = shipper_config(directory, bootstrap, topic, log, args.shipper_set)
         metrics = f"127.0.0.1:{free_port()}"
         cons_cfg = consumer_config(directory, bootstrap, topic, database, metrics=metrics, overrides=args.consumer_set)
-        poller = IndexPoller(database, args.poll_ms / 1000, seen, observed)
-        probe = KafkaProbe(bootstrap, topic, arrived) if args.breakdown else None
+        poller = IndexPoller(database, args.poll_ms / 1000, seen)
+        probe = KafkaProbe(bootstrap, topic, arrived, observed) if args.breakdown else None
         threads: list[Any] = [poller] + ([probe] if probe else [])
         try:
             with started("consumer", [sys.executable, "-m", "consumer", "run", "--config", str(cons_cfg)],
@@ -412,6 +429,8 @@ def run_rate(bootstrap: str, rate: int, args: argparse.Namespace) -> dict[str, A
                 if poller.duplicates:
                     raise RuntimeError(f"{poller.duplicates} lines were indexed twice")
                 verify_searchable(database, total)
+                if probe is not None and probe.misplaced:
+                    raise RuntimeError(f"{probe.misplaced} records were not at their line's offset")
         finally:
             for thread in threads:
                 thread.stop.set()
