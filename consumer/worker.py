@@ -41,6 +41,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_INVALID, Consumer, KafkaException, TopicPartition
 
+from consumer.batching import FlushTrigger
 from consumer.catchup import CatchUp, CatchUpState, NotCaughtUp
 from consumer.config import ConsumerConfig
 from consumer.membership import (
@@ -68,6 +69,10 @@ from logferry.sdnotify import Notifier
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 0.2  # seconds; also how fast a stop request is noticed
+CONSUME_MOST = 10_000  # most records one consume() call asks for
+# Seconds a partly filled batch waits for more records once the worker has caught up (consumer/batching.py): short, so
+# a line is searchable well within a second; a backlog still makes full batches. Read as [consumer] batch_linger.
+BATCH_LINGER = 0.1
 LAG_INTERVAL = 1.0  # seconds between lag updates while the metrics endpoint serves
 RESUME_REFRESH = 10.0  # seconds a partition's stored or committed offset serves the lag while nothing is read from it
 STALLED_CLOSE_TIMEOUT = 5.0  # seconds a stuck client gets to close before it is left behind (its session expires)
@@ -108,7 +113,11 @@ class Worker:
         self._progress = progress
         self._consumer: Consumer | None = None
         self._batch = Batch()
-        self._batch_started = 0.0
+        settings = config.consumer
+        self._trigger = FlushTrigger(
+            max_events=settings.batch_max_events, max_bytes=settings.batch_max_bytes, max_wait=settings.batch_max_wait,
+            linger=float(getattr(settings, "batch_linger", BATCH_LINGER)), idle_timeout=POLL_TIMEOUT,
+        )
         self._assigned: set[TopicPartitionKey] = set()
         self._ever_assigned = False
         self._paused = False
@@ -209,7 +218,7 @@ class Worker:
                 self._last_activity = now
                 if now >= self._retry_at and self._inflight is None:
                     self._write()
-            elif len(self._batch) and self._inflight is None and self._batch_due(now, got):
+            elif self._inflight is None and self._trigger.due(now, len(self._batch), self._batch.size_bytes):
                 self._write()
             if self._progress.due() or (self._metrics.serving and now - self._lag_updated >= LAG_INTERVAL):
                 self._report()
@@ -225,23 +234,29 @@ class Worker:
         """One consume() call; returns how many records it brought. Pauses while the sink fails, or while the batch is
         full and the write in flight takes long."""
         consumer = self.consumer
-        full = len(self._batch) >= self._settings.batch_max_events or self._batch.size_bytes >= self._settings.batch_max_bytes
-        if full and self._inflight is not None:
-            # Usually the write in flight ends well within a second: wait for it rather than pause and re-fetch.
+        trigger = self._trigger
+        events, nbytes = len(self._batch), self._batch.size_bytes
+        began = time.monotonic()
+        full = trigger.full(events, nbytes)
+        if self._inflight is not None and (full or trigger.due(began, events, nbytes)):
+            # The batch waits only for the write in flight, which usually ends well within a second: wait for it
+            # rather than call consume() (the client keeps fetching meanwhile) and, when full, pause and re-fetch.
             futures.wait([self._inflight], timeout=1.0)
             if self._inflight.done():
                 return 0
+            began = time.monotonic()
         if self._failing or full:
             self._pause(True)
         elif self._paused:
             self._pause(False)
-        room = max(1, self._settings.batch_max_events - len(self._batch))
-        messages = consumer.consume(num_messages=min(room, 10_000), timeout=POLL_TIMEOUT)
+        asked = trigger.room(events, CONSUME_MOST)
+        # While the sink fails nothing is written before the retry: no batch deadline to keep.
+        timeout = POLL_TIMEOUT if self._failing else trigger.timeout(began, events)
+        messages = consumer.consume(num_messages=asked, timeout=timeout)
+        trigger.consumed(began, asked, len(messages), events)
         if not messages:
             return 0
         self._answered()
-        if not len(self._batch):
-            self._batch_started = time.monotonic()
         self._last_activity = time.monotonic()
         errors = decode_into(
             self._batch, messages, self._sink.prepare, self._settings.max_record_bytes, self._settings.deadletter_raw_bytes,
@@ -250,15 +265,6 @@ class Worker:
         for message in errors:
             self._client_error(message.error())
         return len(messages) - len(errors)
-
-    def _batch_due(self, now: float, got: int) -> bool:
-        settings = self._settings
-        return (
-            got == 0
-            or len(self._batch) >= settings.batch_max_events
-            or self._batch.size_bytes >= settings.batch_max_bytes
-            or now - self._batch_started >= settings.batch_max_wait
-        )
 
     def _write(self, *, sync: bool = False) -> bool | None:
         """Hand the batch to the sink and start a flush on the writer thread, so that consuming and decoding the next

@@ -245,7 +245,8 @@ def test_replay_to_datetime_and_by_duration_move_to_the_first_record_at_that_tim
     assert by_duration.returncode == 0, by_duration.stderr
     assert {p["stored_offset"] for p in _status(sqlite_consumer_config)["partitions"] if p["log_end_offset"]} == {0}
 
-    to_offset = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-offset", "45", "--topic", kafka_topic, "--yes")
+    to_offset = run_consumer("replay", "--config", str(sqlite_consumer_config), "--to-offset", "45", "--topic", kafka_topic,
+                             "--yes")
     assert to_offset.returncode == 0, to_offset.stderr
     partitions = _status(sqlite_consumer_config)["partitions"]
     # Clamped to each partition's end, as kafka-consumer-groups does: 45 where 50 records are, 0 where none.
