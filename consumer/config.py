@@ -31,6 +31,10 @@ class ConsumerSettings:
     batch_max_events: int = setting(20_000, "Most events written to the sink in one batch (one transaction or bulk request).")
     batch_max_bytes: int = setting(32 * 1_048_576, "Most record bytes held in one batch; more pauses consumption.")
     batch_max_wait: Seconds = setting(0.5, "Most seconds an event waits in a partly filled batch before it is written.")
+    batch_linger: Seconds = setting(
+        0.1, "Seconds a partly filled batch waits for more records once the worker has caught up (so a line is "
+        "searchable well within a second); a backlog is still written in full batches. At most batch_max_wait."
+    )
     max_record_bytes: int = setting(1_048_576, "Larger records go to the dead letters instead of the index.")
     deadletter_raw_bytes: int = setting(
         900_000, "Most raw bytes of a record kept in a dead letter (the rest is cut); below the broker's message.max.bytes."
@@ -54,7 +58,7 @@ class ConsumerSettings:
         for name in ("batch_max_events", "batch_max_bytes", "max_record_bytes", "deadletter_raw_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{where}.{name}", "must be at least 1")
-        for name in ("batch_max_wait", "retry_initial", "retry_max", "shutdown_timeout"):
+        for name in ("batch_max_wait", "batch_linger", "retry_initial", "retry_max", "shutdown_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{where}.{name}", "must be greater than 0")
         if self.worker_index < -1:

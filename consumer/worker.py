@@ -70,10 +70,8 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 0.2  # seconds; also how fast a stop request is noticed
 CONSUME_MOST = 10_000  # most records one consume() call asks for
-# Seconds a partly filled batch waits for more records once the worker has caught up (consumer/batching.py): short, so
-# a line is searchable well within a second; a backlog still makes full batches. Read as [consumer] batch_linger.
-BATCH_LINGER = 0.1
 LAG_INTERVAL = 1.0  # seconds between lag updates while the metrics endpoint serves
+UPKEEP_INTERVAL = 5.0  # seconds between the sink's upkeep turns while no batch waits (flushes do their own)
 RESUME_REFRESH = 10.0  # seconds a partition's stored or committed offset serves the lag while nothing is read from it
 STALLED_CLOSE_TIMEOUT = 5.0  # seconds a stuck client gets to close before it is left behind (its session expires)
 # The loop allocates short-lived objects per record (decoded events, rows, sources): a larger young generation lets
@@ -116,10 +114,12 @@ class Worker:
         settings = config.consumer
         self._trigger = FlushTrigger(
             max_events=settings.batch_max_events, max_bytes=settings.batch_max_bytes, max_wait=settings.batch_max_wait,
-            linger=float(getattr(settings, "batch_linger", BATCH_LINGER)), idle_timeout=POLL_TIMEOUT,
+            linger=settings.batch_linger, idle_timeout=POLL_TIMEOUT,
         )
         self._assigned: set[TopicPartitionKey] = set()
         self._ever_assigned = False
+        self._upkeep_at = time.monotonic() + UPKEEP_INTERVAL
+        self._upkeep_future: futures.Future[None] | None = None
         self._paused = False
         self._failing = False
         self._failures = 0
@@ -192,6 +192,12 @@ class Worker:
             raise NotCaughtUp(self._not_caught_up)
         return code
 
+    def _upkeep(self) -> None:
+        """The sink's idle upkeep (retention while nothing arrives), on the writer thread: never beside a flush."""
+        self._upkeep_at = time.monotonic() + UPKEEP_INTERVAL
+        if self._upkeep_future is None or self._upkeep_future.done():
+            self._upkeep_future = self._writer.submit(self._sink.maintain)
+
     def _join(self) -> None:
         """Create the client and subscribe: the group assigns partitions from the next consume() on."""
         assert self._membership is not None
@@ -220,6 +226,8 @@ class Worker:
                     self._write()
             elif self._inflight is None and self._trigger.due(now, len(self._batch), self._batch.size_bytes):
                 self._write()
+            elif self._inflight is None and not len(self._batch) and now >= self._upkeep_at:
+                self._upkeep()
             if self._progress.due() or (self._metrics.serving and now - self._lag_updated >= LAG_INTERVAL):
                 self._report()
             if self._catchup is not None:

@@ -126,6 +126,11 @@ class Sink(ABC):
     def buffered(self) -> int:
         """Records buffered and not yet written."""
 
+    def maintain(self) -> None:
+        """Bounded upkeep (retention, space reclaim) while the worker is idle; called on the writer thread, never
+        during a flush. Errors are the sink's to log: upkeep never fails the worker."""
+        return None
+
     def close(self) -> None:
         """Release connections."""
         return None

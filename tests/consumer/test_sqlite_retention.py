@@ -195,3 +195,33 @@ def test_the_wal_shrinks_back_to_its_limit_once_a_reader_lets_go(tmp_path: Path,
         writer.write(make_events(1_000, start=n * 1_000))
     assert wal.stat().st_size <= limit + grown // 10, (wal.stat().st_size, grown)
     writer.sink.close()
+
+
+def test_an_idle_worker_still_expires_events_as_they_age(
+    tmp_path: Path, kafka_bootstrap: str, kafka_topic: str, group_id: str
+) -> None:
+    from tests.consumer.helpers import produce, sqlite_config, start_consumer, wait_for
+
+    db = tmp_path / "logs.db"
+    # Events written now, kept 8 s: they are young when indexed and expire while nothing arrives.
+    produce(kafka_bootstrap, kafka_topic, aged(make_events(50), time.time_ns()))
+    config = sqlite_config(db, kafka_bootstrap, kafka_topic, group_id)
+    config.write_text(config.read_text() + 'retention = "8s"\n')
+    worker = start_consumer("run", "--config", str(config), log=tmp_path / "worker.log")
+    try:
+        wait_for(lambda: db.exists() and _count(db) == 50, 60, "the events indexed")
+        wait_for(lambda: _count(db) == 0, 60, "the idle worker's retention to expire them")
+    finally:
+        worker.terminate()
+        worker.wait(60)
+    assert "Stopped." in (tmp_path / "worker.log").read_text()
+
+
+def _count(db: Path) -> int:
+    reader = SqliteReader(str(db))
+    try:
+        return reader.totals()[0]
+    except sqlite3.Error:
+        return -1
+    finally:
+        reader.close()
