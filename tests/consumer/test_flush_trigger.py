@@ -189,7 +189,7 @@ def test_a_backlog_is_written_in_full_batches(
     log = tmp_path / "worker.log"
     worker = start_consumer("run", "--config", str(config), log=log)
     try:
-        wait_for(lambda: metric(address, "logferry_consumer_indexed_total") == total, 120, "the backlog indexed")
+        wait_for(lambda: metric(address, "logferry_consumer_indexed_events_total") == total, 120, "the backlog indexed")
         flushes = metric(address, "logferry_consumer_batch_seconds_count")
     finally:
         stop(worker, log)
