@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.consumer.helpers import make_events, opensearch_config, produce, run_consumer, sqlite_config
+from tests.consumer.helpers import make_events, produce, run_consumer, sqlite_config
+from tests.support.engines import EngineNode
 from tests.support.kafka import new_topic
 
 pytestmark = pytest.mark.kafka
@@ -34,7 +35,7 @@ def _events() -> list[dict[str, Any]]:
     return events
 
 
-@pytest.fixture(scope="module", params=["sqlite", "opensearch"])
+@pytest.fixture(scope="module", params=["sqlite", "opensearch", "elasticsearch"])
 def indexed(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The events above indexed once per sink; the tests only read."""
     topic = new_topic(kafka_bootstrap)
@@ -44,17 +45,13 @@ def indexed(request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path_facto
     if request.param == "sqlite":
         config = sqlite_config(directory / "logs.db", kafka_bootstrap, topic, group)
     else:
-        url = request.getfixturevalue("opensearch_url")
-        config = opensearch_config(directory, url, kafka_bootstrap, topic, group=group, prefix=f"f{group}")
+        node = EngineNode(request.param, request.getfixturevalue(f"{request.param}_url"))
+        config = node.config(directory, kafka_bootstrap, topic, group=group, prefix=f"f{group}")
     produce(kafka_bootstrap, topic, _events())
     result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
     assert result.returncode == 0, result.stderr
-    if request.param == "opensearch":
-        from opensearchpy import OpenSearch
-
-        client = OpenSearch(hosts=[url])
-        client.indices.refresh(index=f"f{group}-events-*")
-        client.close()
+    if request.param != "sqlite":
+        node.request("POST", f"/f{group}-events-*/_refresh")
     return config
 
 
