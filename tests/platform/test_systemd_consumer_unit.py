@@ -10,23 +10,13 @@ import pytest
 
 from consumer.config import ConsumerSettings
 from consumer.sinks.sqlite_settings import SqliteSettings
+from tests.support.systemd_unit import unit_settings as parse_unit
 
 UNIT = Path(__file__).resolve().parents[2] / "compose" / "systemd" / "logferry-consumer@.service"
 
 
 def unit_settings() -> dict[str, dict[str, list[str]]]:
-    sections: dict[str, dict[str, list[str]]] = {}
-    current: dict[str, list[str]] = {}
-    for raw in UNIT.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            current = sections.setdefault(line.strip("[]"), {})
-        else:
-            key, _, value = line.partition("=")
-            current.setdefault(key, []).append(value)
-    return sections
+    return parse_unit(UNIT)
 
 
 def test_restarts_on_failure_but_not_on_a_bad_config() -> None:
