@@ -6,58 +6,19 @@
 There is no fake and no skip: when neither gives a node, the tests that need one fail loudly.
 """
 
-import os
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from tests.support import engine_http
+from tests.support.node_script import NodeScript, NodeUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL_ELASTICSEARCH = ROOT / "compose" / "elasticsearch" / "local-elasticsearch"
-
-
-class ElasticsearchUnavailable(RuntimeError):
-    """No Elasticsearch node could be found or started."""
-
-
-def local_elasticsearch(*args: str, env: dict[str, str] | None = None, timeout: float = 400) -> str:
-    """Run compose/elasticsearch/local-elasticsearch with `args`; its last output line. Raises ElasticsearchUnavailable."""
-    result = subprocess.run(
-        [str(LOCAL_ELASTICSEARCH), *args], capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
-    if result.returncode != 0:
-        raise ElasticsearchUnavailable(
-            f"local-elasticsearch {' '.join(args)} failed: {result.stderr.strip() or result.stdout.strip()}"
-        )
-    lines = result.stdout.strip().splitlines()
-    return lines[-1] if lines else ""
-
-
-def start_node(env: dict[str, str] | None = None) -> str:
-    """Start (or reuse) a node; its URL."""
-    line = local_elasticsearch("start", env=env)
-    if not line.startswith("ELASTICSEARCH_URL="):
-        raise ElasticsearchUnavailable(f"local-elasticsearch start printed {line!r} instead of the URL line")
-    return line.split("=", 1)[1]
-
-
-@contextmanager
-def elasticsearch_node() -> Iterator[str]:
-    """Yield the URL of a real node; stop it afterwards if this call started it."""
-    configured = os.environ.get("ELASTICSEARCH_URL")
-    if configured:
-        yield configured
-        return
-    already_running = subprocess.run([str(LOCAL_ELASTICSEARCH), "status"], capture_output=True, text=True).returncode == 0
-    try:  # local-elasticsearch start leaves the node running when it gives up waiting for it: stopped here too
-        yield start_node()
-    finally:
-        if not already_running and os.environ.get("LOGFERRY_KEEP_ELASTICSEARCH") != "1":
-            local_elasticsearch("stop")
+ElasticsearchUnavailable = NodeUnavailable
+_SCRIPT = NodeScript("elasticsearch")
+local_elasticsearch = _SCRIPT.run
+start_node = _SCRIPT.start_node
+elasticsearch_node = _SCRIPT.node
 
 
 def search_hits(url: str, index: str, body: dict[str, Any], *, deadline: float = 60.0) -> list[dict[str, Any]]:

@@ -6,11 +6,7 @@
 There is no fake and no skip: when neither gives a node, the tests that need one fail loudly.
 """
 
-import os
-import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,48 +14,15 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import TransportError
 
+from tests.support.node_script import NodeScript, NodeUnavailable
+
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL_OPENSEARCH = ROOT / "compose" / "opensearch" / "local-opensearch"
-
-
-class OpenSearchUnavailable(RuntimeError):
-    """No OpenSearch node could be found or started."""
-
-
-def local_opensearch(*args: str, env: dict[str, str] | None = None, timeout: float = 400) -> str:
-    """Run compose/opensearch/local-opensearch with `args`; its last output line. Raises OpenSearchUnavailable."""
-    result = subprocess.run(
-        [str(LOCAL_OPENSEARCH), *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
-    )
-    if result.returncode != 0:
-        raise OpenSearchUnavailable(
-            f"local-opensearch {' '.join(args)} failed: {result.stderr.strip() or result.stdout.strip()}"
-        )
-    lines = result.stdout.strip().splitlines()
-    return lines[-1] if lines else ""
-
-
-def start_node(env: dict[str, str] | None = None) -> str:
-    """Start (or reuse) a node; its URL."""
-    line = local_opensearch("start", env=env)
-    if not line.startswith("OPENSEARCH_URL="):
-        raise OpenSearchUnavailable(f"local-opensearch start printed {line!r} instead of the URL line")
-    return line.split("=", 1)[1]
-
-
-@contextmanager
-def opensearch_node() -> Iterator[str]:
-    """Yield the URL of a real node; stop it afterwards if this call started it."""
-    configured = os.environ.get("OPENSEARCH_URL")
-    if configured:
-        yield configured
-        return
-    already_running = subprocess.run([str(LOCAL_OPENSEARCH), "status"], capture_output=True, text=True).returncode == 0
-    try:  # local-opensearch start leaves the node running when it gives up waiting for it: stopped here too
-        yield start_node()
-    finally:
-        if not already_running and os.environ.get("LOGFERRY_KEEP_OPENSEARCH") != "1":
-            local_opensearch("stop")
+OpenSearchUnavailable = NodeUnavailable
+_SCRIPT = NodeScript("opensearch")
+local_opensearch = _SCRIPT.run
+start_node = _SCRIPT.start_node
+opensearch_node = _SCRIPT.node
 
 
 # Statuses a healthy node answers while it is busy or a new index's shards are being allocated.
