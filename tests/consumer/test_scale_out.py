@@ -224,13 +224,18 @@ def test_three_workers_one_killed_every_few_seconds_index_every_event_exactly_on
     killer = Killer(workers, KILL_EVERY)
     killer.start()
     try:
-        produced = stream(kafka_bootstrap, topic, EVENTS, PRODUCE_SECONDS)
-    finally:
-        killer.stop()
-    produced_in = time.monotonic() - started
-    try:
+        try:
+            produced = stream(kafka_bootstrap, topic, EVENTS, PRODUCE_SECONDS)
+        finally:
+            killer.stop()
+        produced_in = time.monotonic() - started
         assert workers.kills >= MIN_KILLS, f"only {workers.kills} kills while producing: the run proved little"
-        indexed = poll_until(index.count, lambda n: n >= len(produced), deadline=240 + len(produced) / 200,
+
+        def count_while_all_run() -> int:
+            assert workers.exited() == {}, f"workers exited by themselves (exit codes): {workers.exited()}"
+            return index.count()
+
+        indexed = poll_until(count_while_all_run, lambda n: n >= len(produced), deadline=240 + len(produced) / 200,
                              what=f"{len(produced)} events indexed", transient=index.busy, interval=1.0)
         caught_up_in = time.monotonic() - started
         # Every worker restarted after a kill is back in the group with partitions of its own (a static member
@@ -250,6 +255,7 @@ def test_three_workers_one_killed_every_few_seconds_index_every_event_exactly_on
         assert records_in(kafka_bootstrap, topic + ".deadletter") == 0
     except BaseException:
         print(workers.digest())
+        print("kills (seconds from the start, worker):", [(round(at - started, 1), n) for at, n in killer.history])
         raise
     print(f"\nscale-out on {index.kind}: {len(produced)} events over {PARTITIONS} partitions, {WORKERS} workers, "
           f"{workers.kills} kills; produced in {produced_in:.1f} s, all indexed after {caught_up_in:.1f} s "

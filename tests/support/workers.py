@@ -78,6 +78,11 @@ class WorkerGroup:
                 worker.kills += 1
         self._start(worker)
 
+    def exited(self) -> dict[int, int]:
+        """Exit code by worker, of the workers whose current process ended by itself (not killed by this group)."""
+        with self._lock:
+            return {w.number: code for w in self.workers if w.process is not None and (code := w.process.poll()) is not None}
+
     @property
     def kills(self) -> int:
         return sum(w.kills for w in self.workers)
