@@ -126,14 +126,19 @@ class EngineIndex:
 
 
 @pytest.fixture(params=SINKS)
-def index(request: pytest.FixtureRequest, tmp_path: Path) -> IndexUnderTest:
+def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IndexUnderTest]:
     kind: str = request.param
     if kind == "sqlite":
         path = tmp_path / "index" / "logs.db"
         path.parent.mkdir(parents=True)
-        return SqliteIndex(path)
+        yield SqliteIndex(path)
+        return
     url: str = request.getfixturevalue(ENGINES[kind][0])
-    return EngineIndex(kind, url, f"scale{uuid.uuid4().hex[:10]}")
+    prefix = f"scale{uuid.uuid4().hex[:10]}"
+    try:
+        yield EngineIndex(kind, url, prefix)
+    finally:
+        engine_index.delete_prefix(url, prefix)  # a 300k run leaves a few hundred MB on the shared node otherwise
 
 
 @pytest.fixture

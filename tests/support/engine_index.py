@@ -63,3 +63,16 @@ def all_ids(url: str, indices: str) -> list[str]:
             except (EngineBusy, AssertionError):
                 pass  # the scroll expires by itself
     return ids
+
+
+def delete_prefix(url: str, prefix: str) -> None:
+    """Delete the indices and index templates named `<prefix>-...` (by name: Elasticsearch refuses wildcard deletes
+    by default). Best effort: what a busy node keeps is only disk space."""
+    try:
+        for index in request(url, "GET", f"_cat/indices/{prefix}-*?format=json&h=index&{QUIET}"):
+            request(url, "DELETE", index["index"])
+        templates = request(url, "GET", f"_index_template/{prefix}-*").get("index_templates", [])
+        for template in templates:
+            request(url, "DELETE", f"_index_template/{template['name']}")
+    except (EngineBusy, AssertionError):
+        pass
