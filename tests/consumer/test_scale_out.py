@@ -12,12 +12,14 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from schemas import serialize
 from tests.consumer.helpers import make_events
@@ -146,19 +148,24 @@ def topic(kafka_bootstrap: str) -> str:
     return new_topic(kafka_bootstrap, partitions=PARTITIONS, prefix="scale")
 
 
-@pytest.fixture
-def workers(tmp_path: Path, kafka_bootstrap: str, topic: str, index: IndexUnderTest) -> Iterator[WorkerGroup]:
-    """Three workers of a fresh group, not started yet; every process of theirs is killed at the end, whatever
-    happened."""
-    config = tmp_path / "consumer.toml"
+def worker_config(directory: Path, bootstrap: str, topic: str, index: IndexUnderTest) -> Path:
+    """The config file all workers of the test run from: a fresh group, the short session timeout."""
+    config = directory / "consumer.toml"
     # Small batches: kills land between many writes, not after the last one.
     config.write_text(
         '[consumer]\nlog_format = "json"\nprogress = "off"\nbatch_max_events = 1000\nbatch_max_wait = "200ms"\n'
         'retry_max = "2s"\n'
-        f'[kafka]\nbootstrap_servers = "{kafka_bootstrap}"\ntopics = ["{topic}"]\ngroup_id = "scale-{uuid.uuid4().hex[:8]}"\n'
+        f'[kafka]\nbootstrap_servers = "{bootstrap}"\ntopics = ["{topic}"]\ngroup_id = "scale-{uuid.uuid4().hex[:8]}"\n'
         f'session_timeout_ms = "{SESSION_TIMEOUT}"\n' + index.sink_section()
     )
-    group = WorkerGroup(config, tmp_path / "logs", WORKERS)
+    return config
+
+
+@pytest.fixture
+def workers(tmp_path: Path, kafka_bootstrap: str, topic: str, index: IndexUnderTest) -> Iterator[WorkerGroup]:
+    """Three workers of a fresh group, not started yet; every process of theirs is killed at the end, whatever
+    happened."""
+    group = WorkerGroup(worker_config(tmp_path, kafka_bootstrap, topic, index), tmp_path / "logs", WORKERS)
     try:
         yield group
     finally:
@@ -265,3 +272,62 @@ def test_three_workers_one_killed_every_few_seconds_index_every_event_exactly_on
     print(f"\nscale-out on {index.kind}: {len(produced)} events over {PARTITIONS} partitions, {WORKERS} workers, "
           f"{workers.kills} kills; produced in {produced_in:.1f} s, all indexed after {caught_up_in:.1f} s "
           f"(indexed {indexed}, produced {len(produced)}, unique ids {len(set(ids))})")
+
+
+def owned_partitions(bootstrap: str, group_id: str) -> int | None:
+    """Partitions the members of the stable group own, in all; None while it rebalances."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    description = admin.describe_consumer_groups([group_id], request_timeout=10)[group_id].result(timeout=15)
+    if description.state != ConsumerGroupState.STABLE:
+        return None
+    return sum(len(member.assignment.topic_partitions) for member in description.members)
+
+
+def test_a_static_worker_killed_while_it_revokes_in_a_rebalance_leaves_no_partition_unread(
+    kafka_bootstrap: str, topic: str, tmp_path: Path
+) -> None:
+    """A cooperative rebalance hands partitions over in two steps: their owner is told to give them up (and the leader
+    gives them to nobody yet); once it has, it joins again and the second rebalance gives them to their new owners.
+    Killed between the two and restarted within the session timeout, the static owner replaced itself without a
+    rebalance, with the reduced assignment and nothing to give up: nobody joined again, and the withheld partitions
+    stayed unread for good (seen in the scale-out proof: 5 of 8 partitions unread for 6 minutes, until the test gave
+    up). Here the first worker holds every partition, its revocation is made slow (its database locked while the two
+    others join) and it is killed meanwhile."""
+    db = tmp_path / "index" / "logs.db"
+    db.parent.mkdir(parents=True)
+    index = SqliteIndex(db)
+    config = worker_config(tmp_path, kafka_bootstrap, topic, index)
+    group_id = config.read_text().split('group_id = "', 1)[1].split('"', 1)[0]
+    workers = WorkerGroup(config, tmp_path / "logs", WORKERS)
+    production = ThreadPoolExecutor(max_workers=1, thread_name_prefix="producer")
+    try:
+        first = workers.start_one(0)
+        produced = production.submit(stream, kafka_bootstrap, topic, 12_000, 30.0)
+        poll_until(first.current_log, lambda text: "Partitions assigned" in text, deadline=90, what="the first worker assigned")
+        time.sleep(2)  # it consumes every partition
+        others = [workers.start_one(1), workers.start_one(2)]
+        for worker in others:
+            poll_until(worker.current_log, lambda text: "Consuming." in text, deadline=90, what="the others joining",
+                       interval=0.05)
+        lock = sqlite3.connect(db, timeout=30, isolation_level=None)
+        try:
+            lock.execute("BEGIN EXCLUSIVE")  # the first worker's write, and so its revocation, waits for this
+            time.sleep(4)  # the rebalance the others started reaches the first worker (its heartbeat, every 3 s)
+            withheld = owned_partitions(kafka_bootstrap, group_id)
+            workers.kill_and_restart(0)
+        finally:
+            lock.close()
+        ids = produced.result(timeout=120)
+        poll_until(lambda: owned_partitions(kafka_bootstrap, group_id), lambda n: n == PARTITIONS, deadline=120,
+                   what=f"all {PARTITIONS} partitions owned", transient=(KafkaException,), interval=1.0)
+        poll_until(index.count, lambda n: n >= len(ids), deadline=120, what=f"{len(ids)} events indexed",
+                   transient=index.busy, interval=1.0)
+        assert workers.stop() == dict.fromkeys(range(WORKERS), 0)
+        assert sorted(index.ids()) == sorted(ids)
+    except BaseException:
+        print(workers.digest())
+        raise
+    finally:
+        workers.kill_all()
+        production.shutdown(wait=True, cancel_futures=True)
+    print(f"\npartitions owned while the first worker was revoking: {withheld} of {PARTITIONS}")

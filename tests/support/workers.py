@@ -59,6 +59,11 @@ class WorkerGroup:
         for worker in self.workers:
             self._start(worker)
 
+    def start_one(self, number: int) -> WorkerProcess:
+        worker = self.workers[number]
+        self._start(worker)
+        return worker
+
     def _start(self, worker: WorkerProcess) -> None:
         with self._lock:
             worker.starts += 1
