@@ -30,6 +30,10 @@ nobody heartbeats the member of an abandoned join, so it expires with its sessio
 The fenced worker waits that long (`instance_held`); then it rejoins with a new client after a delay, a bounded number
 of times in a row, or reports the other worker as before (`Fencings`). The worker index lock rules out a second worker
 with the same derived id on this host, but not a cloned host, nor a configured group_instance_id used twice.
+
+Given to nobody: a static member killed between the two steps of a cooperative rebalance and restarted within the
+session timeout leaves the partitions it was giving up assigned to no member of a stable group, for good
+(`UnownedWatch`); one member then leaves and joins again, and the rebalance that follows assigns them.
 """
 
 import enum

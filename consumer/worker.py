@@ -29,6 +29,9 @@ the partitions back without a rebalance; a stopping static member unsubscribes b
 A static member fenced (FENCED_INSTANCE_ID, fatal in librdkafka) by a join of its own that the coordinator processed
 late closes the unusable client, forgets what it buffered (as for lost partitions) and joins again with a new one after
 a delay; fenced by another worker with its instance id, it stops (membership.Fencings decides).
+Partitions the stable group leaves to nobody (a static member killed between the two steps of a cooperative rebalance,
+restarted within the session timeout) are noticed by membership.UnownedWatch; the member whose turn it is leaves the
+group and joins again, which makes the group assign them.
 `run --once` is a dynamic member and stops when caught up with the end offsets recorded at start (consumer/catchup.py).
 """
 

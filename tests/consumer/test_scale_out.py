@@ -331,3 +331,29 @@ def test_a_static_worker_killed_while_it_revokes_in_a_rebalance_leaves_no_partit
         workers.kill_all()
         production.shutdown(wait=True, cancel_futures=True)
     print(f"\npartitions owned while the first worker was revoking: {withheld} of {PARTITIONS}")
+
+
+def test_the_unowned_watch_asks_one_member_to_rejoin_after_two_looks_and_the_next_if_that_did_not_help() -> None:
+    from types import SimpleNamespace
+
+    from consumer.config import parse_config
+    from consumer.membership import UnownedWatch
+
+    def member(member_id: str, *partitions: int) -> SimpleNamespace:
+        return SimpleNamespace(member_id=member_id, assignment=SimpleNamespace(
+            topic_partitions=[SimpleNamespace(topic="logs", partition=p) for p in partitions]))
+
+    members = [member("c", 5, 6, 7), member("b"), member("a")]
+    watch = UnownedWatch(parse_config({}))
+    unowned = {("logs", p) for p in range(5)}
+    watch.look((unowned, members))
+    assert watch.due(lambda: "a") is None  # one look: may be the pause between the two steps of a rebalance
+    watch.look(None)  # a rebalance going on: no verdict, and the count of looks stands
+    watch.look((unowned, members))
+    assert watch.due(lambda: "b") is None  # not b's turn: a and b own nothing; a's id sorts first
+    watch.look((unowned, members))
+    assert watch.due(lambda: "b") == frozenset(unowned)  # a's rejoin did not help: b's turn
+    assert watch.due(lambda: "b") is None  # once
+    watch.look((set(), members))  # all owned again
+    watch.look((unowned, members))
+    assert watch.due(lambda: "a") is None  # the count starts again
