@@ -30,6 +30,10 @@ nobody heartbeats the member of an abandoned join, so it expires with its sessio
 The fenced worker waits that long (`instance_held`); then it rejoins with a new client after a delay, a bounded number
 of times in a row, or reports the other worker as before (`Fencings`). The worker index lock rules out a second worker
 with the same derived id on this host, but not a cloned host, nor a configured group_instance_id used twice.
+
+Given to nobody: a static member killed between the two steps of a cooperative rebalance and restarted within the
+session timeout leaves the partitions it was giving up assigned to no member of a stable group, for good
+(`UnownedWatch`); one member then leaves and joins again, and the rebalance that follows assigns them.
 """
 
 import enum
@@ -47,7 +51,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from confluent_kafka import Consumer, KafkaError
+from confluent_kafka import Consumer, ConsumerGroupState, KafkaError
 from confluent_kafka.admin import AdminClient
 
 from consumer.config import ConsumerConfig
@@ -438,10 +442,11 @@ class RejoinWatch:
         return self._wait
 
 
-def leave_group(consumer: Consumer, membership: Membership) -> None:
-    """Leave the group for good before `close()`. A dynamic member's close() sends LeaveGroup by itself; a static
-    member's does not, so it unsubscribes and serves the revocation (whose end sends LeaveGroup) first."""
-    if not membership.static:
+def leave_group(consumer: Consumer, membership: Membership, *, to_rejoin: bool = False) -> None:
+    """Leave the group for good before `close()`, or (`to_rejoin`) before subscribing again. A dynamic member's close()
+    sends LeaveGroup by itself; a static member's does not, so it unsubscribes and serves the revocation (whose end
+    sends LeaveGroup) first, as any member does to rejoin."""
+    if not membership.static and not to_rejoin:
         return
     try:
         consumer.unsubscribe()
@@ -480,3 +485,95 @@ def _close_quietly(consumer: Consumer) -> None:
         consumer.close()
     except Exception as error:
         log.warning("Closing the Kafka consumer failed.", extra={"error": str(error)})
+
+
+UNOWNED_LOOK_INTERVAL = 15.0  # seconds between two looks at who owns the group's partitions
+UNOWNED_LOOKS = 2  # looks in a row with the group stable and the same partitions owned by nobody: the worker rejoins
+
+
+def unowned_partitions(admin: AdminClient, config: ConsumerConfig) -> tuple[set[tuple[str, int]], list[Any]] | None:
+    """The partitions of the group's topics that no member owns, and the members (confluent_kafka MemberDescription);
+    None when the group is not stable (a rebalance is going on, or it is empty) or the broker did not answer. Topics
+    are the configured ones; a pattern's topics only when some member owns a partition of them (a regular expression
+    here might match a topic librdkafka's does not, and a rejoin cannot give a partition nobody subscribes to)."""
+    kafka = config.kafka
+    try:
+        future = admin.describe_consumer_groups([kafka.group_id], request_timeout=10)[kafka.group_id]
+        description: Any = future.result(timeout=15)
+        metadata = admin.list_topics(timeout=10)
+    except Exception as error:  # KafkaException or a timeout: look again next time
+        log.debug("Looking at the group's assignment failed.", extra={"error": str(error)})
+        return None
+    if description.state != ConsumerGroupState.STABLE or not description.members:
+        return None
+    owned = {(tp.topic, tp.partition) for m in description.members for tp in m.assignment.topic_partitions}
+    topics = {t for t in kafka.topics if not t.startswith("^")} | {t for t, _ in owned if kafka.indexes(t)}
+    wanted = {(name, p) for name in topics if (topic := metadata.topics.get(name)) is not None and topic.error is None
+              for p in topic.partitions}
+    return wanted - owned, list(description.members)
+
+
+class UnownedWatch:
+    """Whether partitions of the group's topics stay owned by no member while the group is stable, and whether this
+    worker is the one to rejoin so that the group assigns them (its state: the looks in a row that saw them).
+
+    Seen on a loaded machine with workers killed every few seconds: a cooperative rebalance hands partitions over in two
+    steps: the leader takes them from their owner first and gives them to no one; the owner revokes them and joins again,
+    and that second rebalance gives them to their new owner. A static member killed between the two (its revocation
+    running, slow while its sink is) and restarted within session_timeout_ms replaces itself without a rebalance: the
+    coordinator hands its new client the reduced assignment, which has nothing to revoke, so nobody joins again, and the
+    withheld partitions stay unread until the group's membership changes (minutes, or for ever while every restart is
+    a static one). Whoever sees this can end it by leaving and joining again: the group rebalances with every member's
+    owned partitions and assigns the rest.
+
+    One worker acts: of the members ordered by (partitions owned, member id), the first the first time, the next one if
+    that did not help, and so on; a member owning nothing loses nothing by leaving. Looks run on a thread of their own
+    (the Admin API calls may take seconds); the worker's loop asks `due()`."""
+
+    def __init__(self, config: ConsumerConfig) -> None:
+        self._config = config
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()  # `_due` is set on the watch's thread and taken on the worker's
+        self._due: tuple[frozenset[tuple[str, int]], str] | None = None  # the partitions, whose turn it is
+        self._looks = 0
+        self._last: set[tuple[str, int]] = set()
+        self._thread = threading.Thread(target=self._run, name="unowned-watch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ends the looks; a look under way is not waited for (its Admin API calls may take seconds; the thread is a
+        daemon and its answer is no longer read)."""
+        self._stopped.set()
+        self._thread.join(timeout=0.5)
+
+    def due(self, member_id: Callable[[], str | None]) -> frozenset[tuple[str, int]] | None:
+        """The partitions nobody owns, once, when the worker whose client has `member_id()` (asked only then) should
+        rejoin for them; else None. Called on the worker's thread: the client's calls wait for consume() to return."""
+        with self._lock:
+            due, self._due = self._due, None
+        if due is None or due[1] != member_id():
+            return None
+        return due[0]
+
+    def _run(self) -> None:
+        admin = AdminClient({**self._config.kafka.client_config(), "client.id": f"{CLIENT_PREFIX}watch-{os.getpid()}"})
+        while not self._stopped.wait(UNOWNED_LOOK_INTERVAL):
+            self.look(unowned_partitions(admin, self._config))
+
+    def look(self, seen: tuple[set[tuple[str, int]], list[Any]] | None) -> None:
+        """One look's outcome (`unowned_partitions`): counts the looks in a row that saw the same partitions unowned,
+        and marks the rejoin due when it is this worker's turn."""
+        if seen is None:
+            return  # a rebalance is going on (or no answer): the next look decides
+        unowned, members = seen
+        still = unowned & self._last if self._looks else unowned
+        self._looks = self._looks + 1 if still else 0
+        self._last = still
+        if self._looks < UNOWNED_LOOKS:
+            return
+        order = sorted(members, key=lambda m: (len(m.assignment.topic_partitions), m.member_id))
+        turn = order[(self._looks - UNOWNED_LOOKS) % len(order)]
+        with self._lock:
+            self._due = (frozenset(still), turn.member_id)

@@ -29,6 +29,9 @@ the partitions back without a rebalance; a stopping static member unsubscribes b
 A static member fenced (FENCED_INSTANCE_ID, fatal in librdkafka) by a join of its own that the coordinator processed
 late closes the unusable client, forgets what it buffered (as for lost partitions) and joins again with a new one after
 a delay; fenced by another worker with its instance id, it stops (membership.Fencings decides).
+Partitions the stable group leaves to nobody (a static member killed between the two steps of a cooperative rebalance,
+restarted within the session timeout) are noticed by membership.UnownedWatch; the member whose turn it is leaves the
+group and joins again, which makes the group assign them.
 `run --once` is a dynamic member and stops when caught up with the end offsets recorded at start (consumer/catchup.py).
 """
 
@@ -50,6 +53,7 @@ from consumer.membership import (
     Fencings,
     Membership,
     RejoinWatch,
+    UnownedWatch,
     close_consumer,
     fatal_reason,
     instance_held,
@@ -130,6 +134,7 @@ class Worker:
         self._fencings: Fencings | None = None
         self._fenced = False  # set by the client's fatal FENCED_INSTANCE_ID; handled by the loop (_after_fencing)
         self._rejoin_watch = RejoinWatch(config.kafka.session_timeout_ms / 1000)
+        self._unowned_watch: UnownedWatch | None = None  # long-running workers only (see membership.UnownedWatch)
         self._catchup: CatchUp | None = None
         self._not_caught_up: str | None = None
         self._last_activity = time.monotonic()
@@ -167,6 +172,9 @@ class Worker:
             self._fencings = Fencings(self._membership.instance_id)
         self._last_activity = time.monotonic()
         self._join()
+        if not once:
+            self._unowned_watch = UnownedWatch(self._config)
+            self._unowned_watch.start()
         log.info("Consuming.", extra={"topics": self._config.kafka.topics, "group_id": self._config.kafka.group_id,
                                       "group_instance_id": self._membership.instance_id,
                                       "client_id": self._membership.client_id})
@@ -203,9 +211,19 @@ class Worker:
         assert self._membership is not None
         # error_cb: connection-level errors (such as refused credentials) never arrive as consumed messages.
         self._consumer = Consumer({**consumer_settings(self._config, self._membership), "error_cb": self._client_error})
-        self._consumer.subscribe(
+        self._subscribe()
+
+    def _subscribe(self) -> None:
+        self.consumer.subscribe(
             list(self._config.kafka.topics), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
+
+    def _member_id(self) -> str | None:
+        """The client's member id in the group; None while it has none."""
+        try:
+            return self._consumer.memberid() if self._consumer is not None else None
+        except (RuntimeError, KafkaException):
+            return None
 
     def _loop(self) -> None:
         while not self._stop:
@@ -215,6 +233,10 @@ class Worker:
                 continue
             if self._rejoin_watch.due(time.monotonic()):
                 self._replace_stalled_client()
+                continue
+            unowned = self._unowned_watch.due(self._member_id) if self._unowned_watch is not None else None
+            if unowned:
+                self._rejoin_for_unowned(unowned)
                 continue
             if self._inflight is not None and self._inflight.done():
                 self._settle()
@@ -511,6 +533,19 @@ class Worker:
         self._join()
         self._last_activity = time.monotonic()
 
+    def _rejoin_for_unowned(self, unowned: frozenset[TopicPartitionKey]) -> None:
+        """Partitions stay owned by no member of the stable group: leave it and join again, so that it rebalances and
+        assigns them (membership.UnownedWatch). Leaving revokes this worker's partitions as a stop does: what is
+        buffered is written and committed first."""
+        assert self._membership is not None
+        log.warning("Partitions of the group's topics are owned by no worker while the group is stable; this worker "
+                    "leaves the group and joins again so that the group assigns them.",
+                    extra={"partitions": _names(sorted(unowned)), "group_instance_id": self._membership.instance_id})
+        self._settle()
+        leave_group(self.consumer, self._membership, to_rejoin=True)
+        self._subscribe()
+        self._last_activity = time.monotonic()
+
     def _drop_client(self, close_timeout: float) -> None:
         """Close a client the worker replaces (fenced, or stuck without partitions), as if its partitions were lost."""
         self._settle()  # the flush in flight ends (its rows are durable with their offsets); its commit cannot be made
@@ -617,6 +652,8 @@ class Worker:
         if self._progress.mode != "off":
             self._report()
         self._progress.finish()
+        if self._unowned_watch is not None:
+            self._unowned_watch.stop()
         if self._membership is not None:
             leave_group(self.consumer, self._membership)  # a static member leaves for good too
         close_consumer(self.consumer)  # bounded: with the broker unreachable librdkafka's close() may never return
