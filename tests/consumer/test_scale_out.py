@@ -45,6 +45,7 @@ MIN_KILLS = 3  # fewer and the run proved little: the test fails rather than pas
 # the rest (config, reading the index back over HTTP) is the same for both engines.
 ENGINES: dict[str, tuple[str, pytest.MarkDecorator]] = {
     "opensearch": ("opensearch_url", pytest.mark.opensearch),
+    "elasticsearch": ("elasticsearch_url", pytest.mark.elasticsearch),
 }
 SINKS = [pytest.param("sqlite", id="sqlite"),
          *(pytest.param(kind, marks=mark, id=kind) for kind, (_fixture, mark) in ENGINES.items())]
