@@ -21,6 +21,7 @@ import pytest
 from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from consumer.sinks.sqlite_db import fts_rows
 from schemas import serialize
 from tests.consumer.helpers import make_events
 from tests.support import engine_index
@@ -93,7 +94,9 @@ class SqliteIndex:
     def ids(self) -> list[str]:
         with sqlite3.connect(self.path, timeout=30) as connection:
             ids = [row[0].hex() for row in connection.execute("SELECT event_id FROM events")]
-        assert self._one("SELECT count(*) FROM events_fts") == len(ids), "the full-text index and the rows differ"
+        with sqlite3.connect(self.path, timeout=30) as connection:
+            # A contentless FTS5 table cannot be counted with count(*): the sink's own reading of its row count.
+            assert fts_rows(connection) == len(ids), "the full-text index and the rows differ"
         return ids
 
     def dead_letters(self) -> int:
