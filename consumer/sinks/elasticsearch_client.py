@@ -1,20 +1,17 @@
 """The Elasticsearch adapter of consumer.sinks.engine_client, over the official `elasticsearch` client (8.x)."""
 
 import logging
-import os
 from typing import Any, cast
 
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
-from consumer.sinks.engine_client import EngineRequestError
+from consumer.sinks.engine_client import FILTER_PATH, EngineRequestError
 from consumer.sinks.engine_settings import EngineSettings
-from logferry.logs import register_secret
 
 # The client logs every request at INFO; the consumer's own logs say what matters.
 logging.getLogger("elastic_transport").setLevel(logging.WARNING)
 
-FILTER_PATH = "errors,items.*.status,items.*.result,items.*.error.type,items.*.error.reason"
 # `flattened` indexes every leaf as a keyword; longer values are kept in _source, not indexed (the sink moves the
 # longest out of the field before, see engine_schema.MAX_TERM_CHARS). depth_limit: the flat field takes what the
 # sink's own depth check lets through.
@@ -22,12 +19,11 @@ FLAT_FIELD: dict[str, Any] = {"type": "flattened", "ignore_above": 8191, "depth_
 
 
 def make_client(settings: EngineSettings) -> Elasticsearch:
-    user, password = os.environ.get(settings.username_env), os.environ.get(settings.password_env)
-    register_secret(password)
+    credentials = settings.credentials()
     options: dict[str, Any] = {"request_timeout": settings.request_timeout, "max_retries": 0, "retry_on_timeout": False,
                                "connections_per_node": max(4, settings.bulk_concurrency * 2)}
-    if user and password is not None:
-        options["basic_auth"] = (user, password)
+    if credentials is not None:
+        options["basic_auth"] = credentials
     if settings.url.startswith("https://"):
         options["verify_certs"] = True
         if settings.ca_certs:

@@ -6,6 +6,9 @@ search, retention) never sees a library's exception types."""
 
 from typing import Any, Protocol
 
+# What a bulk response is cut down to: enough to tell, item by item, written, duplicate, retriable or refused.
+FILTER_PATH = "errors,items.*.status,items.*.result,items.*.error.type,items.*.error.reason"
+
 
 class EngineRequestError(Exception):
     """A request failed: `status` is the HTTP status, None when the node could not be reached or did not answer."""

@@ -1,11 +1,13 @@
 """The keys every search-engine sink has (OpenSearch, Elasticsearch); each kind subclasses it with its `type`."""
 
+import os
 import re
 from dataclasses import dataclass
 
 from consumer.sinks.settings import SinkSettings
 from logferry.config import Seconds, setting
 from logferry.errors import ConfigError
+from logferry.logs import register_secret
 
 _URL = re.compile(r"^https?://[^/\s:]+(:[0-9]{1,5})?(/.*)?$")
 
@@ -27,6 +29,13 @@ class EngineSettings(SinkSettings):
     retention: Seconds = setting(0.0, "How long events are kept (\"14d\"): older daily indices are deleted; 0 keeps all.")
     deadletter_retention: Seconds = setting(0.0, "How long dead letters are kept (\"30d\"); 0 keeps all.")
     retention_interval: Seconds = setting(600.0, "Seconds between two retention sweeps (the first runs at start).")
+
+    def credentials(self) -> tuple[str, str] | None:
+        """(user, password) from the environment variables the settings name, the password never logged; None when
+        either is unset (no authentication)."""
+        user, password = os.environ.get(self.username_env), os.environ.get(self.password_env)
+        register_secret(password)
+        return (user, password) if user and password is not None else None
 
     def check(self, where: str) -> None:
         if not _URL.match(self.url):

@@ -1,27 +1,23 @@
 """The OpenSearch adapter of consumer.sinks.engine_client, over opensearch-py."""
 
-import os
 from typing import Any
 
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import TransportError
 
-from consumer.sinks.engine_client import EngineRequestError
+from consumer.sinks.engine_client import FILTER_PATH, EngineRequestError
 from consumer.sinks.engine_settings import EngineSettings
-from logferry.logs import register_secret
 
-FILTER_PATH = "errors,items.*.status,items.*.result,items.*.error.type,items.*.error.reason"
 _MAYBE_NO_INDEX = {"ignore_unavailable": "true", "allow_no_indices": "true"}
 
 
 def make_client(settings: EngineSettings) -> OpenSearch:
-    user, password = os.environ.get(settings.username_env), os.environ.get(settings.password_env)
-    register_secret(password)
+    credentials = settings.credentials()
     options: dict[str, Any] = {"timeout": settings.request_timeout, "max_retries": 0, "retry_on_timeout": False,
                                "pool_maxsize": max(4, settings.bulk_concurrency * 2)}
-    if user and password is not None:
-        options["http_auth"] = (user, password)
+    if credentials is not None:
+        options["http_auth"] = credentials
     if settings.url.startswith("https://"):
         options.update(use_ssl=True, verify_certs=True)
         if settings.ca_certs:
