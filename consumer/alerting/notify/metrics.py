@@ -1,0 +1,55 @@
+"""The notifier's metrics, served on the evaluator's endpoint (logferry.exporter conventions: plain integers
+counted by the notifier's and the delivery thread's code, read by a collector when a scrape comes).
+
+    logferry_alert_notifications_sent_total{receiver}      notifications a receiver accepted
+    logferry_alert_notifications_failed_total{receiver}    tries that failed (each retried or given up)
+    logferry_alert_notifications_given_up_total{receiver}  notifications given up (refused, or past give_up_after)
+    logferry_alert_notifications_suppressed_total{reason}  alerts kept out of a notification (silenced, inhibited)
+    logferry_alert_notifications_delayed_total{receiver}   group flushes put off by the receiver's rate limit
+    logferry_alert_outbox_depth                            notifications waiting in the outbox
+"""
+
+from collections import Counter
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+
+class NotifyMetrics:
+    """What the notifier and its delivery count; `register` shows them in a registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.sent: Counter[str] = Counter()
+        self.failed: Counter[str] = Counter()
+        self.given_up: Counter[str] = Counter()
+        self.suppressed: Counter[str] = Counter()
+        self.delayed: Counter[str] = Counter()
+        self.outbox_depth = 0
+        if registry is not None:
+            self.register(registry)
+
+    def register(self, registry: CollectorRegistry) -> None:
+        registry.register(NotifyCollector(self))
+
+
+class NotifyCollector(Collector):
+    def __init__(self, metrics: NotifyMetrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        m = self._metrics
+        for name, counts, label, text in (
+            ("sent", m.sent, "receiver", "Notifications a receiver accepted."),
+            ("failed", m.failed, "receiver", "Tries to send a notification that failed (retried or given up)."),
+            ("given_up", m.given_up, "receiver", "Notifications given up: refused, or not accepted within give_up_after."),
+            ("suppressed", m.suppressed, "reason", "Alerts kept out of notifications (silenced, inhibited)."),
+            ("delayed", m.delayed, "receiver", "Group notifications put off by the receiver's rate limit (merged, not lost)."),
+        ):
+            family = CounterMetricFamily(f"logferry_alert_notifications_{name}", text, labels=[label])
+            for key, value in sorted(dict(counts).items()):
+                family.add_metric([key], value)
+            yield family
+        yield GaugeMetricFamily("logferry_alert_outbox_depth", "Notifications waiting in the outbox to be delivered.",
+                                value=m.outbox_depth)
