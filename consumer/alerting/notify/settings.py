@@ -8,7 +8,7 @@ own module (`email_settings`, `webhook_settings`, `alertmanager_settings`), like
 
 import builtins
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 from consumer.alerting.model import Alert, Severity
@@ -159,14 +159,16 @@ class InhibitSettings:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NotifySettings:
-    """Everything the notifier needs: receivers by name, routes in order (the last one the default if nothing else
-    matches), inhibitions."""
+    """Everything the notifier needs (the evaluator config's top-level `receivers`, `routes` and `inhibit`): receivers
+    by name, routes in order (the first that matches wins; end with a default one), inhibitions."""
 
-    receivers: Sequence[ReceiverSettings] = field(default_factory=list)
-    routes: Sequence[RouteSettings] = field(default_factory=list)
-    inhibit: Sequence[InhibitSettings] = field(default_factory=list)
+    receivers: list[ReceiverSettings] = setting([], "Where notifications go; `type` chooses each receiver's kind and keys.")
+    routes: list[RouteSettings] = setting(
+        [], "Which receiver an alert goes to, tried in order (first match wins); the last without conditions is the default."
+    )
+    inhibit: list[InhibitSettings] = setting([], "Alerts that mute others while they fire (critical mutes warning).")
 
     def receiver(self, name: str) -> ReceiverSettings:
         for receiver in self.receivers:

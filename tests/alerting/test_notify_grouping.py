@@ -1,0 +1,162 @@
+"""Grouping and timing of notifications, driven with Alert objects and the notifier's `now` (no broker): group_wait
+merges a route's alerts into one notification, group_interval spaces a group's changes, repeat_interval repeats a
+group that still fires, resolved alerts are notified once, and the same changes observed again send nothing new.
+The outbox rows are delivered to a real HTTP server at the end of each test that needs an arrival."""
+
+from pathlib import Path
+
+from consumer.alerting.model import AlertState, Severity
+from consumer.alerting.notify import Notifier
+from consumer.alerting.notify.delivery import OutboxDelivery, connect
+from tests.support.notify import T0, alert, due, observe, outbox, settings, shown, state_db, webhook_server
+from tests.support.webhook import WebhookServer
+
+__all__ = ["webhook_server"]
+
+
+def hook(url: str) -> dict[str, object]:
+    return {"type": "webhook", "name": "ops", "url": url, "retry_initial": "100ms"}
+
+
+def timed_route(**extra: object) -> dict[str, object]:
+    return {"receiver": "ops", "group_by": ["service"], "group_wait": "30s", "group_interval": "5m",
+            "repeat_interval": "4h", **extra}
+
+
+def test_group_wait_merges_the_alerts_of_a_group_into_one_notification(tmp_path: Path,
+                                                                     webhook_server: WebhookServer) -> None:
+    config = settings([hook(webhook_server.url)], [timed_route()])
+    notifier, db = Notifier(config), state_db(tmp_path / "state.db")
+    start = T0 - 60  # the rows are due when the delivery looks (it reads the wall clock)
+    observe(notifier, db, start, alert("billing-errors"))
+    observe(notifier, db, start + 10, alert("billing-latency"))
+    observe(notifier, db, start + 12, alert("search-errors", group=(("service", "search"),)))
+    assert due(notifier, db, start + 29) == 0, "nothing goes out before group_wait"
+    assert due(notifier, db, start + 30) == 1, "the billing group waited 30 s from its first alert"
+    assert due(notifier, db, start + 42) == 1, "the search group is a group of its own"
+    rows = outbox(db)
+    assert sorted(shown(rows[0])) == [("billing-errors", "firing"), ("billing-latency", "firing")]
+    assert shown(rows[1]) == [("search-errors", "firing")]
+    assert rows[0]["payload"]["group"] == [["service", "billing"]]
+
+    delivery = OutboxDelivery(tmp_path / "state.db", config)
+    sent = delivery.deliver_once(connect(tmp_path / "state.db"))
+    assert sent == 2
+    received = webhook_server.received()
+    assert [r.body["group"]["key"] for r in received] == ["service=billing", "service=search"]
+    assert sorted(a["rule"] for a in received[0].body["alerts"]) == ["billing-errors", "billing-latency"]
+    assert received[0].headers["idempotency-key"] == rows[0]["notification_id"]
+    assert [r["status"] for r in outbox(db)] == ["sent", "sent"]
+
+
+def test_group_interval_spaces_the_changes_of_a_notified_group(tmp_path: Path) -> None:
+    notifier, db = Notifier(settings([hook("http://127.0.0.1:9/hook")], [timed_route()])), state_db(tmp_path / "s.db")
+    observe(notifier, db, T0, alert("billing-errors"))
+    assert due(notifier, db, T0 + 30) == 1
+    observe(notifier, db, T0 + 40, alert("billing-latency"))
+    assert due(notifier, db, T0 + 100) == 0, "a change of a notified group waits for group_interval"
+    observe(notifier, db, T0 + 200, alert("billing-timeouts"))
+    assert due(notifier, db, T0 + 329) == 0
+    assert due(notifier, db, T0 + 330) == 1, "group_interval after the first notification"
+    rows = outbox(db)
+    assert len(rows) == 2
+    assert sorted(shown(rows[1])) == [("billing-errors", "firing"), ("billing-latency", "firing"),
+                                      ("billing-timeouts", "firing")]
+    assert rows[1]["sequence"] == 2
+
+
+def test_repeat_interval_repeats_a_group_that_still_fires_and_nothing_before(tmp_path: Path) -> None:
+    notifier, db = Notifier(settings([hook("http://127.0.0.1:9/hook")], [timed_route()])), state_db(tmp_path / "s.db")
+    observe(notifier, db, T0, alert("billing-errors"))
+    assert due(notifier, db, T0 + 30) == 1
+    for minute in range(1, 240, 7):
+        assert due(notifier, db, T0 + 30 + minute * 60) == 0, f"no repeat {minute} min after"
+    # The evaluator hands over new counts of the firing alert: not a change that notifies.
+    observe(notifier, db, T0 + 3600, alert("billing-errors", count=99))
+    assert due(notifier, db, T0 + 30 + 4 * 3600 - 1) == 0
+    assert due(notifier, db, T0 + 30 + 4 * 3600) == 1
+    first, repeat = outbox(db)
+    assert shown(first) == shown(repeat) == [("billing-errors", "firing")]
+    assert repeat["payload"]["alerts"][0]["count"] == 99, "a repeat shows the latest count"
+    assert first["notification_id"] != repeat["notification_id"], "a deliberate repeat is a new notification"
+
+
+def test_resolved_alerts_are_notified_once_and_the_group_then_falls_silent(tmp_path: Path) -> None:
+    notifier, db = Notifier(settings([hook("http://127.0.0.1:9/hook")], [timed_route()])), state_db(tmp_path / "s.db")
+    observe(notifier, db, T0, alert("billing-errors"), alert("billing-latency"))
+    assert due(notifier, db, T0 + 30) == 1
+    observe(notifier, db, T0 + 60, alert("billing-errors", AlertState.RESOLVED))
+    assert due(notifier, db, T0 + 330) == 1
+    observe(notifier, db, T0 + 400, alert("billing-latency", AlertState.RESOLVED))
+    assert due(notifier, db, T0 + 630) == 1
+    for hours in (1, 5, 24):
+        assert due(notifier, db, T0 + 630 + hours * 3600) == 0, "a resolved group is not repeated"
+    rows = outbox(db)
+    assert sorted(shown(rows[1])) == [("billing-errors", "resolved"), ("billing-latency", "firing")]
+    assert rows[1]["payload"]["alerts"][0]["state"] == "firing", "firing alerts come first"
+    assert shown(rows[2]) == [("billing-latency", "resolved")]
+    assert rows[2]["payload"]["alerts"][0]["resolved_at"] is not None
+
+
+def test_send_resolved_false_keeps_resolutions_quiet(tmp_path: Path) -> None:
+    config = settings([hook("http://127.0.0.1:9/hook")], [timed_route(send_resolved=False)])
+    notifier, db = Notifier(config), state_db(tmp_path / "s.db")
+    observe(notifier, db, T0, alert("billing-errors"))
+    assert due(notifier, db, T0 + 30) == 1
+    observe(notifier, db, T0 + 60, alert("billing-errors", AlertState.RESOLVED))
+    assert due(notifier, db, T0 + 330) == 0
+    assert due(notifier, db, T0 + 5 * 3600) == 0
+    assert len(outbox(db)) == 1
+
+
+def test_an_alert_that_resolves_before_its_group_is_notified_sends_nothing(tmp_path: Path) -> None:
+    notifier, db = Notifier(settings([hook("http://127.0.0.1:9/hook")], [timed_route()])), state_db(tmp_path / "s.db")
+    observe(notifier, db, T0, alert("billing-errors", AlertState.PENDING))
+    observe(notifier, db, T0 + 5, alert("billing-errors"))
+    observe(notifier, db, T0 + 10, alert("billing-errors", AlertState.RESOLVED))
+    observe(notifier, db, T0 + 12, alert("never-fired", AlertState.RESOLVED))
+    assert due(notifier, db, T0 + 40) == 0
+    assert due(notifier, db, T0 + 5 * 3600) == 0
+    assert outbox(db) == []
+
+
+def test_the_same_changes_observed_again_send_nothing_new(tmp_path: Path) -> None:
+    """A replay of the evaluator's group hands over changes that were notified already."""
+    notifier, db = Notifier(settings([hook("http://127.0.0.1:9/hook")], [timed_route()])), state_db(tmp_path / "s.db")
+    changes = [alert("billing-errors"), alert("billing-errors", AlertState.RESOLVED)]
+    observe(notifier, db, T0, changes[0])
+    assert due(notifier, db, T0 + 30) == 1
+    observe(notifier, db, T0 + 60, changes[1])
+    assert due(notifier, db, T0 + 330) == 1
+    for replay in range(3):
+        observe(notifier, db, T0 + 1000 + replay, *changes)
+        assert due(notifier, db, T0 + 2000 + replay * 1000) == 0
+    assert len(outbox(db)) == 2
+
+
+def test_a_flush_rolled_back_and_made_again_is_the_same_notification(tmp_path: Path) -> None:
+    """The evaluator crashed after `due` but before its commit: the flush made again has the same id."""
+    notifier, db = Notifier(settings([hook("http://127.0.0.1:9/hook")], [timed_route()])), state_db(tmp_path / "s.db")
+    observe(notifier, db, T0, alert("billing-errors"), alert("billing-latency"))
+    assert notifier.due(db, T0 + 30) == 1
+    lost = outbox(db)[0]["notification_id"]
+    db.rollback()
+    assert outbox(db) == []
+    assert due(notifier, db, T0 + 31) == 1
+    assert outbox(db)[0]["notification_id"] == lost
+
+
+def test_routes_send_by_severity_and_labels_first_match_wins(tmp_path: Path) -> None:
+    receivers = [hook("http://127.0.0.1:9/a") | {"name": "pager"}, hook("http://127.0.0.1:9/b") | {"name": "team"},
+                 hook("http://127.0.0.1:9/c") | {"name": "default"}]
+    routes = [{"receiver": "pager", "severities": ["critical"], "group_wait": "0s"},
+              {"receiver": "team", "labels": {"team": "payments"}, "group_wait": "0s"},
+              {"receiver": "default", "group_wait": "0s"}]
+    notifier, db = Notifier(settings(receivers, routes)), state_db(tmp_path / "s.db")
+    observe(notifier, db, T0,
+            alert("a-critical", severity=Severity.CRITICAL, labels={"team": "payments"}),
+            alert("b-payments", labels={"team": "payments"}),
+            alert("c-other"))
+    assert due(notifier, db, T0) == 3
+    assert {tuple(shown(r))[0][0]: r["receiver"] for r in outbox(db)} == {
+        "a-critical": "pager", "b-payments": "team", "c-other": "default"}
