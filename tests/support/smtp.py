@@ -73,7 +73,8 @@ class SmtpServer:
     def start(self) -> None:
         kwargs: dict[str, Any] = {}
         if self._login is not None:
-            kwargs.update(authenticator=self._authenticate, auth_require_tls=self.security != "none",
+            # aiosmtpd counts only STARTTLS as TLS for AUTH; an implicit-TLS session is encrypted from the start.
+            kwargs.update(authenticator=self._authenticate, auth_require_tls=self.security == "starttls",
                           auth_required=True)
         if self.security == "starttls":
             kwargs.update(tls_context=self._context, require_starttls=True)

@@ -131,6 +131,7 @@ class Notifier:
         labels_json, receiver_name, last_sent, sequence, last_digest = row
         held = self._held(db, index, group_id)
         firing: list[_Held] = []
+        muted = False  # a firing alert is kept out: look again group_interval later (a silence may end)
         for item in held:
             if item.alert.state is not AlertState.FIRING:
                 continue
@@ -142,6 +143,7 @@ class Notifier:
                                                                "by": by})
                 db.execute("UPDATE notify_alerts SET suppressed = ?, suppressed_by = ? WHERE fingerprint = ?",
                            (reason.value, by, item.fingerprint))
+                muted = True
                 continue
             if item.suppressed is not None:
                 db.execute("UPDATE notify_alerts SET suppressed = NULL, suppressed_by = NULL WHERE fingerprint = ?",
@@ -158,9 +160,11 @@ class Notifier:
             self._schedule(db, index, group_id, now + route.group_interval if still_firing else None)
             return 0
         digest = _digest(content)
+        recheck = now + route.group_interval
         if digest == last_digest and last_sent is not None and now < float(last_sent) + route.repeat_interval:
             self._finish(db, finished, now)
-            self._schedule(db, index, group_id, float(last_sent) + route.repeat_interval)
+            repeat = float(last_sent) + route.repeat_interval
+            self._schedule(db, index, group_id, min(repeat, recheck) if muted else repeat)
             return 0
         try:
             receiver = self.settings.receiver(str(receiver_name))
@@ -194,7 +198,8 @@ class Notifier:
         self._finish(db, finished, now)
         db.execute("UPDATE notify_groups SET last_sent = ?, sequence = ?, last_digest = ? WHERE route = ? AND group_id = ?",
                    (now, sequence, digest, index, group_id))
-        self._schedule(db, index, group_id, now + route.repeat_interval if still_firing else None)
+        repeat = now + route.repeat_interval if still_firing else None
+        self._schedule(db, index, group_id, recheck if muted else repeat)
         log.info("A notification is queued.", extra={"notification": notification.id, "receiver": receiver.name,
                                                      "group": notification.group_text, "alerts": len(content)})
         return 1
