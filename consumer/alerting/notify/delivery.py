@@ -83,9 +83,10 @@ class OutboxDelivery:
                 break
             if row.receiver in failing:
                 continue  # its receiver just failed: its other rows wait for their own retry
-            if self._deliver(db, row):
+            status = self._deliver(db, row)
+            if status is OutboxStatus.SENT:
                 sent += 1
-            else:
+            elif status is OutboxStatus.PENDING:
                 failing.add(row.receiver)
         self._count_depth(db)
         return sent
@@ -117,12 +118,13 @@ class OutboxDelivery:
             return self.poll
         return max(0.0, min(self.poll, float(row[0]) - time.time()))
 
-    def _deliver(self, db: sqlite3.Connection, row: "OutboxRow") -> bool:
+    def _deliver(self, db: sqlite3.Connection, row: "OutboxRow") -> OutboxStatus:
+        """Send `row`; where it is now (SENT, PENDING for a retry, GIVEN_UP)."""
         try:
             settings = self.settings.receiver(row.receiver)
         except KeyError:
             self._give_up(db, row, attempts=row.attempts, reason=f"the receiver {row.receiver} is no longer in the config")
-            return False
+            return OutboxStatus.GIVEN_UP
         notification = Notification.from_stored(orjson.loads(row.payload))
         try:
             self._receiver(settings).send(notification)
@@ -133,9 +135,10 @@ class OutboxDelivery:
         self.metrics.sent[row.receiver] += 1
         log.info("A notification was delivered.", extra={"notification": row.notification_id, "receiver": row.receiver,
                                                          "attempts": row.attempts + 1})
-        return True
+        return OutboxStatus.SENT
 
-    def _failed(self, db: sqlite3.Connection, row: "OutboxRow", settings: ReceiverSettings, error: DeliveryError) -> bool:
+    def _failed(self, db: sqlite3.Connection, row: "OutboxRow", settings: ReceiverSettings,
+                error: DeliveryError) -> OutboxStatus:
         self.metrics.failed[settings.name] += 1
         attempts = row.attempts + 1
         now = time.time()
@@ -143,14 +146,14 @@ class OutboxDelivery:
         if not error.retriable or now >= deadline:
             reason = str(error) if not error.retriable else f"not accepted within give_up_after: {error}"
             self._give_up(db, row, attempts=attempts, reason=reason)
-            return False
+            return OutboxStatus.GIVEN_UP
         retry = min(now + backoff(settings, attempts), deadline)
         db.execute("UPDATE notify_outbox SET attempts = ?, next_attempt = ?, last_error = ? WHERE id = ?",
                    (attempts, retry, str(error)[:MAX_ERROR], row.id))
         log.warning("A notification was not delivered; it will be tried again.",
                     extra={"notification": row.notification_id, "receiver": settings.name, "attempts": attempts,
                            "retry_in": round(retry - now, 3), "error": str(error)})
-        return False
+        return OutboxStatus.PENDING
 
     def _give_up(self, db: sqlite3.Connection, row: "OutboxRow", *, attempts: int, reason: str) -> None:
         db.execute("UPDATE notify_outbox SET status = ?, attempts = ?, finished_at = ?, last_error = ? WHERE id = ?",

@@ -198,8 +198,8 @@ class Notifier:
         self._finish(db, finished, now)
         db.execute("UPDATE notify_groups SET last_sent = ?, sequence = ?, last_digest = ? WHERE route = ? AND group_id = ?",
                    (now, sequence, digest, index, group_id))
-        repeat = now + route.repeat_interval if still_firing else None
-        self._schedule(db, index, group_id, recheck if muted else repeat)
+        next_repeat = now + route.repeat_interval if still_firing else None
+        self._schedule(db, index, group_id, recheck if muted else next_repeat)
         log.info("A notification is queued.", extra={"notification": notification.id, "receiver": receiver.name,
                                                      "group": notification.group_text, "alerts": len(content)})
         return 1
