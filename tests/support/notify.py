@@ -25,7 +25,7 @@ def alert(rule: str, state: AlertState = AlertState.FIRING, *, severity: Severit
           group: tuple[tuple[str, str], ...] = (("service", "billing"),), episode: int = 1, count: int = 23,
           samples: tuple[str, ...] = ("ERROR payment failed",), late: bool = False,
           labels: dict[str, str] | None = None) -> Alert:
-    started = int(T0 * NS) + episode
+    started = int((T0 - 7200) * NS) + episode  # event times lie behind the wall clock
     return Alert(
         key=AlertKey(rule, group, episode), state=state, severity=severity,
         labels={"rule": rule, "severity": severity.value, **dict(group), **(labels or {})},

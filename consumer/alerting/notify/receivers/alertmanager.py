@@ -3,7 +3,8 @@ with its labels (`alertname` = the rule), annotations (summary, the first matchi
 `endsAt` and a `generatorURL` to the console's search.
 
 A firing alert's `endsAt` lies two of the route's repeat_interval ahead: the notifier posts it again before then
-while it fires, so Alertmanager never resolves it on its own; a resolved alert's `endsAt` is when it resolved.
+while it fires, so Alertmanager never resolves it on its own; a resolved alert's `endsAt` is when it resolved (event
+time; now, if that lies ahead of this host's clock).
 Alertmanager deduplicates alerts by their labels, so posting one twice is harmless.
 """
 
@@ -11,6 +12,7 @@ import re
 import time
 from typing import Any
 
+from consumer.alerting.model import AlertState
 from consumer.alerting.notify.receivers.alertmanager_settings import AlertmanagerSettings
 from consumer.alerting.notify.receivers.base import Notification, NotifiedAlert, rfc3339
 from consumer.alerting.notify.receivers.http import post_json
@@ -37,7 +39,7 @@ class AlertmanagerReceiver:
 
     def body(self, notification: Notification, now: float) -> list[dict[str, Any]]:
         keep_until = int((now + 2 * max(notification.repeat_interval, 60.0)) * 1e9)
-        return [self._alert(alert, keep_until) for alert in notification.alerts]
+        return [self._alert(alert, keep_until, int(now * 1e9)) for alert in notification.alerts]
 
     def send(self, notification: Notification) -> None:
         s = self.settings
@@ -48,7 +50,7 @@ class AlertmanagerReceiver:
     def close(self) -> None:
         return
 
-    def _alert(self, alert: NotifiedAlert, keep_until: int) -> dict[str, Any]:
+    def _alert(self, alert: NotifiedAlert, keep_until: int, now: int) -> dict[str, Any]:
         labels = {label_name(k): v for k, v in alert.labels.items() if v}
         labels["alertname"] = alert.rule
         labels["severity"] = alert.severity.value
@@ -59,7 +61,11 @@ class AlertmanagerReceiver:
             annotations["first_lines"] = "\n".join(alert.samples)
         if alert.late:
             annotations["late"] = "true"
-        ends = alert.resolved_at if alert.resolved_at is not None else keep_until
+        # Resolved: at its event time, or now if a host's clock put that ahead (Alertmanager would wait for it).
+        if alert.state is AlertState.RESOLVED:
+            ends = now if alert.resolved_at is None else min(alert.resolved_at, now)
+        else:
+            ends = keep_until
         entry: dict[str, Any] = {
             "labels": labels,
             "annotations": annotations,
