@@ -158,5 +158,5 @@ def test_routes_send_by_severity_and_labels_first_match_wins(tmp_path: Path) -> 
             alert("b-payments", labels={"team": "payments"}),
             alert("c-other"))
     assert due(notifier, db, T0) == 3
-    assert {tuple(shown(r))[0][0]: r["receiver"] for r in outbox(db)} == {
+    assert {shown(r)[0][0]: r["receiver"] for r in outbox(db)} == {
         "a-critical": "pager", "b-payments": "team", "c-other": "default"}
