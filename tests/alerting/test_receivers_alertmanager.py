@@ -55,7 +55,7 @@ def test_an_alert_arrives_in_alertmanager_and_its_resolution_ends_it(tmp_path: P
     assert found["annotations"]["summary"] == firing.summary
     assert found["annotations"]["first_lines"] == "ERROR payment failed"
     assert found["annotations"]["logferry_fingerprint"] == firing.key.fingerprint
-    assert found["generatorURL"].startswith("https://logs.example.test/search?q=")
+    assert found["generatorURL"].startswith("https://logs.example.test/?q=service%3Abilling")
     assert found["status"]["state"] == "active"
     assert found["startsAt"].startswith(firing.fired_at and _rfc3339_seconds(firing.fired_at))
 

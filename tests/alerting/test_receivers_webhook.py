@@ -85,7 +85,8 @@ def test_the_payload_is_the_documented_version_1(tmp_path: Path, webhook_server:
                                                                          "key": "service=billing"}
     latency = next(a for a in first.body["alerts"] if a["rule"] == "billing-latency")
     assert latency["late"] is True
-    assert latency["search_url"].startswith("https://logs.example.test/search?q=service%3Abilling")
+    assert latency["search_url"] == ("https://logs.example.test/?q=service%3Abilling+level%3Aerror"
+                                     "&since=2030-01-15T08%3A00%3A00Z")
     assert second.body["sequence"] == 2
     assert sorted((a["rule"], a["state"]) for a in second.body["alerts"]) == [
         ("billing-errors", "resolved"), ("billing-latency", "firing")]

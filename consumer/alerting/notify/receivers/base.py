@@ -8,6 +8,7 @@ once. Both are counted; nothing is dropped without a record.
 """
 
 import datetime
+import shlex
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -73,10 +74,25 @@ class NotifiedAlert:
         )
 
     def search_url(self, console_url: str) -> str:
-        """The console's search of this alert's matching events, or "" without a console."""
+        """The console's search of this alert's matching events (`<console_url>/?q=...&since=...&until=...`, the
+        console's own parameters), or "" without a console."""
         if not console_url or not self.search:
             return ""
-        return console_url.rstrip("/") + "/search?" + urllib.parse.urlencode({"q": self.search})
+        query, since, until = split_search(self.search)
+        params = {key: value for key, value in (("q", query), ("since", since), ("until", until)) if value}
+        return console_url.rstrip("/") + "/?" + urllib.parse.urlencode(params)
+
+    def search_command(self) -> str:
+        """The `consumer search` command line that shows this alert's matching events."""
+        query, since, until = split_search(self.search)
+        parts = ["consumer search"]
+        if query:
+            parts.append(shlex.quote(query))
+        if since:
+            parts.append(f"--since {shlex.quote(since)}")
+        if until:
+            parts.append(f"--until {shlex.quote(until)}")
+        return " ".join(parts)
 
     def as_json(self, console_url: str) -> dict[str, Any]:
         return {
@@ -169,6 +185,16 @@ class Receiver(Protocol):
 
     def close(self) -> None:
         """Release connections; the receiver is not used again."""
+
+
+def split_search(search: str) -> tuple[str, str, str]:
+    """The evaluator's `search` (`<query> --since <time> [--until <time>]`) as (query, since, until)."""
+    text = " " + search.strip()
+    head, marker, tail = text.rpartition(" --since ")
+    if not marker:
+        return search.strip(), "", ""
+    since, _, until = tail.partition(" --until ")
+    return head.strip(), since.strip(), until.strip()
 
 
 def rfc3339(nanoseconds: int | None) -> str | None:

@@ -2,7 +2,6 @@
 event text escaped), shared by the email receiver and anything else that writes for humans."""
 
 import html
-import shlex
 
 from consumer.alerting.notify.receivers.base import Notification, NotifiedAlert, rfc3339
 
@@ -37,7 +36,7 @@ def plain(notification: Notification, console_url: str) -> str:
             if link:
                 lines.append(f"  Search: {link}")
             elif alert.search:
-                lines.append(f"  Search: consumer search {shlex.quote(one_line(alert.search))}")
+                lines.append(f"  Search: {one_line(alert.search_command())}")
         lines.append("")
     if notification.truncated:
         lines.append(f"{notification.truncated} more alerts of this group are not shown.")
@@ -64,7 +63,7 @@ def rich(notification: Notification, console_url: str) -> str:
             if link:
                 parts.append(f'<p><a href="{e(link, quote=True)}">Search the matching events</a></p>')
             elif alert.search:
-                parts.append(f"<p><code>consumer search {e(shlex.quote(one_line(alert.search)))}</code></p>")
+                parts.append(f"<p><code>{e(one_line(alert.search_command()))}</code></p>")
             parts.append("</li>")
         parts.append("</ul>")
     if notification.truncated:
