@@ -160,3 +160,18 @@ def test_routes_send_by_severity_and_labels_first_match_wins(tmp_path: Path) -> 
     assert due(notifier, db, T0) == 3
     assert {shown(r)[0][0]: r["receiver"] for r in outbox(db)} == {
         "a-critical": "pager", "b-payments": "team", "c-other": "default"}
+
+
+def test_group_by_dots_makes_every_alert_a_group_and_empty_group_by_one_group(tmp_path: Path) -> None:
+    receivers = [hook("http://127.0.0.1:9/a") | {"name": "each"}, hook("http://127.0.0.1:9/b") | {"name": "all"}]
+    routes = [{"receiver": "each", "severities": ["critical"], "group_by": ["..."], "group_wait": "0s"},
+              {"receiver": "all", "group_by": [], "group_wait": "0s"}]
+    notifier, db = Notifier(settings(receivers, routes)), state_db(tmp_path / "s.db")
+    observe(notifier, db, T0,
+            *(alert(f"crit-{n}", severity=Severity.CRITICAL, group=(("service", f"s{n}"),)) for n in range(3)),
+            *(alert(f"warn-{n}", group=(("service", f"s{n}"),)) for n in range(3)))
+    assert due(notifier, db, T0) == 4
+    rows = outbox(db)
+    assert sorted(len(shown(r)) for r in rows if r["receiver"] == "each") == [1, 1, 1]
+    (everything,) = [r for r in rows if r["receiver"] == "all"]
+    assert sorted(shown(everything)) == [("warn-0", "firing"), ("warn-1", "firing"), ("warn-2", "firing")]

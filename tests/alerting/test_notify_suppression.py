@@ -30,7 +30,7 @@ def test_a_critical_alert_mutes_the_warnings_of_its_group(tmp_path: Path) -> Non
     assert shown(billing) == [("billing-errors-critical", "firing")], "the warning is muted by its group's critical"
     assert shown(search) == [("search-errors-warning", "firing")], "another group's warning is not"
     assert suppressed(db) == [(warning.key.fingerprint, Suppression.INHIBITED, critical.key.fingerprint)]
-    assert 'logferry_alert_notifications_suppressed_total{reason="inhibited"} 1.0' in generate_latest(registry).decode()
+    assert 'logferry_evaluator_suppressed_notifications_total{reason="inhibited"} 1.0' in generate_latest(registry).decode()
 
     # The critical resolves: the warning, still firing, is notified in the group's next notification.
     observe(notifier, db, T0 + 60, alert("billing-errors-critical", AlertState.RESOLVED, severity=Severity.CRITICAL))
@@ -87,7 +87,7 @@ def test_the_rate_limit_delays_and_merges_and_survives_a_restart(tmp_path: Path)
     services = ["a", "b", "c", "d", "e"]
     observe(notifier, db, T0, *(alert(f"errors-{s}", group=(("service", s),)) for s in services))
     assert due(notifier, db, T0) == 2
-    assert 'logferry_alert_notifications_delayed_total{receiver="ops"} 3.0' in generate_latest(registry).decode()
+    assert 'logferry_evaluator_delayed_notifications_total{receiver="ops"} 3.0' in generate_latest(registry).decode()
     db.close()
 
     restarted, db = Notifier(config), state_db(tmp_path / "s.db")

@@ -159,9 +159,9 @@ def test_an_smtp_4xx_is_retried_with_the_same_message_id_and_a_5xx_is_given_up(
     (row,) = outbox(state_db(path2))
     assert row["status"] == "given_up" and "550" in row["last_error"]
     text = generate_latest(registry).decode()
-    assert 'logferry_alert_notifications_sent_total{receiver="ops-mail"} 1.0' in text
-    assert 'logferry_alert_notifications_failed_total{receiver="ops-mail"} 2.0' in text
-    assert 'logferry_alert_notifications_given_up_total{receiver="ops-mail"} 1.0' in text
+    assert 'logferry_evaluator_sent_notifications_total{receiver="ops-mail"} 1.0' in text
+    assert 'logferry_evaluator_failed_notifications_total{receiver="ops-mail"} 2.0' in text
+    assert 'logferry_evaluator_given_up_notifications_total{receiver="ops-mail"} 1.0' in text
 
 
 def test_give_up_after_ends_the_retries_of_a_server_that_never_comes_back(tmp_path: Path) -> None:

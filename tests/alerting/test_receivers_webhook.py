@@ -7,10 +7,12 @@ from typing import Any
 
 import jsonschema
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from consumer.alerting.model import AlertState
 from consumer.alerting.notify import Notifier, NotifyMetrics, OutboxDelivery
 from consumer.alerting.notify.delivery import connect
+from tests.support.metrics import naming_problems
 from tests.support.notify import T0, alert, due, observe, outbox, settings, state_db, webhook_server
 from tests.support.polling import poll_until
 from tests.support.webhook import WebhookServer
@@ -118,10 +120,10 @@ def test_429_and_5xx_are_retried_with_the_same_idempotency_key_and_4xx_is_given_
     given_up = outbox(state_db(path))[-1]
     assert given_up["status"] == "given_up" and "400" in given_up["last_error"]
     text = generate_latest(registry).decode()
-    assert 'logferry_alert_notifications_sent_total{receiver="ops-hook"} 1.0' in text
-    assert 'logferry_alert_notifications_failed_total{receiver="ops-hook"} 3.0' in text
-    assert 'logferry_alert_notifications_given_up_total{receiver="ops-hook"} 1.0' in text
-    assert "logferry_alert_outbox_depth 0.0" in text
+    assert 'logferry_evaluator_sent_notifications_total{receiver="ops-hook"} 1.0' in text
+    assert 'logferry_evaluator_failed_notifications_total{receiver="ops-hook"} 3.0' in text
+    assert 'logferry_evaluator_given_up_notifications_total{receiver="ops-hook"} 1.0' in text
+    assert "logferry_evaluator_outbox_notifications 0.0" in text
 
 
 def test_a_bearer_token_from_the_environment_is_sent(tmp_path: Path, webhook_server: WebhookServer,
@@ -132,3 +134,39 @@ def test_a_bearer_token_from_the_environment_is_sent(tmp_path: Path, webhook_ser
     queue(path, receiver, START, alert("billing-errors"))
     assert OutboxDelivery(path, settings([receiver])).deliver_once(connect(path)) == 1
     assert webhook_server.received()[0].headers["authorization"] == "Bearer t0ken"
+
+
+def test_the_metrics_follow_the_naming_conventions(tmp_path: Path, webhook_server: WebhookServer) -> None:
+    registry = CollectorRegistry()
+    metrics = NotifyMetrics(registry)
+    receiver = hook(webhook_server)
+    path = tmp_path / "s.db"
+    queue(path, receiver, START, alert("billing-errors"))
+    webhook_server.answer(500)
+    delivery = OutboxDelivery(path, settings([receiver]), metrics)
+    delivery.deliver_once(connect(path))
+    delivery.deliver_once(connect(path), now=time.time() + 5)
+    metrics.suppressed["silenced"] += 1
+    metrics.given_up["ops-hook"] += 0
+    families = [f for f in text_string_to_metric_families(generate_latest(registry).decode())
+                if f.name.startswith("logferry_")]
+    assert {f.name for f in families} == {
+        "logferry_evaluator_sent_notifications", "logferry_evaluator_failed_notifications",
+        "logferry_evaluator_given_up_notifications", "logferry_evaluator_suppressed_notifications",
+        "logferry_evaluator_delayed_notifications", "logferry_evaluator_outbox_notifications"}
+    assert naming_problems(families) == []
+    assert 'logferry_evaluator_sent_notifications_total{receiver="ops-hook"} 1.0' in generate_latest(registry).decode()
+
+
+def test_a_notification_whose_receiver_left_the_config_is_given_up_and_counted(tmp_path: Path,
+                                                                              webhook_server: WebhookServer) -> None:
+    path = tmp_path / "s.db"
+    queue(path, hook(webhook_server), START, alert("billing-errors"))
+    metrics = NotifyMetrics()
+    other = hook(webhook_server, name="another")
+    delivery = OutboxDelivery(path, settings([other], [{"receiver": "another"}]), metrics)
+    assert delivery.deliver_once(connect(path)) == 0
+    (row,) = outbox(state_db(path))
+    assert row["status"] == "given_up" and "no longer in the config" in row["last_error"]
+    assert metrics.given_up["ops-hook"] == 1
+    assert webhook_server.received() == []

@@ -1,12 +1,13 @@
 """The notifier's metrics, served on the evaluator's endpoint (logferry.exporter conventions: plain integers
-counted by the notifier's and the delivery thread's code, read by a collector when a scrape comes).
+counted by the notifier's and the delivery thread's code, read by a collector when a scrape comes; names
+`logferry_evaluator_<what>_<unit>` as tests/support/metrics.py checks them).
 
-    logferry_alert_notifications_sent_total{receiver}      notifications a receiver accepted
-    logferry_alert_notifications_failed_total{receiver}    tries that failed (each retried or given up)
-    logferry_alert_notifications_given_up_total{receiver}  notifications given up (refused, or past give_up_after)
-    logferry_alert_notifications_suppressed_total{reason}  alerts kept out of a notification (silenced, inhibited)
-    logferry_alert_notifications_delayed_total{receiver}   group flushes put off by the receiver's rate limit
-    logferry_alert_outbox_depth                            notifications waiting in the outbox
+    logferry_evaluator_sent_notifications_total{receiver}         notifications a receiver accepted
+    logferry_evaluator_failed_notifications_total{receiver}       tries that failed (each retried or given up)
+    logferry_evaluator_given_up_notifications_total{receiver}     notifications given up (refused, or past give_up_after)
+    logferry_evaluator_suppressed_notifications_total{reason}     alerts kept out of notifications (silenced, inhibited)
+    logferry_evaluator_delayed_notifications_total{receiver}      group flushes put off by the receiver's rate limit
+    logferry_evaluator_outbox_notifications                       notifications waiting in the outbox (its depth)
 """
 
 from collections import Counter
@@ -47,9 +48,9 @@ class NotifyCollector(Collector):
             ("suppressed", m.suppressed, "reason", "Alerts kept out of notifications (silenced, inhibited)."),
             ("delayed", m.delayed, "receiver", "Group notifications put off by the receiver's rate limit (merged, not lost)."),
         ):
-            family = CounterMetricFamily(f"logferry_alert_notifications_{name}", text, labels=[label])
+            family = CounterMetricFamily(f"logferry_evaluator_{name}_notifications", text, labels=[label])
             for key, value in sorted(dict(counts).items()):
                 family.add_metric([key], value)
             yield family
-        yield GaugeMetricFamily("logferry_alert_outbox_depth", "Notifications waiting in the outbox to be delivered.",
-                                value=m.outbox_depth)
+        yield GaugeMetricFamily("logferry_evaluator_outbox_notifications",
+                                "Notifications waiting in the outbox to be delivered.", value=m.outbox_depth)
