@@ -28,3 +28,8 @@ def test_the_link_and_the_command_carry_the_query_and_its_range() -> None:
     assert shlex.split(shown.search_command()) == ["consumer", "search", "\"exit code\" host:web1 'x'", "--since",
                                                    "2030-01-15T08:00:00Z", "--until", "2030-01-15T09:00:00Z"]
     assert shown.search_url("") == ""
+
+
+def test_a_huge_event_line_is_cut_in_what_is_notified() -> None:
+    shown = NotifiedAlert.of(alert("billing-errors", samples=tuple("x" * 100_000 for _ in range(9))))
+    assert len(shown.samples) == 5 and {len(line) for line in shown.samples} == {1000}

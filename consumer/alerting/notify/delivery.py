@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 from tenacity import RetryCallState, Retrying, wait_exponential
 
-from consumer.alerting.notify.metrics import NotifyMetrics
+from consumer.alerting.notify.metrics import MetricsLike, notify_metrics
 from consumer.alerting.notify.notifier import OutboxStatus
 from consumer.alerting.notify.receivers.base import DeliveryError, Notification, Receiver
 from consumer.alerting.notify.receivers.registry import open_receiver
@@ -34,11 +34,11 @@ MAX_ERROR = 1000  # characters of a failure's text kept in the row
 class OutboxDelivery:
     """Sends the outbox of the state file at `state_path`; `start()` runs it in a thread, `stop()` ends it."""
 
-    def __init__(self, state_path: str | Path, settings: NotifySettings, metrics: NotifyMetrics | None = None,
+    def __init__(self, state_path: str | Path, settings: NotifySettings, metrics: MetricsLike = None,
                  *, poll: float = POLL) -> None:
         self.state_path = Path(state_path)
         self.settings = settings
-        self.metrics = metrics or NotifyMetrics()
+        self.metrics = notify_metrics(metrics)
         self.poll = poll
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -125,11 +125,14 @@ class OutboxDelivery:
         except KeyError:
             self._give_up(db, row, attempts=row.attempts, reason=f"the receiver {row.receiver} is no longer in the config")
             return OutboxStatus.GIVEN_UP
-        notification = Notification.from_stored(orjson.loads(row.payload))
         try:
-            self._receiver(settings).send(notification)
+            self._receiver(settings).send(Notification.from_stored(orjson.loads(row.payload)))
         except DeliveryError as error:
             return self._failed(db, row, settings, error)
+        except Exception as error:  # a fault of ours: counted and retried like an outage, never the thread's end
+            log.exception("Sending a notification failed unexpectedly.", extra={"notification": row.notification_id})
+            return self._failed(db, row, settings, DeliveryError(f"unexpected {type(error).__name__}: {error}",
+                                                                 retriable=True))
         db.execute("UPDATE notify_outbox SET status = ?, attempts = ?, finished_at = ?, last_error = NULL WHERE id = ?",
                    (OutboxStatus.SENT.value, row.attempts + 1, time.time(), row.id))
         self.metrics.sent[row.receiver] += 1

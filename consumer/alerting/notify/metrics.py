@@ -10,8 +10,10 @@ counted by the notifier's and the delivery thread's code, read by a collector wh
     logferry_evaluator_outbox_notifications                       notifications waiting in the outbox (its depth)
 """
 
+import weakref
 from collections import Counter
 from collections.abc import Iterable
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -33,6 +35,31 @@ class NotifyMetrics:
 
     def register(self, registry: CollectorRegistry) -> None:
         registry.register(NotifyCollector(self))
+
+
+class HasRegistry(Protocol):
+    """A program's metrics object that carries its registry (consumer.metrics.Metrics and its kin)."""
+
+    registry: CollectorRegistry
+
+
+MetricsLike = NotifyMetrics | CollectorRegistry | HasRegistry | None
+_SHARED: "weakref.WeakKeyDictionary[CollectorRegistry, NotifyMetrics]" = weakref.WeakKeyDictionary()
+
+
+def notify_metrics(metrics: MetricsLike) -> NotifyMetrics:
+    """The NotifyMetrics to count in: `metrics` itself, or the one shown in a registry (or in a metrics object's
+    registry), made and registered on first use, so the Notifier and the OutboxDelivery given the same registry
+    count in the same place; a private one for None."""
+    if isinstance(metrics, NotifyMetrics):
+        return metrics
+    if metrics is None:
+        return NotifyMetrics()
+    registry = metrics if isinstance(metrics, CollectorRegistry) else metrics.registry
+    shared = _SHARED.get(registry)
+    if shared is None:
+        shared = _SHARED[registry] = NotifyMetrics(registry)
+    return shared
 
 
 class NotifyCollector(Collector):

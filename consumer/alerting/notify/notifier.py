@@ -24,7 +24,7 @@ import orjson
 
 from consumer.alerting.model import Alert, AlertState
 from consumer.alerting.notify import ratelimit, schema, silences
-from consumer.alerting.notify.metrics import NotifyMetrics
+from consumer.alerting.notify.metrics import MetricsLike, notify_metrics
 from consumer.alerting.notify.receivers.base import Notification, NotifiedAlert, alert_from_stored, stored_alert
 from consumer.alerting.notify.settings import NotifySettings, RouteSettings
 
@@ -61,9 +61,9 @@ class _Held:
 
 
 class Notifier:
-    def __init__(self, settings: NotifySettings, metrics: NotifyMetrics | None = None) -> None:
+    def __init__(self, settings: NotifySettings, metrics: MetricsLike = None) -> None:
         self.settings = settings
-        self.metrics = metrics or NotifyMetrics()
+        self.metrics = notify_metrics(metrics)
 
     @staticmethod
     def create_tables(db: sqlite3.Connection) -> None:

@@ -18,6 +18,8 @@ from consumer.alerting.model import Alert, AlertState, Severity
 from logferry.errors import LogferryError
 
 PAYLOAD_VERSION = "1"
+MAX_SAMPLES = 5  # event lines kept per alert
+MAX_SAMPLE = 1000  # characters kept of one event line (the search shows it whole)
 
 
 class DeliveryError(LogferryError):
@@ -64,12 +66,12 @@ class NotifiedAlert:
 
     @classmethod
     def of(cls, alert: Alert) -> "NotifiedAlert":
-        """What a notification shows of `alert` (at most 5 sample lines)."""
+        """What a notification shows of `alert`: at most MAX_SAMPLES event lines of at most MAX_SAMPLE characters."""
         return cls(
             fingerprint=alert.key.fingerprint, rule=alert.key.rule, group=alert.key.group_text, state=alert.state,
             severity=alert.severity, labels=dict(alert.labels), annotations=dict(alert.annotations),
             summary=alert.summary, started_at=alert.started_at, fired_at=alert.fired_at,
-            resolved_at=alert.resolved_at, count=alert.count, late=alert.late, samples=tuple(alert.samples[:5]),
+            resolved_at=alert.resolved_at, count=alert.count, late=alert.late, samples=tuple(line[:MAX_SAMPLE] for line in alert.samples[:MAX_SAMPLES]),
             search=alert.search,
         )
 
