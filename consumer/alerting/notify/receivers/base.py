@@ -71,7 +71,8 @@ class NotifiedAlert:
             fingerprint=alert.key.fingerprint, rule=alert.key.rule, group=alert.key.group_text, state=alert.state,
             severity=alert.severity, labels=dict(alert.labels), annotations=dict(alert.annotations),
             summary=alert.summary, started_at=alert.started_at, fired_at=alert.fired_at,
-            resolved_at=alert.resolved_at, count=alert.count, late=alert.late, samples=tuple(line[:MAX_SAMPLE] for line in alert.samples[:MAX_SAMPLES]),
+            resolved_at=alert.resolved_at, count=alert.count, late=alert.late,
+            samples=tuple(line[:MAX_SAMPLE] for line in alert.samples[:MAX_SAMPLES]),
             search=alert.search,
         )
 
