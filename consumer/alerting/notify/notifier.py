@@ -72,6 +72,8 @@ class Notifier:
 
     def observe(self, db: sqlite3.Connection, changes: Sequence[Alert], now: float) -> None:
         """Record `changes` and schedule their groups' notifications. No network; the caller commits."""
+        if not self.settings.routes:
+            return  # no notifications configured: the evaluator only records its alerts
         for alert in changes:
             if alert.state is AlertState.PENDING:
                 continue
