@@ -109,13 +109,32 @@ def test_send_resolved_false_keeps_resolutions_quiet(tmp_path: Path) -> None:
     assert len(outbox(db)) == 1
 
 
-def test_an_alert_that_resolves_before_its_group_is_notified_sends_nothing(tmp_path: Path) -> None:
-    notifier, db = Notifier(settings([hook("http://127.0.0.1:9/hook")], [timed_route()])), state_db(tmp_path / "s.db")
+def test_an_alert_that_fired_and_resolved_before_its_group_went_out_is_notified_once(tmp_path: Path) -> None:
+    """A `match` rule's alert (or one of a backlog) may fire and resolve within group_wait: it is notified once, as
+    resolved, also where resolutions are not notified; one that never fired is not."""
+    config = settings([hook("http://127.0.0.1:9/hook")], [timed_route(send_resolved=False)])
+    notifier, db = Notifier(config), state_db(tmp_path / "s.db")
     observe(notifier, db, T0, alert("billing-errors", AlertState.PENDING))
-    observe(notifier, db, T0 + 5, alert("billing-errors"))
-    observe(notifier, db, T0 + 10, alert("billing-errors", AlertState.RESOLVED))
-    observe(notifier, db, T0 + 12, alert("never-fired", AlertState.RESOLVED))
-    assert due(notifier, db, T0 + 40) == 0
+    observe(notifier, db, T0 + 5, alert("billing-errors"), alert("job-failed"))
+    observe(notifier, db, T0 + 10, alert("billing-errors", AlertState.RESOLVED), alert("job-failed", AlertState.RESOLVED))
+    observe(notifier, db, T0 + 12, alert("never-fired", AlertState.PENDING), alert("never-fired", AlertState.RESOLVED))
+    assert due(notifier, db, T0 + 35) == 1
+    (row,) = outbox(db)
+    assert sorted(shown(row)) == [("billing-errors", "resolved"), ("job-failed", "resolved")]
+    assert row["payload"]["alerts"][0]["fired_at"] is not None
+    assert due(notifier, db, T0 + 5 * 3600) == 0, "once"
+    assert len(outbox(db)) == 1
+
+
+def test_a_silenced_alert_that_fired_and_resolved_unseen_stays_quiet(tmp_path: Path) -> None:
+    from consumer.alerting.notify import silences
+
+    notifier, db = Notifier(settings([hook("http://127.0.0.1:9/hook")], [timed_route()])), state_db(tmp_path / "s.db")
+    with db:
+        silences.add(db, "job-failed", {}, T0 + 3600, "known breakage", now=T0)
+    observe(notifier, db, T0, alert("job-failed"))
+    observe(notifier, db, T0 + 10, alert("job-failed", AlertState.RESOLVED))
+    assert due(notifier, db, T0 + 30) == 0
     assert due(notifier, db, T0 + 5 * 3600) == 0
     assert outbox(db) == []
 

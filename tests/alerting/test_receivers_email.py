@@ -82,6 +82,18 @@ def test_a_notification_is_one_multipart_mail_with_the_first_lines_escaped_and_a
     assert f'<a href="{link}">' in rich, "the link's & is escaped in HTML"
 
 
+def test_an_alert_that_fired_and_resolved_unseen_is_mailed_as_fired(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    from consumer.alerting.model import AlertState
+
+    receiver = mail_receiver(smtp_server)
+    path = queue(tmp_path, receiver, alert("job-failed"), alert("job-failed", AlertState.RESOLVED))
+    assert deliver(path, receiver) == 1
+    (mail,) = smtp_server.mails
+    assert mail["Subject"].startswith("[logferry] [FIRED:1] job-failed")
+    plain = body(mail, "plain")
+    assert plain.startswith("1 fired and resolved.") and "Fired and resolved:" in plain
+
+
 def test_without_a_console_the_mail_shows_the_search_command(tmp_path: Path, smtp_server: SmtpServer) -> None:
     receiver = mail_receiver(smtp_server, console_url="")
     path = queue(tmp_path, receiver, alert("billing-errors"))

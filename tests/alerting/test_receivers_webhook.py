@@ -41,7 +41,7 @@ PAYLOAD_V1: dict[str, Any] = {
         "alerts": {"type": "array", "minItems": 1, "items": {
             "type": "object", "additionalProperties": False,
             "required": ["fingerprint", "rule", "group", "state", "severity", "labels", "annotations", "summary",
-                         "started_at", "fired_at", "resolved_at", "count", "late", "samples", "search", "search_url"],
+                         "started_at", "fired_at", "resolved_at", "count", "late", "samples", "search", "search_url", "new"],
             "properties": {
                 "fingerprint": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
                 "rule": {"type": "string"}, "group": {"type": "string"},
@@ -51,7 +51,7 @@ PAYLOAD_V1: dict[str, Any] = {
                 "summary": {"type": "string"}, "started_at": _TIME | {"type": "string"}, "fired_at": _TIME,
                 "resolved_at": _TIME, "count": {"type": "integer"}, "late": {"type": "boolean"},
                 "samples": {"type": "array", "items": {"type": "string"}, "maxItems": 5},
-                "search": {"type": "string"}, "search_url": {"type": "string"},
+                "search": {"type": "string"}, "search_url": {"type": "string"}, "new": {"type": "boolean"},
             }}},
     },
 }
@@ -90,6 +90,8 @@ def test_the_payload_is_the_documented_version_1(tmp_path: Path, webhook_server:
     assert latency["search_url"] == ("https://logs.example.test/?q=service%3Abilling+level%3Aerror"
                                      "&since=2030-01-15T08%3A00%3A00Z")
     assert second.body["sequence"] == 2
+    assert {a["rule"]: a["new"] for a in first.body["alerts"]} == {"billing-errors": True, "billing-latency": True}
+    assert {a["rule"]: a["new"] for a in second.body["alerts"]} == {"billing-errors": False, "billing-latency": False}
     assert sorted((a["rule"], a["state"]) for a in second.body["alerts"]) == [
         ("billing-errors", "resolved"), ("billing-latency", "firing")]
     assert [r.headers["idempotency-key"] for r in (first, second)] == [r["notification_id"] for r in outbox(state_db(path))]

@@ -1,12 +1,14 @@
 """The notifier: what goes out for the alerts' state changes, decided inside the evaluator's transactions.
 
-`observe(db, changes, now)` records each change (FIRING, RESOLVED; PENDING alerts are not notified) on its route and
-group, and schedules the group's flush: a new group waits `group_wait` for more alerts, a group already notified
-waits until `group_interval` after its last notification. `due(db, now)` flushes the groups whose time came: it
-takes out what is silenced or inhibited (recorded as suppressed), and writes one outbox row for the group's firing
-alerts and the resolved ones not yet notified, unless that is exactly what was sent last and `repeat_interval` has
-not passed, or the receiver's rate limit says wait (then the flush is put off and merges what changes meanwhile).
-Both only read and write the state file, so a change, its offsets and its notification commit or vanish together.
+`observe(db, changes, now)` records each change (FIRING, RESOLVED; PENDING alerts are not notified, nor a RESOLVED
+one that never fired) on its route and group, and schedules the group's flush: a new group waits `group_wait` for
+more alerts, a group already notified waits until `group_interval` after its last notification. `due(db, now)` flushes
+the groups whose time came: it takes out what is silenced or inhibited (recorded as suppressed), and writes one
+outbox row for the group's firing alerts and the resolved ones not yet notified (an alert that fired and resolved
+before its group went out is notified once, as "fired and resolved"), unless that is exactly what was sent last and
+`repeat_interval` has not passed, or the receiver's rate limit says wait (then the flush is put off and merges what
+changes meanwhile). Both only read and write the state file, so a change, its offsets and its notification commit or
+vanish together.
 
 A notification's id (Message-ID, Idempotency-Key) is a digest of its receiver, group, the fingerprints and states of
 its alerts and its sequence number in the group: the same flush made again (after a crash that rolled the
@@ -151,9 +153,17 @@ class Notifier:
                 db.execute("UPDATE notify_alerts SET suppressed = NULL, suppressed_by = NULL WHERE fingerprint = ?",
                            (item.fingerprint,))
             firing.append(item)
-        resolved = [i for i in held if i.alert.state is AlertState.RESOLVED and i.notified == AlertState.FIRING.value]
-        if not route.send_resolved:
-            resolved = []
+        resolved: list[_Held] = []
+        for item in held:
+            if item.alert.state is not AlertState.RESOLVED:
+                continue
+            if item.notified == AlertState.FIRING.value:
+                if route.send_resolved:
+                    resolved.append(item)
+            elif item.suppressed is None and self._suppression(item.alert, active, sources)[0] is None:
+                # It fired and resolved before its group was notified (a `match` rule's interval, a backlog): it
+                # is notified once, as resolved, even without send_resolved, or nobody would know it fired.
+                resolved.append(item)
         finished = [i for i in held if i.alert.state is AlertState.RESOLVED]
         content = firing + resolved
         still_firing = any(i.alert.state is AlertState.FIRING for i in held)
@@ -187,6 +197,7 @@ class Notifier:
             id=_notification_id(receiver.name, group_id, content, sequence), receiver=receiver.name, route=index,
             group=group, sequence=sequence, created_at=now, repeat_interval=route.repeat_interval,
             alerts=tuple(i.alert for i in shown[:MAX_ALERTS]), truncated=max(0, len(shown) - MAX_ALERTS),
+            new=frozenset(i.fingerprint for i in shown[:MAX_ALERTS] if i.notified is None),
         )
         db.execute(
             "INSERT OR IGNORE INTO notify_outbox (notification_id, receiver, route, group_id, sequence, payload, "

@@ -132,6 +132,7 @@ class Notification:
     repeat_interval: float  # the route's, so a receiver that must keep an alert alive knows when it comes again
     alerts: tuple[NotifiedAlert, ...]
     truncated: int = 0  # alerts of the group left out to keep the notification bounded
+    new: frozenset[str] = frozenset()  # fingerprints of the alerts this notification is the first to tell of
 
     @property
     def status(self) -> str:
@@ -146,7 +147,12 @@ class Notification:
         return [a for a in self.alerts if a.state is AlertState.FIRING]
 
     def resolved(self) -> list[NotifiedAlert]:
-        return [a for a in self.alerts if a.state is AlertState.RESOLVED]
+        """Alerts resolved since a notification told they fire."""
+        return [a for a in self.alerts if a.state is AlertState.RESOLVED and a.fingerprint not in self.new]
+
+    def fired_and_resolved(self) -> list[NotifiedAlert]:
+        """Alerts that fired and resolved before any notification told of them (a `match` rule's, a backlog's)."""
+        return [a for a in self.alerts if a.state is AlertState.RESOLVED and a.fingerprint in self.new]
 
     def payload(self, console_url: str) -> dict[str, Any]:
         """The documented, versioned JSON payload (README: "Webhook payload")."""
@@ -158,7 +164,7 @@ class Notification:
             "sequence": self.sequence,
             "created_at": rfc3339(int(self.created_at * 1e9)),
             "group": {"labels": dict(self.group), "key": self.group_text},
-            "alerts": [a.as_json(console_url) for a in self.alerts],
+            "alerts": [a.as_json(console_url) | {"new": a.fingerprint in self.new} for a in self.alerts],
             "truncated_alerts": self.truncated,
         }
 
@@ -167,7 +173,7 @@ class Notification:
         return {
             "id": self.id, "receiver": self.receiver, "route": self.route, "group": [list(p) for p in self.group],
             "sequence": self.sequence, "created_at": self.created_at, "repeat_interval": self.repeat_interval,
-            "truncated": self.truncated, "alerts": [stored_alert(a) for a in self.alerts],
+            "truncated": self.truncated, "alerts": [stored_alert(a) for a in self.alerts], "new": sorted(self.new),
         }
 
     @classmethod
@@ -177,6 +183,7 @@ class Notification:
             group=tuple((str(n), str(v)) for n, v in data["group"]), sequence=int(data["sequence"]),
             created_at=float(data["created_at"]), repeat_interval=float(data["repeat_interval"]),
             truncated=int(data["truncated"]), alerts=tuple(alert_from_stored(a) for a in data["alerts"]),
+            new=frozenset(str(f) for f in data.get("new", ())),
         )
 
 

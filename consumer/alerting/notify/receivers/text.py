@@ -9,8 +9,8 @@ MAX_LINE = 300  # characters of one event line shown; the search link shows the 
 
 
 def subject(notification: Notification, prefix: str) -> str:
-    firing = len(notification.firing())
-    head = f"[FIRING:{firing}]" if firing else "[RESOLVED]"
+    firing, fired = len(notification.firing()), len(notification.fired_and_resolved())
+    head = f"[FIRING:{firing}]" if firing else f"[FIRED:{fired}]" if fired else "[RESOLVED]"
     rules = sorted({a.rule for a in notification.alerts})
     text = " ".join(part for part in (prefix, head, ", ".join(rules), notification.group_text) if part)
     return one_line(text)[:250]
@@ -18,7 +18,7 @@ def subject(notification: Notification, prefix: str) -> str:
 
 def plain(notification: Notification, console_url: str) -> str:
     lines = [_headline(notification), ""]
-    for section, alerts in (("Firing", notification.firing()), ("Resolved", notification.resolved())):
+    for section, alerts in _sections(notification):
         if not alerts:
             continue
         lines.append(f"{section}:")
@@ -48,7 +48,7 @@ def plain(notification: Notification, console_url: str) -> str:
 def rich(notification: Notification, console_url: str) -> str:
     e = html.escape
     parts = ["<!DOCTYPE html><html><body>", f"<p><strong>{e(_headline(notification))}</strong></p>"]
-    for section, alerts in (("Firing", notification.firing()), ("Resolved", notification.resolved())):
+    for section, alerts in _sections(notification):
         if not alerts:
             continue
         parts.append(f"<h3>{section}</h3><ul>")
@@ -79,10 +79,13 @@ def one_line(text: str) -> str:
     return "".join(c if c.isprintable() else " " for c in text)
 
 
+def _sections(notification: Notification) -> list[tuple[str, list[NotifiedAlert]]]:
+    return [("Firing", notification.firing()), ("Fired and resolved", notification.fired_and_resolved()),
+            ("Resolved", notification.resolved())]
+
+
 def _headline(notification: Notification) -> str:
-    firing, resolved = len(notification.firing()), len(notification.resolved())
-    counts = ", ".join(part for part in (f"{firing} firing" if firing else "", f"{resolved} resolved" if resolved else "")
-                       if part)
+    counts = ", ".join(f"{len(alerts)} {section.lower()}" for section, alerts in _sections(notification) if alerts)
     group = f" for {one_line(notification.group_text)}" if notification.group_text else ""
     return f"{counts}{group}."
 
