@@ -172,3 +172,23 @@ def test_a_notification_whose_receiver_left_the_config_is_given_up_and_counted(t
     assert row["status"] == "given_up" and "no longer in the config" in row["last_error"]
     assert metrics.given_up["ops-hook"] == 1
     assert webhook_server.received() == []
+
+
+def test_a_receiver_that_is_down_does_not_hold_up_another(tmp_path: Path, webhook_server: WebhookServer) -> None:
+    """Sixty notifications wait for a receiver that refuses connections; one for a working receiver, queued after
+    them, goes out in the first round all the same."""
+    down = {"type": "webhook", "name": "down", "url": "http://127.0.0.1:9/hook", "retry_initial": "1h", "retry_max": "1h"}
+    up = hook(webhook_server)
+    config = settings([down, up], [{"receiver": "ops-hook", "labels": {"service": "s-up"}, "group_wait": "0s"},
+                                   {"receiver": "down", "group_by": ["service"], "group_wait": "0s"}])
+    path = tmp_path / "s.db"
+    notifier, db = Notifier(config), state_db(path)
+    observe(notifier, db, START, *(alert(f"errors-{n}", group=(("service", f"s{n}"),)) for n in range(60)))
+    observe(notifier, db, START, alert("errors-up", group=(("service", "s-up"),)))
+    assert due(notifier, db, START) == 61
+    delivery = OutboxDelivery(path, config)
+    assert delivery.deliver_once(connect(path)) == 0, "the first round meets the down receiver's rows first"
+    assert delivery.deliver_once(connect(path)) == 1
+    assert [r.body["alerts"][0]["rule"] for r in webhook_server.received()] == ["errors-up"]
+    rows = outbox(db)
+    assert [r["attempts"] for r in rows if r["receiver"] == "down"] == [1] + [0] * 59, "tried once, the rest wait"

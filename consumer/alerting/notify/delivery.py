@@ -153,6 +153,10 @@ class OutboxDelivery:
         retry = min(now + backoff(settings, attempts), deadline)
         db.execute("UPDATE notify_outbox SET attempts = ?, next_attempt = ?, last_error = ? WHERE id = ?",
                    (attempts, retry, str(error)[:MAX_ERROR], row.id))
+        # The receiver is down: its other rows wait as long (untried), so they neither hammer it nor fill the rounds
+        # other receivers' rows need.
+        db.execute("UPDATE notify_outbox SET next_attempt = ? WHERE receiver = ? AND status = ? AND next_attempt < ?",
+                   (retry, row.receiver, OutboxStatus.PENDING.value, retry))
         log.warning("A notification was not delivered; it will be tried again.",
                     extra={"notification": row.notification_id, "receiver": settings.name, "attempts": attempts,
                            "retry_in": round(retry - now, 3), "error": str(error)})
