@@ -58,6 +58,7 @@ def test_a_silenced_alert_is_recorded_suppressed_and_notified_once_the_silence_i
         assert silences.remove(db, silence, now=T0 + 100) is True
         assert silences.remove(db, silence, now=T0 + 100) is False, "a removed silence cannot be removed again"
         assert silences.remove(db, 9999, now=T0 + 100) is False
+        assert silences.remove(db, "not-a-number", now=T0 + 100) is False
     assert [s.id for s in silences.list_active(db, T0 + 100)] == [silence + 1]
     observe(notifier, db, T0 + 120, alert("billing-latency", count=40))  # the evaluator's next turn
     assert due(notifier, db, T0 + 330) == 1, "the group is looked at again group_interval later"
@@ -68,11 +69,16 @@ def test_a_silenced_alert_is_recorded_suppressed_and_notified_once_the_silence_i
 def test_a_silence_ends_by_itself_at_its_until(tmp_path: Path) -> None:
     notifier, db = Notifier(settings([HOOK], [ROUTE])), state_db(tmp_path / "s.db")
     with db:
-        silences.add(db, "*", {"service": "billing"}, T0 + 600, "maintenance window", now=T0)
+        ident = silences.add(db, "*", [("service", "billing")], T0 + 600, "maintenance window", now=T0)
+    (silence,) = silences.list_active(db, T0)
+    assert str(silence).startswith(f"{ident} rule=* service=billing until ") and str(silence).endswith(
+        " (maintenance window)")
     observe(notifier, db, T0, alert("billing-errors"))
     assert due(notifier, db, T0 + 30) == 0
     assert due(notifier, db, T0 + 330) == 0, "still silenced"
     assert silences.list_active(db, T0 + 601) == []
+    with db:
+        assert silences.remove(db, str(ident), now=T0 + 601) is False, "it ended by itself"
     assert due(notifier, db, T0 + 630) == 1
     assert shown(outbox(db)[0]) == [("billing-errors", "firing")]
 
