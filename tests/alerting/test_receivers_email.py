@@ -94,6 +94,24 @@ def test_an_alert_that_fired_and_resolved_unseen_is_mailed_as_fired(tmp_path: Pa
     assert plain.startswith("1 fired and resolved.") and "Fired and resolved:" in plain
 
 
+def test_the_mails_of_one_group_make_one_thread(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    from consumer.alerting.model import AlertState
+
+    receiver = mail_receiver(smtp_server)
+    config = settings([receiver], [{"receiver": "ops-mail", "group_by": ["service"], "group_wait": "0s",
+                                    "group_interval": "1s"}])
+    path = tmp_path / "state.db"
+    notifier, db = Notifier(config), state_db(path)
+    observe(notifier, db, START, alert("billing-errors"), alert("search-errors", group=(("service", "search"),)))
+    assert due(notifier, db, START) == 2
+    observe(notifier, db, START + 5, alert("billing-errors", AlertState.RESOLVED))
+    assert due(notifier, db, START + 5) == 1
+    assert OutboxDelivery(path, config).deliver_once(connect(path)) == 3
+    billing, search, resolved = smtp_server.mails
+    assert billing["References"] == resolved["References"] != search["References"]
+    assert len({billing["Message-ID"], search["Message-ID"], resolved["Message-ID"]}) == 3
+
+
 def test_without_a_console_the_mail_shows_the_search_command(tmp_path: Path, smtp_server: SmtpServer) -> None:
     receiver = mail_receiver(smtp_server, console_url="")
     path = queue(tmp_path, receiver, alert("billing-errors"))

@@ -5,6 +5,7 @@ The mail's `Message-ID` is derived from the notification's id, so a notification
 server's acceptance and the outbox's record) carries the same Message-ID both times and mail clients show it once.
 """
 
+import hashlib
 import os
 import smtplib
 import ssl
@@ -25,8 +26,17 @@ def open_receiver(settings: ReceiverSettings) -> "EmailReceiver":
 
 def message_id(notification_id: str, sender: str) -> str:
     """The stable Message-ID of a notification: `<id@domain of the sender>`."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "logferry.invalid"
-    return f"<{notification_id}@{domain}>"
+    return f"<{notification_id}@{_domain(sender)}>"
+
+
+def thread_id(notification: Notification, sender: str) -> str:
+    """What every mail of one group refers to (`References`), so mail clients show a group's mails as one thread."""
+    text = "\x1f".join([notification.receiver, str(notification.route), notification.group_text])
+    return f"<group-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:24]}@{_domain(sender)}>"
+
+
+def _domain(sender: str) -> str:
+    return parseaddr(sender)[1].rpartition("@")[2] or "logferry.invalid"
 
 
 class EmailReceiver:
@@ -44,6 +54,7 @@ class EmailReceiver:
         mail["To"] = ", ".join(s.to)
         mail["Date"] = formatdate(usegmt=True)
         mail["Message-ID"] = message_id(notification.id, s.sender)
+        mail["References"] = thread_id(notification, s.sender)
         mail["X-Logferry-Notification"] = notification.id
         mail["Auto-Submitted"] = "auto-generated"
         mail.set_content(text.plain(notification, s.console_url))
