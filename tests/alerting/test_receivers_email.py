@@ -43,9 +43,11 @@ def queue(tmp_path: Path, receiver: dict[str, object], *alerts_: object, metrics
     return path
 
 
-def deliver(path: Path, receiver: dict[str, object], metrics: NotifyMetrics | None = None) -> int:
+def deliver(path: Path, receiver: dict[str, object], metrics: NotifyMetrics | None = None, *,
+            later: float = 0.0) -> int:
+    """One delivery round, as if `later` seconds from now (a retry's time has come)."""
     config = settings([receiver])
-    return OutboxDelivery(path, config, metrics).deliver_once(connect(path))
+    return OutboxDelivery(path, config, metrics).deliver_once(connect(path), now=time.time() + later)
 
 
 def body(mail: EmailMessage, kind: str) -> str:
@@ -163,8 +165,7 @@ def test_a_wrong_password_or_an_untrusted_certificate_is_retried_not_sent(
         assert (row["status"], row["attempts"]) == ("pending", 1)
         assert "refused the login of alerts" in row["last_error"]
         untrusted = receiver | {"ca_file": ""}  # the system's authorities do not know the test CA
-        time.sleep(0.6)  # past retry_max: the row is due again
-        assert deliver(path, untrusted) == 0
+        assert deliver(path, untrusted, later=5) == 0, "past retry_max: the row is due again"
         assert "certificate" in outbox(state_db(path))[0]["last_error"]
         assert server.mails == []
     finally:
