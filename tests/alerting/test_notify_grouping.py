@@ -194,3 +194,27 @@ def test_group_by_dots_makes_every_alert_a_group_and_empty_group_by_one_group(tm
     assert sorted(len(shown(r)) for r in rows if r["receiver"] == "each") == [1, 1, 1]
     (everything,) = [r for r in rows if r["receiver"] == "all"]
     assert sorted(shown(everything)) == [("warn-0", "firing"), ("warn-1", "firing"), ("warn-2", "firing")]
+
+
+def test_what_is_finished_is_forgotten_after_a_week_and_not_before(tmp_path: Path, webhook_server: WebhookServer) -> None:
+    config = settings([hook(webhook_server.url)], [timed_route(group_wait="0s")])
+    notifier, db = Notifier(config), state_db(tmp_path / "s.db")
+    start = T0 - 600  # both notifications are due when the delivery looks
+    changes = [alert("billing-errors"), alert("billing-errors", AlertState.RESOLVED)]
+    observe(notifier, db, start, changes[0])
+    assert due(notifier, db, start) == 1
+    observe(notifier, db, start + 1, changes[1])
+    assert due(notifier, db, start + 300) == 1
+    assert OutboxDelivery(tmp_path / "s.db", config).deliver_once(connect(tmp_path / "s.db")) == 2
+
+    def counts() -> tuple[int, ...]:
+        return tuple(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                     for table in ("notify_alerts", "notify_groups", "notify_outbox"))
+
+    observe(notifier, db, start + 7 * 86_400, *changes)  # a replay within the week: recognised
+    assert due(notifier, db, start + 7 * 86_400) == 0
+    assert counts() == (1, 1, 2)
+    later = Notifier(config)  # a restart, then a turn nine days on
+    observe(later, db, start + 9 * 86_400, alert("search-errors", group=(("service", "search"),)))
+    assert due(later, db, start + 9 * 86_400) == 1
+    assert counts() == (1, 1, 1), "only the new alert, its group and its notification are left"

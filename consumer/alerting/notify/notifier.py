@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 MAX_ALERTS = 100  # alerts shown in one notification; the rest are counted (`truncated`)
 FLUSH_BATCH = 500  # groups flushed by one call of `due`
 KEEP_DONE = 8 * 86_400.0  # how long a finished alert, sent notification or idle group is remembered
+PRUNE_EVERY = 3600.0  # seconds between two prunings of what is older than KEEP_DONE
 
 
 class Suppression(StrEnum):
@@ -66,6 +67,7 @@ class Notifier:
     def __init__(self, settings: NotifySettings, metrics: MetricsLike = None) -> None:
         self.settings = settings
         self.metrics = notify_metrics(metrics)
+        self._pruned_at = float("-inf")
 
     @staticmethod
     def create_tables(db: sqlite3.Connection) -> None:
@@ -124,7 +126,9 @@ class Notifier:
         written = 0
         for index, group_id in groups:
             written += self._flush(db, int(index), str(group_id), now, active=active, sources=sources)
-        self._prune(db, now)
+        if now - self._pruned_at >= PRUNE_EVERY:
+            self._pruned_at = now
+            self._prune(db, now)
         return written
 
     def _flush(self, db: sqlite3.Connection, index: int, group_id: str, now: float, *,
