@@ -18,7 +18,7 @@ from tests.support import engine_http, opensearch
 from tests.support.engines import EngineNode
 
 FILTER = "index.routing.allocation.require._name"
-BODY = {"query": {"match_all": {}}}
+BODY: dict[str, object] = {"query": {"match_all": {}}}
 
 
 @contextmanager
