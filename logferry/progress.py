@@ -55,8 +55,8 @@ class Progress:
             sys.stderr.flush()
             self._shown, self._cleared = True, False
         elif self.mode == "log":
-            if previous is not None and done == previous and left == 0:
-                return  # idle: nothing happened, nothing to do
+            if done == (previous or 0) and left == 0:
+                return  # idle: nothing happened (since the last report, or at all), nothing to do
             extra: dict[str, object] = {f"{self.unit}_done": done, f"{self.unit}_left": left}
             if rate is not None:
                 extra[f"{self.unit}_per_s"] = round(rate, 1)
