@@ -84,3 +84,14 @@ def test_a_role_command_is_one_its_program_parses(key: RoleKey) -> None:
     parser: argparse.ArgumentParser = import_module(f"{role.program}.cli").build_parser()
     args = parser.parse_args([*role.command, "--config", "x.toml"])
     assert args.command == role.command[0] and args.config == "x.toml"
+
+
+def test_the_host_needs_a_role_except_under_the_shipper_module_name_of_earlier_versions() -> None:
+    from logferry.service.host import parse_args
+
+    args = parse_args(["--role", "consumer", "--name", "logferry-consumer-2", "--config", "c.toml"])
+    assert (args.role, args.name, args.config) == ("consumer", "logferry-consumer-2", "c.toml")
+    # `python -m shipper.service.host --name logferry --config F`, as services installed before the roles were shared
+    assert parse_args(["--name", "logferry", "--config", "c.toml"], RoleKey.SHIPPER).role == "shipper"
+    with pytest.raises(SystemExit):
+        parse_args(["--name", "logferry", "--config", "c.toml"])

@@ -2,6 +2,7 @@
 without the service control manager: the same on Linux and under Wine."""
 
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,15 +30,18 @@ def consumer_config(directory: Path, bootstrap: str, topic: str, group: str) -> 
 
 
 @contextmanager
-def saved_logging() -> Iterator[None]:
-    """The role's command sets up the root logger for its service; give the test's back afterwards."""
+def saved_process_state() -> Iterator[None]:
+    """The role's command sets up the root logger and the umask of its service's process; give the test's back."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    umask = os.umask(0o077)
+    os.umask(umask)
     try:
         yield
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+        os.umask(umask)
 
 
 def run_service_body(
@@ -46,7 +50,7 @@ def run_service_body(
     """What SvcDoRun does: the role's command under supervision until `stop` is set (the stop control's path);
     every stop-progress report appends to `reports`."""
     seen = reports if reports is not None else []
-    with saved_logging():
+    with saved_process_state():
         return supervise(stop, lambda event: run_role(role, name, str(config), event, str(logs)),
                          lambda: seen.append(1), 0.05)
 

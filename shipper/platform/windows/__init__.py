@@ -2,10 +2,10 @@
 
 - `files`: share-delete opens, identity and delete-pending from the handle, the retried rename, the state lock;
 - `console`: console control events (and SIGINT/SIGBREAK) to the stop request;
-- `acl`: the private state directory's DACL (used by `shipper service install`);
+- `acl`: the private state directory's DACL (used by every role's `service install`, logferry.service.cli);
 - `api`: kernel32/advapi32, loaded once, and OSError from a Windows error code.
 
-The service control manager's calls are beside the service code, in shipper.service.scm.
+The service control manager's calls are with the service code every role shares, in logferry.service.scm.
 
 The modules import on every platform: the system calls are the `_win_*` functions, bound on first use, so the
 logic around them is testable on Linux with those functions replaced. mypy checks the Windows branches with
