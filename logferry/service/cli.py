@@ -88,7 +88,7 @@ def role_settings(role: ServiceRole, config_path: str) -> RoleSettings:
 
 
 def install(role: ServiceRole, name: str, config_path: str) -> int:
-    from shipper.platform.windows import acl
+    from logferry.windows import acl
 
     settings = role_settings(role, config_path)  # a bad config fails here, not at the first start
     home = spec.program_data_dir(os.environ)

@@ -8,5 +8,5 @@ here are only the shipper's own parts:
 - `settings`: what the service needs from the shipper's config (the stop time, the private state directory);
 - `host`: the host's old module name, which services installed by earlier versions still run.
 
-The state directory's private ACL is set by shipper.platform.windows.acl.
+The private directories' ACL is set by logferry.windows.acl.
 """

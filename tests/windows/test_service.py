@@ -12,7 +12,7 @@ import pytest
 
 from logferry.service import spec
 from logferry.service.roles import ROLES, SHIPPER, RoleKey
-from shipper.platform.windows import acl
+from logferry.windows import acl
 from shipper.runner import checkpoint_path
 from tests.shipper.support import assert_exactly_once, lines, make_config, shipped, wait_for_count
 from tests.support.service_body import run_service_body
