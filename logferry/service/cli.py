@@ -22,7 +22,7 @@ ACTIONS = ("install", "uninstall", "start", "stop", "status")
 def add_service_arguments(parser: argparse.ArgumentParser, roles: Sequence[ServiceRole]) -> None:
     """The `service` subcommand's arguments for a program whose roles are `roles` (its main role first)."""
     main = roles[0]
-    parser.description = f"Install and control the Windows service(s) of logferry's {main.program}."
+    parser.description = f"Install and control the Windows services of logferry's {main.program}."
     parser.add_argument("action", choices=ACTIONS,
                         help="install (automatic start, restart on failure), uninstall, start, stop (waits for the "
                              "role to finish its work), status (exit 0 running, 3 stopped, 4 not installed)")
@@ -32,9 +32,10 @@ def add_service_arguments(parser: argparse.ArgumentParser, roles: Sequence[Servi
              "install records it in the service's command line",
     )
     names = ", ".join(f"{role.service_name} for --role {role.key.value}" for role in roles)
+    several = "one per consumer worker" if main.key is RoleKey.CONSUMER else "to run several side by side"
     parser.add_argument("--name", default=None,
                         help=f"service name (default {names if len(roles) > 1 else main.service_name}); "
-                             "install several under different names, e.g. one per consumer worker")
+                             f"install more under other names, {several}")
     if len(roles) > 1:
         parser.add_argument("--role", choices=[role.key.value for role in roles], default=main.key.value,
                             help=f"what the service runs (default {main.key.value}): "
