@@ -50,5 +50,5 @@ clean-demo:
 # wine64 with apt-get and downloads into ~/.cache/logferry/wine). Needs a Kafka broker exactly like `test`.
 .PHONY: test-windows
 test-windows: install
-	$(VENV)/bin/mypy --platform win32 --follow-imports=silent shipper/platform shipper/service
+	$(VENV)/bin/mypy --platform win32 --follow-imports=silent shipper/platform shipper/service logferry/windows logferry/service consumer/service_settings.py
 	$(PY) .ci/wine/run_windows_tests.py

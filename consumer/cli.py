@@ -1,4 +1,4 @@
-"""The consumer's command line: run, replay, search, status, deadletters, check-config.
+"""The consumer's command line: run, replay, search, status, deadletters, check-config, service (Windows).
 
 Exit codes: 0 done; 1 the work could not be done (the message says why; nothing was lost); 2 bad config or
 arguments (one line, no traceback).
@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_argument(check, "consumer")
     check.add_argument("--connect", action="store_true",
                        help="also connect to Kafka and the sink and say what is there; exit 1 if either cannot be reached")
+
+    from logferry.service.cli import add_service_arguments
+    from logferry.service.roles import roles_of
+
+    service = commands.add_parser("service", help="install and control Windows services: workers, the alert evaluator")
+    add_service_arguments(service, roles_of("consumer"))
     return parser
 
 
@@ -98,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run" and not args.once and (args.idle_timeout is not None or args.max_wait is not None):
         print("usage error: --idle-timeout and --max-wait only apply with --once", file=sys.stderr)
         return 2
+    if args.command == "service":
+        from logferry.service.cli import run_service_command
+
+        return run_service_command(args)
     try:
         config = load_config(config_path(args))
         # Resolves secrets from the environment: a missing one is a config error, for check-config as for run.
@@ -192,22 +202,29 @@ def run(config: ConsumerConfig, *, once: bool, idle_timeout: float, max_wait: fl
         raise ValueError("--idle-timeout must be greater than 0")
     if max_wait is not None and max_wait <= 0:
         raise ValueError("--max-wait must be greater than 0")
+    from logferry.service.stopping import route_service_stop
+
     worker: Worker | None = None
     stop_requested = False
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
+    def request_stop(by: str) -> None:
         nonlocal stop_requested
-        log.info("Stop requested; finishing the batch.", extra={"signal": signal.Signals(signum).name})
+        log.info("Stop requested; finishing the batch.", extra={"signal": by})
         stop_requested = True
         if worker is not None:
             worker.stop()
 
-    # Before anything slow: a stop during start-up is a clean exit, not a kill.
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    hangup = getattr(signal, "SIGHUP", None)  # absent on Windows
-    if hangup is not None:
-        signal.signal(hangup, _ignore_hangup)
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        request_stop(signal.Signals(signum).name)
+
+    # Before anything slow: a stop during start-up is a clean exit, not a kill. In a Windows service the stop
+    # control plays SIGTERM's part (logferry.service.stopping).
+    if not route_service_stop(lambda: request_stop("service stop")):
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        hangup = getattr(signal, "SIGHUP", None)  # absent on Windows
+        if hangup is not None:
+            signal.signal(hangup, _ignore_hangup)
     metrics = Metrics()
     server = None
     if config.consumer.metrics_address:

@@ -16,13 +16,18 @@ import logferry
 CONFIG_ENV = "LOGFERRY_CONFIG"
 
 
+def windows_data_dir(environ: Mapping[str, str]) -> str:
+    """%ProgramData%\\logferry: on Windows the configs, the state and the services' own logs."""
+    return ntpath.join(environ.get("PROGRAMDATA", "C:\\ProgramData"), "logferry")
+
+
 def default_config_path(program: str, environ: Mapping[str, str] | None = None, *, windows: bool | None = None) -> str:
     """Where `program` ("shipper", "consumer") reads its config when --config is not given."""
     env = os.environ if environ is None else environ
     if env.get(CONFIG_ENV):
         return env[CONFIG_ENV]
     if sys.platform == "win32" if windows is None else windows:
-        return ntpath.join(env.get("PROGRAMDATA", "C:\\ProgramData"), "logferry", f"{program}.toml")
+        return ntpath.join(windows_data_dir(env), f"{program}.toml")
     return f"/etc/logferry/{program}.toml"
 
 

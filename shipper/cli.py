@@ -107,14 +107,17 @@ def _main(argv: list[str] | None) -> int:
 
 
 def run(config: ShipperConfig, *, once: bool) -> int:
-    """`run`: the foreground shipper; SIGTERM/SIGINT (console events on Windows) stop it cleanly."""
+    """`run`: the foreground shipper; SIGTERM/SIGINT (console events on Windows) stop it cleanly, and so does the
+    Windows service's stop control when it runs as a service (logferry.service.stopping)."""
+    from logferry.service.stopping import route_service_stop
     from shipper import platform
     from shipper.runner import run_shipper
 
     setup_logging(config.shipper.log_level, config.shipper.log_format)
     stop = threading.Event()
     stopped = threading.Event()
-    platform.install_stop_handlers(stop.set, stopped.wait)
+    if not route_service_stop(stop.set):
+        platform.install_stop_handlers(stop.set, stopped.wait)
     try:
         return run_shipper(config, stop, once=once)
     finally:

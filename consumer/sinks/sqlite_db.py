@@ -30,6 +30,7 @@ the WAL file truncated back to `journal_size_limit` after a checkpoint, so a bac
 
 import os
 import sqlite3
+import sys
 from pathlib import Path
 
 SCHEMA_VERSION = 3
@@ -164,6 +165,10 @@ def create_schema(connection: sqlite3.Connection) -> None:
 
         compact_after_upgrade(connection)
     # The WAL and shared-memory files inherit the database's mode from SQLite; keep the main file owner-only too.
+    # Not on Windows: there chmod only sets the read-only flag (the directory's ACL decides who reads the files), and
+    # it opens the shared-memory file, which SQLite holds without delete sharing (Wine refuses: winerror 32).
+    if sys.platform == "win32":
+        return
     for suffix in ("", "-wal", "-shm"):
         try:
             os.chmod(connection_path(connection) + suffix, 0o600)

@@ -1,7 +1,7 @@
 """The operating system seam. The rest of the shipper calls only these functions, on every platform.
 
 The Windows system calls live in the `windows/` package (files, console, ACL modules; the service control
-manager's are beside the service code, in shipper/service/scm.py); `posix.py` holds the Linux/macOS side. Around
+manager's are in logferry/service/scm.py, shared by every role); `posix.py` holds the Linux/macOS side. Around
 them, with no system calls of their own: `paths.py` (Windows path rules: both separators, long paths) and `stop.py`
 (the one stop event and who waits for the flush).
 

@@ -1,10 +1,12 @@
-"""The Windows service: `python -m shipper service install|uninstall|start|stop|status --config FILE`.
+"""The shipper's Windows service: `python -m shipper service install|uninstall|start|stop|status --config FILE`
+(also `python -m shipper.service ...`).
 
-- `spec`: names, timeouts and the service's command line (plain logic, tested on Linux);
-- `supervise`: runs the shipper under a stop controller and reports stop progress while it flushes;
-- `host`: the process the service control manager starts (pywin32's ServiceFramework);
-- `cli`: the `service` subcommand;
-- `scm`: the service control manager's calls (install, recovery options, remove, start, stop, state).
+The service machinery is every role's, in logferry.service (the role record is logferry.service.roles.SHIPPER);
+here are only the shipper's own parts:
 
-The state directory's private ACL is set by shipper.platform.windows.acl.
+- `cli`: the `service` subcommand bound to the shipper's role;
+- `settings`: what the service needs from the shipper's config (the stop time, the private state directory);
+- `host`: the host's old module name, which services installed by earlier versions still run.
+
+The private directories' ACL is set by logferry.windows.acl.
 """

@@ -1,5 +1,5 @@
-"""The Windows service's platform-independent parts, on Linux: supervision and stop progress, names and paths,
-the service command line, and the `service` command's answer off Windows."""
+"""The Windows services' platform-independent parts, on Linux: supervision and stop progress, names and paths,
+the service command line, and the `service` command's answer off Windows (shipper and consumer)."""
 
 import argparse
 import threading
@@ -7,9 +7,11 @@ import time
 
 import pytest
 
+from logferry.service import scm, spec
+from logferry.service.roles import ALERT, CONSUMER, SHIPPER
+from logferry.service.supervise import supervise
 from shipper.platform.stop import StopController
-from shipper.service import cli, scm, spec
-from shipper.service.supervise import supervise
+from shipper.service import cli
 
 
 def test_stop_progress_is_reported_while_the_shipper_flushes() -> None:
@@ -22,10 +24,9 @@ def test_stop_progress_is_reported_while_the_shipper_flushes() -> None:
         return 0
 
     threading.Timer(0.1, controller.request_stop).start()
-    code = supervise(controller, body, lambda: reports.append(time.monotonic()), interval=0.05)
+    code = supervise(controller.stop_requested, body, lambda: reports.append(time.monotonic()), interval=0.05)
     assert code == 0
     assert len(reports) >= 3, "the SCM would have seen no progress during the flush"
-    assert controller.stopped
 
 
 def test_no_progress_reports_before_a_stop_is_requested() -> None:
@@ -37,33 +38,41 @@ def test_no_progress_reports_before_a_stop_is_requested() -> None:
         controller.request_stop()
         return 0
 
-    assert supervise(controller, body, lambda: reports.append(1), interval=0.05) == 0
+    assert supervise(controller.stop_requested, body, lambda: reports.append(1), interval=0.05) == 0
     assert reports == []
 
 
 def test_a_shipper_that_ends_by_itself_is_a_failure_so_recovery_restarts_it() -> None:
-    controller = StopController()
-    assert supervise(controller, lambda stop: 0, lambda: None, interval=0.05) == 1
-    assert supervise(StopController(), lambda stop: 2, lambda: None, interval=0.05) == 2
-    assert controller.stopped
+    assert supervise(threading.Event(), lambda stop: 0, lambda: None, interval=0.05) == 1
+    assert supervise(threading.Event(), lambda stop: 2, lambda: None, interval=0.05) == 2
 
 
 def test_a_shipper_that_raises_is_a_failure() -> None:
-    controller = StopController()
-
     def body(stop_event: threading.Event) -> int:
         raise RuntimeError("boom")
 
-    assert supervise(controller, body, lambda: None, interval=0.05) == 1
-    assert controller.stopped
+    assert supervise(threading.Event(), body, lambda: None, interval=0.05) == 1
 
 
 def test_program_data_paths() -> None:
     environ = {"PROGRAMDATA": "D:\\Data"}
     assert spec.program_data_dir(environ) == "D:\\Data\\logferry"
-    assert spec.default_config_path(environ) == "D:\\Data\\logferry\\shipper.toml"
+    assert spec.service_config_path(SHIPPER, environ) == "D:\\Data\\logferry\\shipper.toml"
+    assert spec.service_config_path(CONSUMER, environ) == "D:\\Data\\logferry\\consumer.toml"
+    assert spec.service_config_path(ALERT, environ) == "D:\\Data\\logferry\\consumer.toml"
     assert spec.log_dir(environ) == "D:\\Data\\logferry\\logs"
     assert spec.program_data_dir({}) == "C:\\ProgramData\\logferry"
+
+
+def test_a_service_reads_the_config_the_cli_would_read() -> None:
+    # One default for both: $LOGFERRY_CONFIG first, as for `python -m consumer run` without --config.
+    from logferry.cli import default_config_path
+
+    environ = {"PROGRAMDATA": "D:\\Data", "LOGFERRY_CONFIG": "E:\\conf\\mine.toml"}
+    assert spec.service_config_path(CONSUMER, environ) == "E:\\conf\\mine.toml"
+    for role in (SHIPPER, CONSUMER, ALERT):
+        environ = {"PROGRAMDATA": "D:\\Data"}
+        assert spec.service_config_path(role, environ) == default_config_path(role.program, environ, windows=True)
 
 
 def test_preshutdown_covers_the_flush() -> None:
@@ -72,11 +81,12 @@ def test_preshutdown_covers_the_flush() -> None:
 
 def test_host_command_line_quotes_paths_with_spaces() -> None:
     line = spec.host_command_line(
-        "C:\\Program Files\\Python312\\python.exe", ["C:\\Program Files\\logferry"], "logferry", "C:\\Prog Data\\a.toml"
+        "C:\\Program Files\\Python312\\python.exe", ["C:\\Program Files\\logferry"], CONSUMER, "logferry-consumer-2",
+        "C:\\Prog Data\\a.toml",
     )
     assert line.startswith('"C:\\Program Files\\Python312\\python.exe" -c "import runpy, site; ')
-    assert line.endswith(' --name logferry --config "C:\\Prog Data\\a.toml"')
-    assert "shipper.service.host" in line
+    assert line.endswith(' --role consumer --name logferry-consumer-2 --config "C:\\Prog Data\\a.toml"')
+    assert "logferry.service.host" in line
 
 
 def test_service_command_off_windows_says_where_to_look(capsys: pytest.CaptureFixture[str]) -> None:
@@ -121,3 +131,46 @@ def test_service_control_errors_become_one_sentence(winerror: int, expected: str
 
 def test_other_errors_are_not_service_control_errors() -> None:
     assert scm.service_error_message(ValueError("not from the SCM")) is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "unit"),
+    [
+        (["service", "status"], "compose/systemd/logferry-consumer@.service"),
+        (["service", "install", "--name", "logferry-consumer-2"], "compose/systemd/logferry-consumer@.service"),
+        (["service", "status", "--role", "alert"], "compose/systemd/logferry-alert.service"),
+    ],
+)
+def test_consumer_service_command_off_windows_names_its_unit(
+    argv: list[str], unit: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from consumer.cli import main
+
+    assert main(argv) == 2  # before any config is read: there is none here
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.endswith(unit), err
+
+
+def test_consumer_service_roles_are_the_worker_and_the_alert_evaluator(capsys: pytest.CaptureFixture[str]) -> None:
+    from consumer.cli import main
+
+    with pytest.raises(SystemExit) as raised:
+        main(["service", "status", "--role", "shipper"])
+    assert raised.value.code == 2
+    assert "invalid choice: 'shipper'" in capsys.readouterr().err
+
+
+def test_shipper_service_has_no_role_option(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    cli.add_service_commands(parser.add_subparsers(dest="command"))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["service", "status", "--role", "consumer"])
+    assert "unrecognized arguments: --role consumer" in capsys.readouterr().err
+
+
+def test_instances_have_their_own_display_names_and_log_files() -> None:
+    assert SHIPPER.log_file_for("logferry") == "shipper.log"  # where earlier versions logged
+    assert CONSUMER.log_file_for("logferry-consumer") == "consumer.log"
+    assert CONSUMER.log_file_for("logferry-consumer-2") == "logferry-consumer-2.log"
+    assert CONSUMER.display_name_for("logferry-consumer-2") == "logferry consumer (logferry-consumer-2)"
+    assert ALERT.command_line("C:\\c.toml") == "python -m consumer alert run --config C:\\c.toml"

@@ -1,11 +1,12 @@
 """The Windows side's own logic, on Linux: the system calls are replaced at the module boundary (the `_win_*`
-functions of the shipper.platform.windows modules), everything around them runs for real."""
+functions of the shipper.platform.windows and logferry.windows modules), everything around them runs for real."""
 
 import pytest
 
+from logferry.windows import acl
 from shipper import platform
 from shipper.platform import posix, windows
-from shipper.platform.windows import acl, console, files
+from shipper.platform.windows import console, files
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from shipper.platform.windows import api
+from logferry.windows import api
 
 pytestmark = pytest.mark.windows
 

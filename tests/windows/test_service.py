@@ -1,5 +1,5 @@
-"""The Windows service: its command line survives Windows quoting, and (on real Windows only) it installs, starts,
-ships, stops with a flush and uninstalls."""
+"""The shipper's Windows service: its command line survives Windows quoting, its body ships and on the stop control
+flushes, and (on real Windows only) it installs, starts, ships, stops with a flush and uninstalls."""
 
 import json
 import os
@@ -10,42 +10,42 @@ from pathlib import Path
 
 import pytest
 
-from shipper.platform.windows import acl
+from logferry.service import spec
+from logferry.service.roles import ROLES, SHIPPER, RoleKey
+from logferry.windows import acl
 from shipper.runner import checkpoint_path
-from shipper.service import spec
 from tests.shipper.support import assert_exactly_once, lines, make_config, shipped, wait_for_count
+from tests.support.service_body import run_service_body
 
 pytestmark = pytest.mark.windows
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_service_command_line_reaches_the_host_module_with_its_arguments(tmp_path: Path) -> None:
+@pytest.mark.parametrize("key", list(RoleKey))
+def test_service_command_line_reaches_the_host_module_with_its_arguments(tmp_path: Path, key: RoleKey) -> None:
     site_dir = tmp_path / "site dir with spaces"
     site_dir.mkdir()
     report = tmp_path / "report.json"
     (site_dir / "echo_host.py").write_text(
-        "import json, sys\nimport shipper.service.host\n"
+        "import json, sys\nimport logferry.service.host\n"
         f"open({str(report)!r}, 'w').write(json.dumps(sys.argv[1:]))\n",
         encoding="utf-8",
     )
     config = str(tmp_path / "my config" / "shipper.toml")
-    line = spec.host_command_line(sys.executable, [str(ROOT), str(site_dir)], "logferry", config, module="echo_host")
+    role = ROLES[key]
+    name = f"{role.service_name} 2"
+    line = spec.host_command_line(sys.executable, [str(ROOT), str(site_dir)], role, name, config, module="echo_host")
     result = subprocess.run(line, capture_output=True, timeout=120)  # a string: CreateProcess parses it as the SCM would
     assert result.returncode == 0, result.stderr.decode("utf-8", "replace")
-    assert json.loads(report.read_text(encoding="utf-8")) == ["--name", "logferry", "--config", config]
+    assert json.loads(report.read_text(encoding="utf-8")) == ["--role", key.value, "--name", name, "--config", config]
 
 
 def test_service_body_ships_and_on_stop_flushes_reports_progress_and_checkpoints(
     tmp_path: Path, kafka_bootstrap: str, kafka_topic: str
 ) -> None:
     # What SvcDoRun runs, without the SCM (which Wine does not provide): the stop control's path to the shipper.
-    import logging
     import threading
-
-    from shipper.platform.stop import StopController
-    from shipper.service.host import ship
-    from shipper.service.supervise import supervise
 
     log = tmp_path / "app.log"
     written = lines("svc", 300)
@@ -58,27 +58,23 @@ def test_service_body_ships_and_on_stop_flushes_reports_progress_and_checkpoints
         f"[[inputs]]\nid = 'app'\npaths = ['{log}']\nencoding = 'utf-16'\n",
         encoding="utf-8",
     )
-    controller = StopController()
+    stop = threading.Event()
     reports: list[int] = []
-    saved_handlers = logging.getLogger().handlers[:]
 
     def stop_when_shipped() -> None:
-        wait_for_count(kafka_bootstrap, kafka_topic, len(written), timeout=90)
-        controller.request_stop()  # what SvcStop / SvcShutdown / preshutdown do
+        try:
+            wait_for_count(kafka_bootstrap, kafka_topic, len(written), timeout=90)
+        finally:
+            stop.set()  # what SvcStop / SvcShutdown / preshutdown do
 
     stopper = threading.Thread(target=stop_when_shipped, daemon=True)
     stopper.start()
-    try:
-        code = supervise(
-            controller, lambda stop: ship(str(config_file), stop, str(tmp_path / "logs")), lambda: reports.append(1), 0.05
-        )
-    finally:
-        logging.getLogger().handlers[:] = saved_handlers
+    code = run_service_body(SHIPPER, SHIPPER.service_name, config_file, tmp_path / "logs", stop, reports=reports)
     stopper.join(5)
     assert code == 0
-    assert controller.stopped
     assert checkpoint_path(config).is_file()
-    assert (tmp_path / "logs" / "shipper.log").stat().st_size > 0
+    log_text = (tmp_path / "logs" / "shipper.log").read_text(encoding="utf-8")  # where earlier versions logged too
+    assert '"msg":"The service\'s command ended."' in log_text and '"exit_code":0' in log_text
     assert_exactly_once(shipped(kafka_bootstrap, kafka_topic), written)
 
 

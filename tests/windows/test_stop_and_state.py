@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from logferry.windows import acl
 from shipper.platform.stop import StopController
-from shipper.platform.windows import acl, console
+from shipper.platform.windows import console
 
 pytestmark = pytest.mark.windows
 

@@ -1,11 +1,11 @@
 """Windows side of the platform seam: the shipper's Windows system calls live in this package.
 
 - `files`: share-delete opens, identity and delete-pending from the handle, the retried rename, the state lock;
-- `console`: console control events (and SIGINT/SIGBREAK) to the stop request;
-- `acl`: the private state directory's DACL (used by `shipper service install`);
-- `api`: kernel32/advapi32, loaded once, and OSError from a Windows error code.
+- `console`: console control events (and SIGINT/SIGBREAK) to the stop request.
 
-The service control manager's calls are beside the service code, in shipper.service.scm.
+The loading of kernel32/advapi32 (`api`) and the private directories' DACL (`acl`, set by every role's
+`service install`) are every role's, in logferry.windows; the service control manager's calls are with the service
+code every role shares, in logferry.service.scm.
 
 The modules import on every platform: the system calls are the `_win_*` functions, bound on first use, so the
 logic around them is testable on Linux with those functions replaced. mypy checks the Windows branches with

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from shipper.platform.windows import api
+from logferry.windows import api
 
 CTRL_C_EVENT = 0
 CTRL_BREAK_EVENT = 1

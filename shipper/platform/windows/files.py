@@ -14,8 +14,8 @@ import os
 import sys
 from typing import Any, BinaryIO
 
+from logferry.windows import api
 from shipper.platform.paths import extended_path
-from shipper.platform.windows import api
 
 GENERIC_READ = 0x80000000
 FILE_SHARE_ALL = 0x1 | 0x2 | 0x4  # FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE

@@ -10,7 +10,7 @@ import struct
 import sys
 from typing import Any
 
-from shipper.platform.windows import api
+from logferry.windows import api
 
 SE_FILE_OBJECT = 1
 DACL_SECURITY_INFORMATION = 0x4
