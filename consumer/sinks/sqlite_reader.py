@@ -66,7 +66,7 @@ class SqliteReader(IndexReader):
         filters = _filters(query)
         if filters is None:
             return FacetCounts(0, {}, [], [])
-        return self._browser.facets(Selection(*filters, query.text, query.attributes), limit)
+        return self._browser.facets(_selection(query, filters), limit)
 
     def histogram(self, query: SearchQuery, interval_ns: int) -> Histogram:
         self._check_layout()
@@ -76,14 +76,14 @@ class SqliteReader(IndexReader):
         filters = _filters(query)
         if filters is None:
             return histogram_of(since_ns, until_ns, interval_ns, {})
-        return self._browser.histogram(Selection(*filters, query.text, query.attributes), since_ns, until_ns, interval_ns)
+        return self._browser.histogram(_selection(query, filters), since_ns, until_ns, interval_ns)
 
     def tail(self, query: SearchQuery, cursor: str | None) -> TailPage:
         self._check_layout()
         filters = _filters(query)
         if filters is None:
             return TailPage([], str(self._browser.end()))
-        return self._browser.tail(Selection(*filters, query.text, query.attributes), cursor, query.limit)
+        return self._browser.tail(_selection(query, filters), cursor, query.limit)
 
     def last_write(self) -> str | None:
         return self._browser.last_write()
@@ -275,6 +275,16 @@ def _filters(query: SearchQuery) -> tuple[str, list[Any]] | None:
             clauses.append(clause)
             params.append(value)
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def _selection(query: SearchQuery, filters: tuple[str, list[Any]]) -> Selection:
+    return Selection(
+        *filters, query.text, query.attributes,
+        since_ns=None if query.since is None else timestamp_ns(query.since),
+        until_ns=None if query.until is None else timestamp_ns(query.until),
+        min_severity=query.min_severity, by_source=query.service is not None or query.host is not None,
+        by_trace=query.trace_id is not None,
+    )
 
 
 def _dead_letter(row: tuple[Any, ...]) -> DeadLetterRecord:
