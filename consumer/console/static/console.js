@@ -323,6 +323,8 @@
       renderPage(page, false);
       renderFacets(facets);
       renderHistogram(histogram);
+      document.body.dataset.since = p.get("since");
+      document.body.dataset.until = p.get("until");
       document.body.dataset.searched = String(mine);
     } catch (error) {
       if (mine === generation) showError(error.message);
