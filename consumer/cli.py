@@ -145,7 +145,7 @@ def dispatch(args: argparse.Namespace, config: ConsumerConfig) -> int:
     if args.command == "search":
         from consumer.search import build_queries, run_search
 
-        if args.follow or args.histogram:
+        if args.follow or args.histogram or args.interval is not None:
             from consumer.search_live import run_live
 
             return run_live(config, args)

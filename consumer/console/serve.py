@@ -1,8 +1,10 @@
 """`consumer serve`: the web console on `--listen` (loopback by default) until SIGTERM or Ctrl-C."""
 
+import contextlib
 import logging
 import os
-from collections.abc import Mapping
+import signal
+from collections.abc import Iterator, Mapping
 
 from consumer.config import ConsumerConfig
 from consumer.console.listen import DEFAULT_LISTEN, TOKEN_ENV, access_for, parse_listen
@@ -10,6 +12,25 @@ from logferry.errors import LogferryError
 
 log = logging.getLogger("consumer.console")
 GRACEFUL_SHUTDOWN_S = 3  # open live tails are closed after this on a stop request
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, whose stop on SIGTERM/SIGINT is an exit 0 (uvicorn raises the signal again after its
+        shutdown, which makes the exit status "killed by SIGTERM")."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server
 
 
 def run_console(config: ConsumerConfig, listen: str = DEFAULT_LISTEN, environ: Mapping[str, str] = os.environ) -> int:
@@ -24,7 +45,7 @@ def run_console(config: ConsumerConfig, listen: str = DEFAULT_LISTEN, environ: M
     app = build_app(config, access)
     log.info("The console is serving.", extra={"url": address.url, "sink": config.sink.type,
                                                 "token": access.token is not None})
-    server = uvicorn.Server(uvicorn.Config(
+    server = _server_class()(uvicorn.Config(
         app, host=address.host, port=address.port, log_config=None, access_log=False, server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, lifespan="on",
     ))

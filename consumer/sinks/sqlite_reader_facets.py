@@ -2,9 +2,14 @@
 
 The statements group the `events` rows the field and time filters select (events_by_timestamp narrows a range) and,
 with words, those FTS5 lists; SQLite counts, Python only folds the few groups into the answer:
-- facets: one GROUP BY (severity, service, host) pass, whose groups are as many as the distinct combinations, not
-  the events (folded into level classes and the top services and hosts here);
-- histogram: one GROUP BY (timestamp / interval, severity) pass;
+- facets: one GROUP BY (service, host, severity) pass, whose groups are as many as the distinct combinations, not
+  the events (folded into level classes and the top services and hosts here). Without words, attributes or a trace
+  id, and over a range holding at least WIDE_FRACTION of the index's time span, the pass walks the covering index
+  events_by_source in its own order (no sorter, no table row read); a narrow range reads its rows through
+  events_by_timestamp instead;
+- histogram: without words, attributes, trace id, service or host, one count per (severity number present, bucket),
+  each a range of the covering index events_by_severity; otherwise one GROUP BY (timestamp / interval, severity)
+  pass over the selected rows;
 - tail: the row id is the cursor (ids only grow, and a batch's rows commit in id order), so "newer than" is a range of
   the primary key; the current end is the highest id, read once per call, so rows committed while the call runs
   are left for the next one rather than skipped.
@@ -97,21 +102,13 @@ class SqliteBrowser:
         if attributes:
             complete = self._walk_attributes(where, params, attributes, lambda row, _event: _count_row(
                 row, 1, levels, services, hosts), columns="severity, service, host")
-        elif selection.counted_by_indexes and self._has(SOURCE_INDEX, SEVERITY_INDEX) and self._wide(selection):
-            # Walks of the covering indexes in their own order: no sorter, no table rows.
-            if selection.by_source:
-                sql = (f"SELECT severity, service, host, count(*) FROM events INDEXED BY {SOURCE_INDEX} {where} "
-                       "GROUP BY service, host, severity")
-                for severity, service, host, count in self._connection.execute(sql, params):
-                    _count_row((severity, service, host), int(count), levels, services, hosts)
-            else:
-                sql = f"SELECT severity, count(*) FROM events INDEXED BY {SEVERITY_INDEX} {where} GROUP BY severity"
-                for severity, count in self._connection.execute(sql, params):
-                    levels[severity_class(int(severity))] += int(count)
-                sql = f"SELECT service, host, count(*) FROM events INDEXED BY {SOURCE_INDEX} {where} GROUP BY service, host"
-                for service, host, count in self._connection.execute(sql, params):
-                    services[service] += int(count)
-                    hosts[host] += int(count)
+        elif selection.counted_by_indexes and self._has(SOURCE_INDEX) and self._wide(selection):
+            # One walk of the covering index in its own order: no sorter, no table rows; the groups come out in
+            # index order (a service filter seeks to its part of the index).
+            sql = (f"SELECT severity, service, host, count(*) FROM events INDEXED BY {SOURCE_INDEX} {where} "
+                   "GROUP BY service, host, severity")
+            for severity, service, host, count in self._connection.execute(sql, params):
+                _count_row((severity, service, host), int(count), levels, services, hosts)
         else:
             sql = f"SELECT severity, service, host, count(*) FROM events {where} GROUP BY severity, service, host"
             for severity, service, host, count in self._connection.execute(sql, params):
