@@ -46,7 +46,8 @@ demo: install
 clean-demo:
 	rm -rf demo-state
 
-# The web console over the index `make demo` left in demo-state/ (http://127.0.0.1:8080/; Ctrl-C stops it).
+# The web console over the index `make demo` left in demo-state/ (open http://127.0.0.1:8080/#range=all: the sample
+# lines carry their own, older timestamps; Ctrl-C stops it).
 console: install
 	@test -f demo-state/consumer.toml || { echo "make console: no demo index yet: run make demo first"; exit 2; }
 	$(PY) -m consumer serve --config demo-state/consumer.toml --listen $${CONSOLE_LISTEN:-127.0.0.1:8080}

@@ -118,8 +118,9 @@ class TailPage:
     cursor: str
 
 
-# Intervals a histogram may use, from one second to a week: round numbers people read at a glance.
-NICE_INTERVALS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800)
+# Intervals a histogram may use, from one second to 365 days: round numbers people read at a glance.
+NICE_INTERVALS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800,
+                    2_592_000, 31_536_000)
 MAX_BUCKETS = 1_000  # an interval asked for that would make more is refused (bounded answers)
 
 

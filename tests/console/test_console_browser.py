@@ -7,7 +7,6 @@ drives the page. Screenshots go to .cache/artifacts/console/ (gitignored; CI kee
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest

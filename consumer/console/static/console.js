@@ -57,7 +57,7 @@
     p.set("q", $("q").value);
     for (const [key, value] of Object.entries(state.chips)) p.set(key, value);
     if (withRange) {
-      p.set("since", nsOf(state.sinceMs));
+      if (state.sinceMs !== null) p.set("since", nsOf(state.sinceMs));
       p.set("until", nsOf(state.untilMs));
     }
     return p;
@@ -81,6 +81,9 @@
       }
       state.sinceMs = since;
       state.untilMs = until;
+    } else if (choice === "all") {
+      state.untilMs = Date.now();
+      state.sinceMs = null; // from the oldest event kept
     } else {
       state.untilMs = Date.now();
       state.sinceMs = state.untilMs - RANGES[choice];
@@ -323,7 +326,7 @@
       renderPage(page, false);
       renderFacets(facets);
       renderHistogram(histogram);
-      document.body.dataset.since = p.get("since");
+      document.body.dataset.since = p.get("since") || "";
       document.body.dataset.until = p.get("until");
       document.body.dataset.searched = String(mine);
     } catch (error) {
@@ -470,6 +473,9 @@
     $("range").addEventListener("change", () => {
       $("custom-range").hidden = $("range").value !== "custom";
       if ($("range").value === "custom" && state.sinceMs !== null) setCustom(state.sinceMs, state.untilMs);
+      else if ($("range").value === "custom" && state.histogram) {
+        setCustom(state.histogram.since_ns / 1e6, state.histogram.until_ns / 1e6);
+      }
       else run();
     });
     $("older").addEventListener("click", older);
@@ -478,6 +484,10 @@
     $("tab-search").addEventListener("click", () => showTab("search"));
     $("tab-pipeline").addEventListener("click", () => showTab("pipeline"));
     wireHistogram();
+    // #range=all (or 15m, 1h, 24h) in the address chooses the first range: `make console` opens the demo's old
+    // sample lines with #range=all
+    const asked = new URLSearchParams(window.location.hash.slice(1)).get("range");
+    if (asked && (asked === "all" || RANGES[asked])) $("range").value = asked;
     run();
   });
 })();
