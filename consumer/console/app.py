@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
 from importlib import resources
@@ -109,8 +110,8 @@ class Guard:
             offered = _cookie(headers.get("cookie", ""), COOKIE)
         if offered and hmac.compare_digest(offered.encode(), token.encode()):
             return None
-        query = dict(item.partition("=")[::2] for item in scope.get("query_string", b"").decode("latin-1").split("&"))
-        if scope["path"] == "/" and hmac.compare_digest(query.get("token", "").encode(), token.encode()):
+        asked = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [""])[0]
+        if scope["path"] == "/" and hmac.compare_digest(asked.encode(), token.encode()):
             response = RedirectResponse("/", status_code=303)
             response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
             return response

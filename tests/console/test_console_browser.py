@@ -13,7 +13,9 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.console.pipeline import ROOT, Pipeline, line
+from tests.consumer.helpers import produce
 from tests.support.kafka import new_topic
+from tests.support.polling import poll_until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -216,3 +218,24 @@ def test_hostile_lines_render_as_text_and_run_nothing(pipeline: Pipeline, page: 
     assert page.evaluate("window.__pwned") is None
     assert page.evaluate("document.querySelectorAll('script').length") == 1  # console.js alone
     assert page.url.rstrip("/") == pipeline.url.rstrip("/")
+
+
+def test_the_pipeline_view_shows_lag_the_last_flush_and_a_dead_letter_to_inspect(pipeline: Pipeline, page: Page) -> None:
+    marker = unique("broken")
+    produce(pipeline.bootstrap, pipeline.topic, [], raw=[(b"k", f"not json {marker} <script>x</script>".encode())])
+    poll_until(lambda: pipeline.api("/api/deadletters")["dead_letters"],
+               lambda letters: any(marker in d["preview"] for d in letters), deadline=90, what="the dead letter",
+               transient=(OSError,))
+    page.goto(pipeline.url)
+    page.wait_for_selector("body[data-searched]")
+    page.click("#tab-pipeline")
+    page.wait_for_function("() => document.querySelectorAll('#partitions tbody tr').length >= 2")
+    cells = page.locator("#partitions tbody tr").first.locator("td").all_text_contents()
+    assert cells[0] == pipeline.topic and cells[5].isdigit()
+    page.wait_for_function("() => document.getElementById('pipeline-facts').textContent.includes('last flush 20')")
+    assert "Alerts will show here" in (page.locator("#alerts").text_content() or "")
+    letter = page.locator("#deadletters tbody tr", has_text=marker)
+    letter.click()
+    page.wait_for_function("(m) => document.getElementById('deadletter-detail').textContent.includes(m)", arg=marker)
+    assert f"not json {marker} <script>x</script>" in (page.locator("#deadletter-detail").text_content() or "")
+    assert page.locator("#view-pipeline script").count() == 0
