@@ -1,4 +1,4 @@
-"""The consumer's command line: run, replay, search, serve, status, deadletters, check-config.
+"""The consumer's command line: run, replay, search, status, deadletters, check-config.
 
 Exit codes: 0 done; 1 the work could not be done (the message says why; nothing was lost); 2 bad config or
 arguments (one line, no traceback).
