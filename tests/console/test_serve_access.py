@@ -144,3 +144,13 @@ def test_loopback_serving_headers_read_only_api_and_host_check(config: Path, ser
     process.communicate(timeout=30)
     tail.close()
     assert process.returncode == 0
+
+
+@pytest.mark.parametrize("listen", ["8080", "127.0.0.1:", "127.0.0.1:99999", "[::1]:port"])
+def test_a_bad_listen_address_is_one_line_and_exit_2(config: Path, serve: list[subprocess.Popen[bytes]],
+                                                    listen: str) -> None:
+    process = _start(serve, config, listen, None)
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and "--listen" in lines[0] and "Traceback" not in err.decode(), lines
