@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test test-linux lint unit demo clean-demo
+.PHONY: install test test-linux lint unit demo clean-demo console
 
 $(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,opensearch,elasticsearch]'
+	$(PY) -m pip install -q -e '.[test,opensearch,elasticsearch,console]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -45,6 +45,12 @@ demo: install
 
 clean-demo:
 	rm -rf demo-state
+
+# The web console over the index `make demo` left in demo-state/ (open http://127.0.0.1:8080/#range=all: the sample
+# lines carry their own, older timestamps; Ctrl-C stops it).
+console: install
+	@test -f demo-state/consumer.toml || { echo "make console: no demo index yet: run make demo first"; exit 2; }
+	$(PY) -m consumer serve --config demo-state/consumer.toml --listen $${CONSOLE_LISTEN:-127.0.0.1:8080}
 
 # The Windows-marked tests under Wine, run by the official Windows CPython (see .ci/wine/setup; first run installs
 # wine64 with apt-get and downloads into ~/.cache/logferry/wine). Needs a Kafka broker exactly like `test`.

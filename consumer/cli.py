@@ -78,6 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=int, default=20, help="most events shown (default 20)")
     search.add_argument("--json", action="store_true", help="one event per line as JSON")
 
+    search.add_argument("--follow", action="store_true",
+                        help="after the newest matches, print new matching events as they are indexed (Ctrl-C stops)")
+    search.add_argument("--histogram", action="store_true",
+                        help="counts per interval over --since..--until (default: the last 24 h) as a text bar chart")
+    search.add_argument("--interval", metavar="DURATION", help="with --histogram: the bar's interval (default: ~30 bars)")
+
+    serve = commands.add_parser("serve", help="the web console: search, histogram, live tail, pipeline (read-only)")
+    add_config_argument(serve, "consumer")
+    serve.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT",
+                       help="address to serve on (default 127.0.0.1:8080); any non-loopback address needs "
+                            "LOGFERRY_CONSOLE_TOKEN in the environment")
+
     status = commands.add_parser("status", help="per partition: stored and committed offsets, lag; totals")
     add_config_argument(status, "consumer")
     status.add_argument("--json", action="store_true", help="one JSON object")
@@ -143,7 +155,15 @@ def dispatch(args: argparse.Namespace, config: ConsumerConfig) -> int:
     if args.command == "search":
         from consumer.search import build_queries, run_search
 
+        if args.follow or args.histogram or args.interval is not None:
+            from consumer.search_live import run_live
+
+            return run_live(config, args)
         return run_search(config, build_queries(args), args.json)
+    if args.command == "serve":
+        from consumer.console.serve import run_console
+
+        return run_console(config, args.listen)
     if args.command == "status":
         from consumer.status import run_status
 

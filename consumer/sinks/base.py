@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 from consumer.config import ConsumerConfig
 from consumer.records import Batch, DeadLetter, TopicPartitionKey
+from consumer.sinks.browse import FacetCounts, Histogram, TailPage
 from logferry.errors import LogferryError
 
 PublishDeadLetters = Callable[[list[DeadLetter]], None]
@@ -165,6 +166,26 @@ class IndexReader(ABC):
 
     def mark_redriven(self, letters: Iterable[DeadLetterRecord]) -> None:
         """Record that `letters` were published again to their source topic (deadletters redrive)."""
+        return None
+
+    # Browsing (consumer.sinks.browse: the web console, search --follow and --histogram).
+    def facets(self, query: SearchQuery, limit: int = 10) -> FacetCounts:
+        """Events matching `query` (its `limit` ignored) per level class, and the `limit` most frequent services and
+        hosts."""
+        raise SinkError(f"{type(self).__name__} cannot count facets", retriable=False)
+
+    def histogram(self, query: SearchQuery, interval_ns: int) -> Histogram:
+        """Events matching `query` per epoch-aligned interval of [query.since, query.until) (both required) and
+        severity class."""
+        raise SinkError(f"{type(self).__name__} cannot draw a histogram", retriable=False)
+
+    def tail(self, query: SearchQuery, cursor: str | None) -> TailPage:
+        """At most `query.limit` events matching `query` that arrived after `cursor`, oldest first; `cursor` None
+        gives no events and the cursor of the index's current end."""
+        raise SinkError(f"{type(self).__name__} cannot follow the index", retriable=False)
+
+    def last_write(self) -> str | None:
+        """When the sink last made a batch durable (RFC 3339), None when the reader cannot tell."""
         return None
 
     def stored_offsets(self) -> dict[TopicPartitionKey, int] | None:

@@ -13,7 +13,9 @@ from typing import Any
 
 import orjson
 
+from consumer.sinks import engine_reader_facets as browse
 from consumer.sinks.base import DeadLetterRecord, IndexReader, SearchQuery, SinkError
+from consumer.sinks.browse import FacetCounts, Histogram, TailPage, bucket_starts
 from consumer.sinks.engine_client import EngineClient, EngineRequestError
 from consumer.sinks.engine_schema import (
     attribute_fields,
@@ -24,6 +26,7 @@ from consumer.sinks.engine_schema import (
     resource_fields,
 )
 from consumer.sinks.engine_settings import EngineSettings
+from schemas.timefmt import parse_rfc3339_ns
 
 
 def _any_term(fields: tuple[str, ...], value: str) -> dict[str, Any]:
@@ -82,6 +85,37 @@ class EngineReader(IndexReader):
         except EngineRequestError as error:
             raise self._failed("searching", error) from error
         return [from_document(hit["_source"]) for hit in response["hits"]["hits"]]
+
+    def facets(self, query: SearchQuery, limit: int = 10) -> FacetCounts:
+        try:
+            response = self._client.search(self._events, browse.facets_body(search_body(query), limit))
+        except EngineRequestError as error:
+            raise self._failed("counting facets", error) from error
+        return browse.facets_of(response, limit)
+
+    def histogram(self, query: SearchQuery, interval_ns: int) -> Histogram:
+        if query.since is None or query.until is None:
+            raise ValueError("a histogram needs both ends of its time range")
+        since_ns, until_ns = parse_rfc3339_ns(query.since), parse_rfc3339_ns(query.until)
+        bucket_starts(since_ns, until_ns, interval_ns)  # refuses too many buckets before asking the engine
+        try:
+            response = self._client.search(self._events, browse.histogram_body(search_body(query), interval_ns))
+        except EngineRequestError as error:
+            raise self._failed("drawing the histogram", error) from error
+        return browse.histogram_of_response(response, since_ns, until_ns, interval_ns)
+
+    def tail(self, query: SearchQuery, cursor: str | None) -> TailPage:
+        try:
+            if cursor is None:
+                response = self._client.search(self._events, browse.END_BODY)
+                hits = response["hits"]["hits"]
+                return TailPage([], browse.encode_cursor(hits[0]["sort"] if hits else None))
+            after = browse.decode_cursor(cursor)
+            response = self._client.search(self._events, browse.tail_body(search_body(query), after, query.limit))
+        except EngineRequestError as error:
+            raise self._failed("following the index", error) from error
+        events = [from_document(hit["_source"]) for hit in response["hits"]["hits"]]
+        return browse.tail_page(response, cursor, events)
 
     def totals(self) -> tuple[int, int]:
         try:

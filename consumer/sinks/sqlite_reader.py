@@ -18,9 +18,11 @@ import orjson
 
 from consumer.records import TopicPartitionKey
 from consumer.sinks.base import DeadLetterRecord, IndexReader, SearchQuery, SinkError
+from consumer.sinks.browse import FacetCounts, Histogram, TailPage, histogram_of
 from consumer.sinks.sqlite import UPSERT_OFFSET
 from consumer.sinks.sqlite_codec import StoredEvents
 from consumer.sinks.sqlite_db import connect, connection_path, layout_version
+from consumer.sinks.sqlite_reader_facets import Selection, SqliteBrowser
 from consumer.sinks.sqlite_reader_query import AttributeFilter, fts_query
 from consumer.sinks.sqlite_rows import timestamp_ns
 from logferry.errors import LogferryError
@@ -34,6 +36,7 @@ class SqliteReader(IndexReader):
         self._connection = connect(path, create=False)
         self._events = StoredEvents(self._connection)
         self._path = path
+        self._browser = SqliteBrowser(self._connection, self._events)
 
     def search(self, query: SearchQuery) -> list[dict[str, Any]]:
         if layout_version(self._connection) < 3:
@@ -57,6 +60,38 @@ class SqliteReader(IndexReader):
                 found = [row[0] for row in self._connection.execute(sql, [*params, match, query.limit])]
             ids = found
         return [event for event in (self._event(i) for i in ids) if event is not None]
+
+    def facets(self, query: SearchQuery, limit: int = 10) -> FacetCounts:
+        self._check_layout()
+        filters = _filters(query)
+        if filters is None:
+            return FacetCounts(0, {}, [], [])
+        return self._browser.facets(_selection(query, filters), limit)
+
+    def histogram(self, query: SearchQuery, interval_ns: int) -> Histogram:
+        self._check_layout()
+        if query.since is None or query.until is None:
+            raise ValueError("a histogram needs both ends of its time range")
+        since_ns, until_ns = timestamp_ns(query.since), timestamp_ns(query.until)
+        filters = _filters(query)
+        if filters is None:
+            return histogram_of(since_ns, until_ns, interval_ns, {})
+        return self._browser.histogram(_selection(query, filters), since_ns, until_ns, interval_ns)
+
+    def tail(self, query: SearchQuery, cursor: str | None) -> TailPage:
+        self._check_layout()
+        filters = _filters(query)
+        if filters is None:
+            return TailPage([], str(self._browser.end()))
+        return self._browser.tail(_selection(query, filters), cursor, query.limit)
+
+    def last_write(self) -> str | None:
+        return self._browser.last_write()
+
+    def _check_layout(self) -> None:
+        if layout_version(self._connection) < 3:
+            raise SinkError(f"the database {self._path} predates schema 3: start the consumer once to upgrade it",
+                            retriable=False)
 
     def explain(self, query: SearchQuery) -> list[str]:
         """The query plan (EXPLAIN QUERY PLAN details) of the statement listing `query`'s newest rows without text."""
@@ -240,6 +275,16 @@ def _filters(query: SearchQuery) -> tuple[str, list[Any]] | None:
             clauses.append(clause)
             params.append(value)
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def _selection(query: SearchQuery, filters: tuple[str, list[Any]]) -> Selection:
+    return Selection(
+        *filters, query.text, query.attributes,
+        since_ns=None if query.since is None else timestamp_ns(query.since),
+        until_ns=None if query.until is None else timestamp_ns(query.until),
+        min_severity=query.min_severity, by_source=query.service is not None or query.host is not None,
+        by_trace=query.trace_id is not None,
+    )
 
 
 def _dead_letter(row: tuple[Any, ...]) -> DeadLetterRecord:

@@ -1,0 +1,76 @@
+"""Helpers of the console's tests: an index filled through a sink's own write path (no broker), and the events."""
+
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from consumer.config import ConsumerConfig, parse_config
+from consumer.records import Batch
+from consumer.sinks.base import IndexReader
+from consumer.sinks.registry import open_reader, open_sink
+from schemas import new_event, serialize, stream_id
+
+NS = 1_000_000_000
+TOPIC = "console-test"
+
+
+def event(i: int, *, at_ns: int, service: str = "api", host: str = "web-1", level: tuple[str, int] = ("INFO", 9),
+          body: str = "request handled", trace: str | None = None, attributes: dict[str, Any] | None = None,
+          ) -> dict[str, Any]:
+    found = new_event(
+        stream=stream_id(host, f"/var/log/{service}.log"), offset=i * 100, timestamp_ns=at_ns, observed_ns=at_ns + 5,
+        body=body, resource={"service.name": service, "host.name": host, "host.id": host}, input_id="app",
+        log_format="plain", severity_text=level[0], severity_number=level[1],
+        attributes={"log.file.path": f"/var/log/{service}.log", "log.file.record_offset": i * 100, **(attributes or {})},
+    )
+    if trace is not None:
+        found["trace_id"] = trace
+    return found
+
+
+class Index:
+    """A sink of `config` to write events with, and its reader."""
+
+    def __init__(self, config: ConsumerConfig) -> None:
+        self.config = config
+        self.sink = open_sink(config, lambda letters: None)
+        self.sink.setup()
+        self.sink.stored_offsets([(TOPIC, 0)])
+        self.offset = 0
+        self.reader: IndexReader = open_reader(config)
+
+    def write(self, events: Sequence[dict[str, Any]]) -> None:
+        batch = Batch()
+        for item in events:
+            batch.items.append(self.sink.prepare(item, serialize(item)))
+            batch.sources.append((TOPIC, 0, self.offset))
+            self.offset += 1
+        batch.next_offsets[(TOPIC, 0)] = self.offset
+        batch.consumed = len(events)
+        self.sink.add(batch)
+        self.sink.flush()
+
+    def close(self) -> None:
+        self.reader.close()
+        self.sink.close()
+
+
+def sqlite_index(directory: Path) -> Index:
+    return Index(parse_config({"kafka": {"topics": [TOPIC]}, "sink": {"type": "sqlite", "path": str(directory / "logs.db")}}))
+
+
+def engine_index(kind: str, url: str) -> Index:
+    prefix = f"console-{uuid.uuid4().hex[:10]}"
+    return Index(parse_config({"kafka": {"topics": [TOPIC]},
+                               "sink": {"type": kind, "url": url, "index_prefix": prefix, "retry_attempts": 2}}))
+
+
+def refresh(kind: str, url: str, index: Index) -> None:
+    """Make what the engine sink wrote searchable now (instead of within refresh_interval)."""
+    from tests.support.engine_http import request
+
+    prefix = index.config.sink.index_prefix  # type: ignore[attr-defined]
+    request(url, "POST", f"/{prefix}-events-*/_refresh")
+    time.sleep(0.1)
