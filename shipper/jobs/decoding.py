@@ -1,6 +1,6 @@
 """A child's output bytes to text lines, bounded, in the encoding the child wrote.
 
-How a stream's encoding is told, once, from its first bytes: a UTF-16 BOM, or NULs in the odd positions of ASCII
+How a stream's encoding is told, once, from its first bytes (64, or a first line of 4 bytes or more): a UTF-16 BOM, or NULs in the odd positions of ASCII
 text (what `cmd /u` and .NET's Console with Unicode output write), make it UTF-16 LE; else lines are split at LF
 and each is read as UTF-8 when it is valid UTF-8 (Go, .NET Core, most Linux programs), else in the console code
 page (Windows: the console's output code page, else the OEM code page, which is what cmd.exe and most console
@@ -38,6 +38,10 @@ def console_code_page() -> str:
     return name
 
 
+def _has_bom(head: bytes) -> bool:
+    return head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF8))
+
+
 def looks_utf16_le(head: bytes) -> bool:
     """Whether `head` (the first bytes of a stream) is UTF-16 LE text: a BOM, or mostly NULs at odd offsets."""
     if head.startswith(codecs.BOM_UTF16_LE):
@@ -70,7 +74,8 @@ class LineSplitter:
     def push(self, data: bytes) -> list[Line]:
         if self._mode is None:
             self._head += data
-            if len(self._head) < DETECT_BYTES:
+            head = self._head
+            if len(head) < DETECT_BYTES and not (len(head) >= 4 and b"\n" in head) and not _has_bom(head):
                 return []
             return self._decide()
         return self._push(data)
@@ -97,6 +102,8 @@ class LineSplitter:
                 head = head[2:]
         else:
             self._mode = "bytes"
+            if head.startswith(codecs.BOM_UTF8):
+                head = head[3:]
         return self._push(head)
 
     def _push(self, data: bytes) -> list[Line]:
