@@ -3,8 +3,9 @@
 How a stream's encoding is told, once, from its first bytes (64, or a first line of 4 bytes or more): a UTF-16 BOM, or NULs in the odd positions of ASCII
 text (what `cmd /u` and .NET's Console with Unicode output write), make it UTF-16 LE; else lines are split at LF
 and each is read as UTF-8 when it is valid UTF-8 (Go, .NET Core, most Linux programs), else in the console code
-page (Windows: the console's output code page, else the OEM code page, which is what cmd.exe and most console
-programs write to a pipe; elsewhere latin-1, which reads any byte).
+page (Windows: the console's output code page, the OEM one unless `chcp` changed it, which is what cmd.exe and most
+console programs write to a pipe; without a console the ANSI code page, which they then use; elsewhere latin-1,
+which reads any byte).
 
 A line longer than `max_bytes` is cut there and flagged truncated; its rest is dropped up to the line's end, so
 memory stays bounded whatever the child writes.
@@ -29,7 +30,9 @@ def console_code_page() -> str:
     import ctypes
 
     kernel32 = ctypes.windll.kernel32
-    page = int(kernel32.GetConsoleOutputCP()) or int(kernel32.GetOEMCP())
+    # The child shares our console and writes in its output code page (the OEM one unless chcp changed it); 0 means
+    # there is no console (Wine; a detached process), where console programs convert with code page 0, CP_ACP.
+    page = int(kernel32.GetConsoleOutputCP()) or int(kernel32.GetACP())
     name = f"cp{page}"
     try:
         codecs.lookup(name)
