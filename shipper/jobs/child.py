@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import IO, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +40,8 @@ class Child(Protocol):
     """A started job: its pid, its output pipes, and its whole process tree to stop or kill."""
 
     pid: int
-    stdout: BinaryIO
-    stderr: BinaryIO
+    stdout: IO[bytes]
+    stderr: IO[bytes]
 
     def wait(self) -> ChildExit:
         """Block until the program itself ends (its descendants may live on: `kill_tree` ends them)."""

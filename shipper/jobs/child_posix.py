@@ -6,11 +6,11 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import BinaryIO
+from typing import IO
 
 from shipper.jobs.child import CannotStart, ChildExit
 
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 class PosixChild:
@@ -18,8 +18,8 @@ class PosixChild:
         self._process = process
         self.pid = process.pid
         assert process.stdout is not None and process.stderr is not None
-        self.stdout: BinaryIO = process.stdout
-        self.stderr: BinaryIO = process.stderr
+        self.stdout: IO[bytes] = process.stdout
+        self.stderr: IO[bytes] = process.stderr
 
     @classmethod
     def start(cls, argv: Sequence[str]) -> "PosixChild":
@@ -53,6 +53,8 @@ class PosixChild:
         return ChildExit(code, cpu_ms=cpu_ms, peak_memory_bytes=peak)
 
     def _signal_group(self, sig: int) -> None:
+        if sys.platform == "win32":  # the POSIX side; the guard lets mypy check it for Windows too
+            raise OSError("process groups are POSIX")
         try:
             os.killpg(self.pid, sig)
         except (ProcessLookupError, PermissionError):
@@ -62,9 +64,11 @@ class PosixChild:
         self._signal_group(signal.SIGTERM)
 
     def kill_tree(self) -> None:
-        self._signal_group(signal.SIGKILL)
+        self._signal_group(getattr(signal, "SIGKILL", signal.SIGTERM))
 
     def alive_in_tree(self) -> bool:
+        if sys.platform == "win32":
+            raise OSError("process groups are POSIX")
         try:
             os.killpg(self.pid, 0)
         except ProcessLookupError:
@@ -80,5 +84,5 @@ class PosixChild:
             else:
                 self._signal_group(signum)
 
-        for sig in FORWARDED:
-            signal.signal(sig, forward)
+        for name in FORWARDED:
+            signal.signal(getattr(signal, name), forward)

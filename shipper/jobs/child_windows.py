@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from shipper.jobs.child import CannotStart, ChildExit
 from shipper.platform.windows import api
@@ -44,8 +44,8 @@ class WindowsChild:
         self._job = job
         self.pid = process.pid
         assert process.stdout is not None and process.stderr is not None
-        self.stdout: BinaryIO = process.stdout
-        self.stderr: BinaryIO = process.stderr
+        self.stdout: IO[bytes] = process.stdout
+        self.stderr: IO[bytes] = process.stderr
 
     @classmethod
     def start(cls, argv: Sequence[str]) -> "WindowsChild":

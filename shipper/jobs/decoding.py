@@ -1,11 +1,11 @@
 """A child's output bytes to text lines, bounded, in the encoding the child wrote.
 
-How a stream's encoding is told, once, from its first bytes (64, or a first line of 4 bytes or more): a UTF-16 BOM, or NULs in the odd positions of ASCII
-text (what `cmd /u` and .NET's Console with Unicode output write), make it UTF-16 LE; else lines are split at LF
-and each is read as UTF-8 when it is valid UTF-8 (Go, .NET Core, most Linux programs), else in the console code
-page (Windows: the console's output code page, the OEM one unless `chcp` changed it, which is what cmd.exe and most
-console programs write to a pipe; without a console the ANSI code page, which they then use; elsewhere latin-1,
-which reads any byte).
+How a stream's encoding is told, once, from its first bytes (64, or a first line of 4 bytes or more): a UTF-16
+BOM, or NULs in the odd positions of ASCII text (what `cmd /u` and .NET's Console with Unicode output write), make
+it UTF-16 LE; else lines are split at LF and each is read as UTF-8 when it is valid UTF-8 (Go, .NET Core, most
+Linux programs), else in the console code page (Windows: the console's output code page, the OEM one unless `chcp`
+changed it, which is what cmd.exe and most console programs write to a pipe; without a console the ANSI code page,
+which they then use; elsewhere latin-1, which reads any byte).
 
 A line longer than `max_bytes` is cut there and flagged truncated; its rest is dropped up to the line's end, so
 memory stays bounded whatever the child writes.

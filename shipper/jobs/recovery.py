@@ -14,7 +14,7 @@ from pathlib import Path
 from shipper.checkpoint import Checkpoint
 from shipper.jobs.identity import JobName, RunId
 from shipper.jobs.locks import FileLock
-from shipper.jobs.records import Ending, EventName, Outcome, Record, RunContext, decode, end_record, encode
+from shipper.jobs.records import Ending, EventName, Outcome, Record, RunContext, decode, encode, end_record
 from shipper.jobs.spool import run_lock_path, spools
 
 log = logging.getLogger("shipper.jobs.recovery")

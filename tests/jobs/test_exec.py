@@ -1,7 +1,6 @@
 """`shipper exec` against the real broker, indexed by the real consumer into SQLite: the run's start, every output
 line, its end, exactly once, through the spool, whatever happens to the broker or to exec itself."""
 
-import os
 import signal
 import subprocess
 import time
