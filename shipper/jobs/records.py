@@ -28,6 +28,7 @@ class EventName(enum.Enum):
     OUTPUT = "job.output"
     END = "job.end"
     REFUSED = "job.refused"
+    OVERRUN = "job.overrun"  # still running past its `--warn-after`
 
 
 class Outcome(enum.Enum):
@@ -79,6 +80,7 @@ class Ending:
     cpu_ms: float | None = None
     peak_memory_bytes: int | None = None
     timed_out: bool = False
+    overran: bool = False
     lines: dict[str, int] | None = None  # output lines per stream
     pid: int | None = None
     error: str | None = None
@@ -105,6 +107,7 @@ def end_record(run: RunContext, timestamp_ns: int, ending: Ending) -> Record:
     if ending.ntstatus is not None:
         record["job.ntstatus"] = ending.ntstatus
     record["job.timed_out"] = ending.timed_out
+    record["job.overran"] = ending.overran
     if ending.wall_ms is not None:
         record["job.duration.wall_ms"] = round(ending.wall_ms, 3)
     if ending.cpu_ms is not None:
@@ -127,6 +130,12 @@ def refused_record(run: RunContext, timestamp_ns: int, holder: int | None) -> Re
     record["job.outcome"] = "refused"
     if holder:
         record["job.running_pid"] = holder
+    return record
+
+
+def overrun_record(run: RunContext, timestamp_ns: int, after: float) -> Record:
+    record = run.base(EventName.OVERRUN, timestamp_ns, "WARN", f"Job {run.job} is still running after {after:g} s.")
+    record["job.warn_after_s"] = after
     return record
 
 

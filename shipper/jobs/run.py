@@ -30,6 +30,7 @@ from shipper.jobs.records import (
     RunContext,
     Stream,
     end_record,
+    overrun_record,
     refused_record,
     start_record,
 )
@@ -51,6 +52,7 @@ class ExecOptions:
     job: JobName
     argv: Sequence[str]
     timeout: float | None = None
+    warn_after: float | None = None
     service: str = ""
     no_overlap: bool = False
     quiet: bool = False
@@ -74,6 +76,7 @@ class JobRun:
         self.ended = threading.Event()  # the program ended (or could not start)
         self.cut = False  # readers still running when the end was written: their late lines are not spooled
         self.timed_out = False
+        self.overran = False
 
     def execute(self) -> int:
         started_ns = time.time_ns()
@@ -101,6 +104,8 @@ class JobRun:
         ticker.start()
         if self.options.timeout is not None:
             threading.Thread(target=self._watch, args=(child, self.options.timeout), name="job-timeout", daemon=True).start()
+        if self.options.warn_after is not None:
+            threading.Thread(target=self._overrun, args=(self.options.warn_after,), name="job-overrun", daemon=True).start()
         result = child.wait()
         wall_ms = (time.monotonic() - began) * 1000.0
         self.ended.set()
@@ -151,6 +156,12 @@ class JobRun:
         if not self.ended.wait(self.config.jobs.kill_grace):
             child.kill_tree()
 
+    def _overrun(self, after: float) -> None:
+        if self.ended.wait(after):
+            return
+        self.overran = True
+        self.spool.write(overrun_record(self.run, time.time_ns(), after))
+
     def _drain(self, child: Child, readers: list[threading.Thread]) -> None:
         """Wait for the pipes to close; descendants that keep them open after the program ended are killed."""
         deadline = time.monotonic() + LINGER
@@ -177,7 +188,7 @@ class JobRun:
         ending = Ending(
             outcome, exit_code=result.exit_code if result.signal is None else None, signal=result.signal,
             ntstatus=result.ntstatus, wall_ms=wall_ms, cpu_ms=result.cpu_ms, peak_memory_bytes=result.peak_memory_bytes,
-            timed_out=self.timed_out, lines={s.value: self.outputs[s].lines for s in Stream}, pid=pid,
+            timed_out=self.timed_out, overran=self.overran, lines={s.value: self.outputs[s].lines for s in Stream}, pid=pid,
         )
         self.spool.write(end_record(self.run, time.time_ns(), ending))
         log.info("The job ended.", extra={"job": self.run.job.value, "run_id": self.run.run_id.value,

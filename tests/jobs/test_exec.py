@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from schemas.validate import schema_errors
 from tests.jobs.support import (
     GROUPS,
     Index,
@@ -51,6 +52,7 @@ def test_ten_thousand_lines_and_exit_3_are_one_start_every_line_one_end(
     assert end["severity_text"] == "ERROR"
     assert len({e["attributes"]["job.run.id"] for e in events}) == 1
     assert {e["resource"]["host.id"] for e in events} == {"jobs-test"}
+    assert [schema_errors(e) for e in (events[0], events[1], end)] == [[], [], []]  # the job fields by the schema
 
 
 def test_stdout_and_stderr_keep_their_order_per_stream_and_are_parsed(
@@ -84,7 +86,7 @@ def test_timeout_kills_the_whole_tree_and_the_end_says_so(tmp_path: Path, kafka_
     pids = tmp_path / "pids"
     script = f"sleep 300 & echo $! > {pids}; echo started; sleep 300"
     config = shipper_config(tmp_path, kafka_bootstrap, kafka_topic, jobs="kill_grace = 2.0")
-    result = run_exec(config, "slow", "sh", "-c", script, options=("--timeout", "2s", "--quiet"))
+    result = run_exec(config, "slow", "sh", "-c", script, options=("--timeout", "3s", "--warn-after", "1s", "--quiet"))
     index = Index(tmp_path, kafka_bootstrap, kafka_topic)
     index.catch_up()
     events = index.events(**{"job.name": "slow"})
@@ -94,6 +96,8 @@ def test_timeout_kills_the_whole_tree_and_the_end_says_so(tmp_path: Path, kafka_
     assert end["attributes"]["job.timed_out"] is True
     assert end["attributes"]["job.signal"] == "SIGTERM"
     assert result.returncode == 128 + signal.SIGTERM
+    (overrun,) = by_name(events, "job.overrun")  # past its usual time (--warn-after) before the timeout
+    assert overrun["severity_text"] == "WARN" and end["attributes"]["job.overran"] is True
     assert [e["body"] for e in by_name(events, "job.output")] == ["started"]
     for pid in (start["attributes"]["process.pid"], int(pids.read_text())):
         assert not _running(pid), f"process {pid} of the timed-out job is still running"
