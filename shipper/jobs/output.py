@@ -42,6 +42,11 @@ class OutputStream:
         context = StreamContext("job", "0" * 16, f"<{stream.value}>", "utf-8", {}, {})
         self._parser = StreamParser(settings, context)
         self._offset = 0
+        # the keys every record of this stream shares, in their order after the line's own attributes
+        self._tail = {
+            "event.name": EventName.OUTPUT.value, "job.name": run.job.value, "job.run.id": run.run_id.value,
+            "log.iostream": stream.value,
+        }
         self.lines = 0
         self.records = 0
 
@@ -92,10 +97,7 @@ class OutputStream:
         for key, value in attributes.items():
             if key not in _FILE_KEYS:
                 record[f"{key}_value" if key in _ROLE_KEYS else key] = value
-        record["event.name"] = EventName.OUTPUT.value
-        record["job.name"] = run.job.value
-        record["job.run.id"] = run.run_id.value
-        record["log.iostream"] = self.stream.value
+        record.update(self._tail)
         record["job.output.format"] = event.get("format")
         if event.get("parse_error"):
             record["job.output.parse_error_reason"] = event.get("parse_error_reason")
