@@ -16,5 +16,5 @@ Modules, one role each:
 - `locks`: the run's liveness lock and the job's no-overlap lock;
 - `recovery`: runs whose `exec` died are marked ended-unknown;
 - `ship`: the once-pass over the spools;
-- `run`: `exec` itself, the sequence of all of these.
+- `run`: `exec` itself, the sequence of all of these; `cli`: its command line (`shipper exec`).
 """
