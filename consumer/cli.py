@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--trace-id", metavar="HEX", help="trace_id equals this (32 hex digits)")
     search.add_argument("--attr", action="append", metavar="KEY=VALUE",
                         help="the attribute KEY equals VALUE, compared as text (repeatable; all must hold)")
+    search.add_argument("--job", metavar="NAME",
+                        help="runs of this `shipper exec` job (their end events); with --run, that run's events")
+    search.add_argument("--run", metavar="ID", help="with --job: every event of this run (job.run.id)")
     search.add_argument("--limit", type=int, default=20, help="most events shown (default 20)")
     search.add_argument("--json", action="store_true", help="one event per line as JSON")
 

@@ -176,6 +176,19 @@ def attribute_option(text: str) -> tuple[str, str]:
     return key, value
 
 
+def job_filters(args: object) -> list[tuple[str, str]]:
+    """`--job NAME` (the job's runs: its end events) and `--run ID` (every event of one run) as attribute filters on
+    the fields `shipper exec` records (shipper.jobs.records)."""
+    job, run = getattr(args, "job", None), getattr(args, "run", None)
+    if run is not None and job is None:
+        raise QuerySyntaxError("--run needs --job")
+    if job is None:
+        return []
+    if run is not None:
+        return [("job.name", job), ("job.run.id", run)]
+    return [("job.name", job), ("event.name", "job.end")]
+
+
 @dataclass
 class _Filters:
     """The filters being gathered; a single-valued filter given twice must agree."""

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 import orjson
 
 from consumer.config import ConsumerConfig
-from consumer.query import alternatives, attribute_option, build_search, level_number, tokenize
+from consumer.query import alternatives, attribute_option, build_search, job_filters, level_number, tokenize
 from consumer.sinks.base import IndexReader, SearchQuery
 from consumer.sinks.registry import open_reader
 from consumer.timeargs import time_text
@@ -30,7 +30,7 @@ def build_queries(args: argparse.Namespace) -> tuple[SearchQuery, ...]:
     terms = tokenize(" ".join(args.query))
     query = build_search(
         terms, level=args.level, service=args.service, host=args.host, trace=args.trace_id,
-        attributes=[attribute_option(a) for a in args.attr or ()],
+        attributes=[*(attribute_option(a) for a in args.attr or ()), *job_filters(args)],
         since=time_text(args.since) if args.since else None, until=time_text(args.until) if args.until else None,
         limit=args.limit,
     )

@@ -14,12 +14,14 @@ from logferry.errors import ConfigError
 from logferry.logs import setup_logging
 from shipper.config import ShipperConfig
 from shipper.errors import ShipperError, UsageError
+from shipper.jobs.cli import add_exec_arguments, run_exec_command
 from shipper.preflight import validated_config
 from shipper.service.cli import add_service_arguments, run_service_command
 
 # Subcommands that live in their own package: name -> (add arguments, run).
 EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "service": (add_service_arguments, run_service_command),
+    "exec": (add_exec_arguments, run_exec_command),
 }
 
 

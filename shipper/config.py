@@ -272,12 +272,41 @@ class ShipperKafka(KafkaConnection):
 
 
 @dataclass(frozen=True, kw_only=True)
+class JobSettings:
+    """`shipper exec`: how a scheduled job's output is read and how its runs are kept (shipper.jobs)."""
+
+    format: str = setting("auto", "Format of the job's output lines: auto or a declared format, as an input's `format`.")
+    multiline: MultilineSettings = setting(None, "Multiline grouping of each output stream.", factory=MultilineSettings)
+    kill_grace: Seconds = setting(
+        10.0, "Seconds between the polite stop (SIGTERM) of a timed-out job's process group and SIGKILL (Linux)."
+    )
+    end_unknown_after: Seconds = setting(
+        60.0, "Seconds a run's spool may stay without an end, its `exec` gone, before a running shipper records it as "
+        "ended-unknown (the next `exec` does so at once)."
+    )
+    spool_retention: Seconds = setting(
+        86_400.0, "Seconds a finished run's spool is kept once it is fully shipped (then deleted by the next `exec`)."
+    )
+
+    def check(self, where: str) -> None:
+        known = formats()
+        if self.format not in known:
+            raise ConfigError(f"{where}.format", f"unknown format {self.format!r}; known: {', '.join(known)}")
+        for name in ("kill_grace", "end_unknown_after"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{where}.{name}", "must be greater than 0")
+        if self.spool_retention < 0:
+            raise ConfigError(f"{where}.spool_retention", "must be 0 or more")
+
+
+@dataclass(frozen=True, kw_only=True)
 class ShipperConfig:
     """The whole shipper config file."""
 
     shipper: ShipperSettings = setting(None, "Process-wide settings.", factory=ShipperSettings)
     kafka: ShipperKafka = setting(None, "Kafka destination.", factory=ShipperKafka)
     health: HealthSettings = setting(None, "When /health answers 503.", factory=HealthSettings)
+    jobs: JobSettings = setting(None, "Scheduled jobs run by `shipper exec`.", factory=JobSettings)
     inputs: list[InputSettings] = setting(REQUIRED, "Files to follow.")
 
     def check(self, where: str) -> None:

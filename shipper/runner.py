@@ -46,6 +46,7 @@ IDLE_WAIT = 1.0  # most seconds the idle loop sleeps on the hints between turns 
 PRUNE_INTERVAL = 3600.0  # seconds between looks for checkpoints of files long gone
 SAVE_RETRY_FIRST = 1.0  # seconds before trying a failed checkpoint write again, doubled up to SAVE_RETRY_MAX
 SAVE_RETRY_MAX = 30.0
+JOB_SWEEP_INTERVAL = 30.0  # seconds between looks for job runs whose exec died (shipper.jobs.recovery)
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,7 @@ class Shipper:
         self._next_checkpoint = now + self.settings.checkpoint_interval
         self._next_flush = now + FLUSH_INTERVAL
         self._next_prune = now
+        self._next_job_sweep = now
 
     def turn(self) -> bool:
         """One turn of the main loop; True when `once` is done."""
@@ -215,6 +217,11 @@ class Shipper:
         if now >= self._next_prune:
             files.prune_checkpoints(self.settings.checkpoint_retention)
             self._next_prune = now + PRUNE_INTERVAL
+        if now >= self._next_job_sweep:
+            from shipper.jobs.recovery import sweep
+
+            sweep(self.settings.state_dir, grace=self.config.jobs.end_unknown_after)
+            self._next_job_sweep = now + JOB_SWEEP_INTERVAL
         if self.once and not files.follows and not files.waiting:
             return True
         if not worked:
@@ -395,7 +402,12 @@ class Shipper:
 
 
 def run_shipper(config: ShipperConfig, stop_event: threading.Event, once: bool = False) -> int:
-    """Run the shipper until `stop_event` is set (or, with `once`, until everything present is acknowledged)."""
+    """Run the shipper until `stop_event` is set (or, with `once`, until everything present is acknowledged).
+
+    Every shipper also follows the spools of `shipper exec` runs (shipper.jobs.spool.job_input)."""
+    from shipper.jobs.spool import with_job_input
+
+    config = with_job_input(config)
     try:
         shipper = Shipper(config, stop_event, once)
     except StateLocked as error:
