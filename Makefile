@@ -56,5 +56,5 @@ console: install
 # wine64 with apt-get and downloads into ~/.cache/logferry/wine). Needs a Kafka broker exactly like `test`.
 .PHONY: test-windows
 test-windows: install
-	$(VENV)/bin/mypy --platform win32 --follow-imports=silent shipper/platform shipper/service logferry/windows logferry/service consumer/service_settings.py
+	$(VENV)/bin/mypy --platform win32 --follow-imports=silent shipper/platform shipper/service shipper/jobs logferry/windows logferry/service consumer/service_settings.py
 	$(PY) .ci/wine/run_windows_tests.py

@@ -5,7 +5,7 @@ program is assigned to the job right after it is created (CreateProcess through 
 suspended): a process it starts in that first instant would not be in the job. Exit codes of 0xC0000000 and above
 are NTSTATUS codes (an access violation is 0xC0000005, Ctrl+C 0xC000013A) and are recorded as such.
 
-The system calls are the `_win_*` functions, bound on first use (shipper.platform.windows.api), so this module
+The system calls are the `_win_*` functions, bound on first use (logferry.windows.api), so this module
 imports everywhere.
 """
 
@@ -16,8 +16,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import IO, Any
 
+from logferry.windows import api
 from shipper.jobs.child import CannotStart, ChildExit
-from shipper.platform.windows import api
 
 JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x2000
 JOB_OBJECT_BASIC_ACCOUNTING_INFORMATION = 1
