@@ -1,0 +1,176 @@
+"""A `consumer search` query evaluated against one event in memory, in time linear in the event's size.
+
+The query is read by consumer.query (the same parser, the same errors); what it means here is what the SQLite index
+answers: words are matched as the index's FTS5 `unicode61 remove_diacritics 2` tokenizer sees them (letters and
+digits, case and diacritics folded; a word that splits into several tokens, `disk-full`, is a phrase of adjacent
+tokens), `level` is that severity or worse, `service`/`host` equal the resource's, `trace_id` equals the event's, and
+attributes are equal as text (nested objects by their dotted path, a list when any element is equal).
+
+A bare 32-hex word matches as text or as the trace id, as in search (consumer.query.alternatives).
+
+Cost: the field filters first (`fields_pass`, cheap, cacheable per (service, host, severity)); the body is tokenized
+once, and only when a word must be looked for and a plain substring test did not already rule it out.
+"""
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from consumer.query import alternatives, build_search, tokenize
+from consumer.sinks.base import SearchQuery
+from consumer.sinks.sqlite_reader_query import attribute_text, flat_attributes
+
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def tokens(text: str) -> list[str]:
+    """`text`'s tokens as the index's tokenizer makes them: letter and digit runs, case and diacritics folded."""
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _TOKEN.findall(text.lower())
+
+
+def body_text(event: dict[str, Any]) -> str:
+    """The event's body as text (a structured body as its JSON)."""
+    body = event.get("body")
+    if type(body) is str:
+        return body
+    if body is None:
+        return ""
+    return orjson.dumps(body).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One alternative of a query: every filter must hold."""
+
+    min_severity: int | None
+    service: str | None
+    host: str | None
+    trace_id: str | None
+    phrases: tuple[tuple[str, ...], ...]  # each a run of adjacent tokens
+    needles: tuple[str, ...]  # lower-case texts an ASCII body must contain for the phrases to be there
+    attributes: tuple[tuple[str, str], ...]
+
+    def fields_pass(self, severity: int, service: Any, host: Any) -> bool:
+        return ((self.min_severity is None or severity >= self.min_severity)
+                and (self.service is None or service == self.service)
+                and (self.host is None or host == self.host))
+
+    def rest_passes(self, event: dict[str, Any], body: "Body") -> bool:
+        """The filters `fields_pass` does not check."""
+        if self.trace_id is not None and event.get("trace_id") != self.trace_id:
+            return False
+        if self.phrases and not body.has(self.phrases, self.needles):
+            return False
+        if self.attributes and not _attributes_match(event, self.attributes):
+            return False
+        return True
+
+
+class Body:
+    """An event's body, tokenized at most once however many clauses look at it."""
+
+    __slots__ = ("_lower", "_set", "_text", "_tokens")
+
+    def __init__(self, event: dict[str, Any]) -> None:
+        self._text = body_text(event)
+        self._lower: str | None = None
+        self._tokens: list[str] | None = None
+        self._set: frozenset[str] | None = None
+
+    def has(self, phrases: tuple[tuple[str, ...], ...], needles: tuple[str, ...]) -> bool:
+        text = self._text
+        if text.isascii():
+            lower = self._lower
+            if lower is None:
+                lower = self._lower = text.lower()
+            for needle in needles:
+                if needle not in lower:
+                    return False
+        if self._tokens is None:
+            self._tokens = tokens(text)
+            self._set = frozenset(self._tokens)
+        present = self._set
+        assert present is not None
+        for phrase in phrases:
+            if phrase[0] not in present:
+                return False
+            if len(phrase) > 1 and not _has_run(self._tokens, phrase):
+                return False
+        return True
+
+
+def _has_run(found: list[str], phrase: tuple[str, ...]) -> bool:
+    """Whether `phrase` occurs as adjacent tokens of `found` (the phrase is short and fixed: linear in `found`)."""
+    first, size = phrase[0], len(phrase)
+    for i, token in enumerate(found):
+        if token == first and tuple(found[i:i + size]) == phrase:
+            return True
+    return False
+
+
+def _attributes_match(event: dict[str, Any], wanted: tuple[tuple[str, str], ...]) -> bool:
+    attributes = event.get("attributes")
+    if type(attributes) is not dict:
+        return False
+    for key, value in wanted:
+        direct = attributes.get(key)
+        if direct is not None and _equal(direct, value):
+            continue
+        if "." not in key:
+            return False
+        if not any(path == key and _equal(found, value) for path, found in flat_attributes(attributes)):
+            return False
+    return True
+
+
+def _equal(found: Any, value: str) -> bool:
+    if type(found) is list:
+        return any(attribute_text(item) == value for item in found) or attribute_text(found) == value
+    return attribute_text(found) == value
+
+
+def _clause(query: SearchQuery) -> Clause:
+    phrases = tuple(t for t in (tuple(tokens(word)) for word in query.text.split()) if t)
+    needles = tuple(" ".join(p) if len(p) == 1 else p[0] for p in phrases)
+    return Clause(query.min_severity, query.service, query.host, query.trace_id, phrases, needles, query.attributes)
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """A compiled query: an event matches when any clause holds (one clause but for a bare trace-id word)."""
+
+    text: str
+    clauses: tuple[Clause, ...]
+
+    @property
+    def matches_all(self) -> bool:
+        return len(self.clauses) == 1 and self.clauses[0] == _EVERYTHING
+
+    def fields_pass(self, severity: int, service: Any, host: Any) -> bool:
+        return any(c.fields_pass(severity, service, host) for c in self.clauses)
+
+    def matches(self, event: dict[str, Any], body: Body | None = None) -> bool:
+        """Whether `event` (a unified event) matches."""
+        resource = event.get("resource") or {}
+        severity = event.get("severity_number") or 0
+        service, host = resource.get("service.name"), resource.get("host.name")
+        body = body or Body(event)
+        return any(c.fields_pass(severity, service, host) and c.rest_passes(event, body) for c in self.clauses)
+
+
+_EVERYTHING = Clause(None, None, None, None, (), (), ())
+
+
+def compile_query(text: str) -> Matcher:
+    """The matcher of query `text`; QuerySyntaxError (a ValueError) when the query cannot be read."""
+    terms = tokenize(text)
+    query = build_search(terms)
+    found: Sequence[SearchQuery] = alternatives(query, terms)
+    return Matcher(text, tuple(_clause(q) for q in found))
