@@ -48,13 +48,15 @@ class GroupState:
     last_hold: int = NEVER  # the last bucket its condition held in
     intervals: dict[int, Alert] = field(default_factory=dict)  # match: open intervals' alerts
     present_since: int | None = None  # absence: wall time the group came back (resolve_after)
+    interval_samples: dict[int, list[str]] = field(default_factory=dict)  # match: the first samples per open interval
     dirty: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {"b": [[b, c[0], c[1]] for b, c in sorted(self.buckets.items())], "f": self.first_seen,
                 "s": self.last_seen, "m": self.last_matched, "x": self.samples, "c": self.closed_until,
                 "a": None if self.active is None else self.active.key.fingerprint, "h": self.last_hold,
-                "i": {str(i): a.key.fingerprint for i, a in self.intervals.items()}, "p": self.present_since}
+                "i": {str(i): a.key.fingerprint for i, a in self.intervals.items()}, "p": self.present_since,
+                "y": {str(i): s for i, s in self.interval_samples.items()}}
 
     @classmethod
     def from_json(cls, data: dict[str, Any], alerts: dict[str, Alert]) -> "GroupState":
@@ -62,7 +64,8 @@ class GroupState:
                     last_seen=data["s"], last_matched=data["m"], samples=list(data["x"]), closed_until=data["c"],
                     active=alerts.get(data["a"]) if data["a"] else None, last_hold=data["h"],
                     intervals={int(i): alerts[f] for i, f in data["i"].items() if f in alerts},
-                    present_since=data["p"], dirty=False)
+                    present_since=data["p"], dirty=False,
+                    interval_samples={int(i): list(s) for i, s in data.get("y", {}).items()})
         return state
 
 
@@ -130,7 +133,11 @@ class Engine:
                     counts[0] += 1
                     if stamp > state.last_matched:
                         state.last_matched = stamp
-                    if sample is not None:
+                    if sample is not None and rule.kind is RuleKind.MATCH:
+                        kept = state.interval_samples.setdefault(bucket, [])
+                        if len(kept) < SAMPLES:
+                            kept.append(sample)
+                    elif sample is not None:
                         samples = state.samples
                         samples.append(sample)
                         if len(samples) > SAMPLES:
@@ -337,6 +344,7 @@ class Engine:
         for interval in sorted(b for b in state.buckets if b >= low):
             counts = state.buckets[interval]
             if interval <= state.closed_until or not counts[0]:
+                state.interval_samples.pop(interval, None)
                 continue
             alert = state.intervals.get(interval)
             if alert is None:
@@ -345,12 +353,14 @@ class Engine:
                 alert = Alert(key=key, state=AlertState.FIRING, severity=rule.severity, labels=self._labels(rule, group),
                               summary=self._summary(rule, group, counts[0], counts[1]), started_at=episode,
                               fired_at=episode, resolved_at=None, count=counts[0],
-                              late=(interval + 1) * rule.step < wall - rule.lateness, samples=tuple(state.samples),
+                              late=(interval + 1) * rule.step < wall - rule.lateness,
+                              samples=tuple(state.interval_samples.get(interval, ())),
                               search=self._search(rule, group, episode, episode + rule.step),
                               annotations=dict(rule.settings.annotations))
                 changes.append(alert)
             else:
-                alert = replace(alert, count=counts[0], summary=self._summary(rule, group, counts[0], counts[1]))
+                alert = replace(alert, count=counts[0], summary=self._summary(rule, group, counts[0], counts[1]),
+                                samples=tuple(state.interval_samples.get(interval, ())))
             state.intervals[interval] = alert
             self.states[rule.index].open.add(group)
             self.changed[alert.key.fingerprint] = alert
@@ -363,6 +373,7 @@ class Engine:
             state = rule_state.groups[group]
             for interval in sorted(i for i in state.intervals if (i + 1) * rule.step <= frontier):
                 alert = state.intervals.pop(interval)
+                state.interval_samples.pop(interval, None)
                 ended = replace(alert, state=AlertState.RESOLVED, resolved_at=(interval + 1) * rule.step)
                 changes.append(ended)
                 self.changed[ended.key.fingerprint] = ended
