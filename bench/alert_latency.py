@@ -57,7 +57,8 @@ def rules_table() -> list[dict[str, Any]]:
         rules.append({"name": f"errors-{i}", "type": "threshold", "match": f"level:error service:svc-{i}",
                       "group_by": ["host"], "window": "5m", "threshold": 50})
     for i in range(10):
-        rules.append({"name": f"ratio-{i}", "type": "ratio", "match": "level:error", "total": f"service:svc-{i}",
+        rules.append({"name": f"ratio-{i}", "type": "ratio", "match": f"level:error service:svc-{i}",
+                      "total": f"service:svc-{i}",
                       "group_by": ["service"], "window": "10m", "ratio": 0.5, "min_count": 100})
     for i in range(10):
         rules.append({"name": f"exit-{i}", "type": "match", "match": f"exited code {i + 1}", "group_by": ["host"],

@@ -62,37 +62,62 @@ class Clause:
                 and (self.service is None or service == self.service)
                 and (self.host is None or host == self.host))
 
+    @property
+    def fields_only(self) -> bool:
+        """Whether `fields_pass` decides this clause alone (no trace id, words or attributes)."""
+        return self.trace_id is None and not self.phrases and not self.attributes
+
     def rest_passes(self, event: dict[str, Any], body: "Body") -> bool:
         """The filters `fields_pass` does not check."""
         if self.trace_id is not None and event.get("trace_id") != self.trace_id:
             return False
         if self.phrases and not body.has(self.phrases, self.needles):
             return False
-        if self.attributes and not _attributes_match(event, self.attributes):
+        if self.attributes and not body.attributes_match(self.attributes):
             return False
         return True
 
 
 class Body:
-    """An event's body, tokenized at most once however many clauses look at it."""
+    """An event's body and attributes as the clauses look at them: the body lower-cased and tokenized at most once,
+    each needle and each attribute's texts looked up at most once, however many clauses ask."""
 
-    __slots__ = ("_lower", "_set", "_text", "_tokens")
+    __slots__ = ("_ascii", "_attributes", "_event", "_lower", "_needles", "_set", "_text", "_texts", "_tokens")
 
     def __init__(self, event: dict[str, Any]) -> None:
+        self._event = event
         self._text = body_text(event)
+        self._ascii = self._text.isascii()
         self._lower: str | None = None
         self._tokens: list[str] | None = None
         self._set: frozenset[str] | None = None
+        self._needles: dict[str, bool] = {}
+        self._texts: dict[str, tuple[str, ...]] = {}
+        attributes = event.get("attributes")
+        self._attributes: dict[str, Any] = attributes if type(attributes) is dict else {}
+
+    def attributes_match(self, wanted: tuple[tuple[str, str], ...]) -> bool:
+        for key, value in wanted:
+            texts = self._texts.get(key)
+            if texts is None:
+                texts = self._texts[key] = _attribute_texts(self._attributes, key)
+            if value not in texts:
+                return False
+        return True
 
     def has(self, phrases: tuple[tuple[str, ...], ...], needles: tuple[str, ...]) -> bool:
-        text = self._text
-        if text.isascii():
+        if self._ascii:
             lower = self._lower
             if lower is None:
-                lower = self._lower = text.lower()
+                lower = self._lower = self._text.lower()
+            seen = self._needles
             for needle in needles:
-                if needle not in lower:
+                present = seen.get(needle)
+                if present is None:
+                    present = seen[needle] = needle in lower
+                if not present:
                     return False
+        text = self._text
         if self._tokens is None:
             self._tokens = tokens(text)
             self._set = frozenset(self._tokens)
@@ -115,25 +140,21 @@ def _has_run(found: list[str], phrase: tuple[str, ...]) -> bool:
     return False
 
 
-def _attributes_match(event: dict[str, Any], wanted: tuple[tuple[str, str], ...]) -> bool:
-    attributes = event.get("attributes")
-    if type(attributes) is not dict:
-        return False
-    for key, value in wanted:
-        direct = attributes.get(key)
-        if direct is not None and _equal(direct, value):
-            continue
-        if "." not in key:
-            return False
-        if not any(path == key and _equal(found, value) for path, found in flat_attributes(attributes)):
-            return False
-    return True
-
-
-def _equal(found: Any, value: str) -> bool:
-    if type(found) is list:
-        return any(attribute_text(item) == value for item in found) or attribute_text(found) == value
-    return attribute_text(found) == value
+def _attribute_texts(attributes: dict[str, Any], key: str) -> tuple[str, ...]:
+    """The texts attribute `key` equals: its value (a list: each element, and the whole), at its flat key or, for a
+    dotted key, at its nested path."""
+    found: list[Any] = []
+    direct = attributes.get(key)
+    if direct is not None:
+        found.append(direct)
+    if "." in key and key.split(".", 1)[0] in attributes:
+        found.extend(value for path, value in flat_attributes(attributes) if path == key and value is not direct)
+    texts: list[str] = []
+    for value in found:
+        if type(value) is list:
+            texts.extend(attribute_text(item) for item in value)
+        texts.append(attribute_text(value))
+    return tuple(texts)
 
 
 def _clause(query: SearchQuery) -> Clause:
