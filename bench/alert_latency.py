@@ -146,7 +146,7 @@ def throughput(args: argparse.Namespace) -> int:
 
 def e2e(args: argparse.Namespace) -> int:
     try:
-        import aiosmtpd.controller  # noqa: F401
+        from aiosmtpd.controller import Controller  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         print("e2e needs aiosmtpd (pip install aiosmtpd)", file=sys.stderr)
         return 1
@@ -155,13 +155,13 @@ def e2e(args: argparse.Namespace) -> int:
     if notify_package() is None:
         print("e2e needs the notifier (consumer.alerting.notify), which is not installed in this tree", file=sys.stderr)
         return 1
-    from bench.freshness import free_port, shipper_config, started, toml_document  # type: ignore[import-not-found]
+    from bench.freshness import free_port, shipper_config, started, toml_document
     from tests.support.kafka import kafka_broker, new_topic
 
     accepted: dict[int, float] = {}
 
     class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's API
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             now = time.time()
             text = envelope.content.decode("utf-8", "replace")
             for part in text.split("probe-seq")[1:]:
@@ -169,8 +169,6 @@ def e2e(args: argparse.Namespace) -> int:
                 if digits:
                     accepted.setdefault(int(digits), now)
             return "250 OK"
-
-    from aiosmtpd.controller import Controller
 
     port = free_port()
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)

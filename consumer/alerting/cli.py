@@ -99,7 +99,8 @@ def run_alert(args: argparse.Namespace) -> int:
         if command == "test":
             from consumer.alerting.tester import run_test
 
-            return run_test(config, args.rule, args.since, args.index_config, args.limit, args.json)
+            return run_test(config, args.rule, since=args.since, index_config=args.index_config, limit=args.limit,
+                            as_json=args.json)
         if command == "replay":
             from consumer.replay import Reset, run_replay
 

@@ -234,9 +234,9 @@ class Dispatch:
             if type(attributes) is dict:
                 for name, by_value in plan.by_attribute.items():
                     for value in _attribute_texts(attributes, name):
-                        found = by_value.get(value)
-                        if found is not None:
-                            checks.extend(found)
+                        decided = by_value.get(value)
+                        if decided is not None:
+                            checks.extend(decided)
         if plan.others:
             checks.extend(plan.others)
         if checks:

@@ -117,8 +117,7 @@ class Engine:
         rules, states = self.rules, self.states
         newest = self.newest_event
         for stamp, hits in items:
-            if stamp > newest:
-                newest = stamp
+            newest = max(newest, stamp)
             for index, group, matched, sample in hits:
                 rule = rules[index]
                 state = self._group(index, group, stamp)
@@ -127,12 +126,10 @@ class Engine:
                 if counts is None:
                     counts = state.buckets[bucket] = [0, 0]
                 counts[1] += 1
-                if stamp > state.last_seen:
-                    state.last_seen = stamp
+                state.last_seen = max(state.last_seen, stamp)
                 if matched:
                     counts[0] += 1
-                    if stamp > state.last_matched:
-                        state.last_matched = stamp
+                    state.last_matched = max(state.last_matched, stamp)
                     if sample is not None and rule.kind is RuleKind.MATCH:
                         kept = state.interval_samples.setdefault(bucket, [])
                         if len(kept) < SAMPLES:
@@ -151,13 +148,14 @@ class Engine:
         changes: list[Alert] = []
         for (index, group), low in touched.items():
             rule = rules[index]
-            state = states[index].groups.get(group)
-            if state is None:
+            found = states[index].groups.get(group)
+            if found is None:
                 continue
+            state = found
             if rule.kind in (RuleKind.THRESHOLD, RuleKind.RATIO):
-                self._scan(rule, group, state, low, wall, catching_up, changes)
+                self._scan(rule, group, state, low, wall=wall, catching_up=catching_up, changes=changes)
             elif rule.kind is RuleKind.MATCH:
-                self._match_opened(rule, group, state, low, wall, changes)
+                self._match_opened(rule, group, state, low, wall=wall, changes=changes)
             elif rule.kind is RuleKind.SCHEDULE and state.active is not None:
                 # A matching event after the deadline passed: the job ran (late); the alert resolves.
                 self._resolve_absence(rule, group, state, max(state.last_matched, state.active.started_at), changes)
@@ -202,7 +200,8 @@ class Engine:
                 for group in list(rule_state.open):
                     state = rule_state.groups[group]
                     if state.active is not None:
-                        self._scan(rule, group, state, state.last_hold + 1, wall, catching_up, changes)
+                        self._scan(rule, group, state, state.last_hold + 1, wall=wall, catching_up=catching_up,
+                                   changes=changes)
             elif rule.kind is RuleKind.MATCH:
                 self._match_closed(rule, rule_state, wall, catching_up, changes)
             elif not catching_up:
@@ -246,17 +245,14 @@ class Engine:
             return total >= rule.min_count and matched >= rule.ratio * total
         return matched >= rule.threshold
 
-    def _scan(self, rule: Rule, group: Group, state: GroupState, low: int, wall: int, catching_up: bool,
+    def _scan(self, rule: Rule, group: Group, state: GroupState, low: int, *, wall: int, catching_up: bool,
               changes: list[Alert]) -> None:
         """Walk the windows ending at buckets from `low` on (see the module's docstring); record the moves."""
         start = max(low, state.closed_until + 1)
         if state.active is not None:
             start = max(start, state.last_hold + 1)
         buckets = state.buckets
-        if not buckets:
-            last_filled = NEVER
-        else:
-            last_filled = max(buckets)
+        last_filled = NEVER if not buckets else max(buckets)
         now_bucket = self.now(wall) // rule.step
         final_bucket = self.frontier(rule, wall, catching_up) // rule.step - 1
         end = min(now_bucket, last_filled + rule.buckets)
@@ -278,7 +274,7 @@ class Engine:
                 matched -= gone[0]
                 total -= gone[1]
             if self._holds(rule, matched, total):
-                self._held(rule, group, state, b, matched, total, wall, changes)
+                self._held(rule, group, state, b, matched=matched, total=total, wall=wall, changes=changes)
             elif b > final_bucket:
                 return  # undecided: later (or late) events may still make it hold
             elif state.active is not None:
@@ -291,7 +287,7 @@ class Engine:
             if due <= final_bucket:
                 self._missed(rule, group, state, due, changes, force=True)
 
-    def _held(self, rule: Rule, group: Group, state: GroupState, b: int, matched: int, total: int, wall: int,
+    def _held(self, rule: Rule, group: Group, state: GroupState, b: int, *, matched: int, total: int, wall: int,
               changes: list[Alert]) -> None:
         active = state.active
         count = matched
@@ -339,7 +335,7 @@ class Engine:
 
     # -- match ---------------------------------------------------------------------------------------------------
 
-    def _match_opened(self, rule: Rule, group: Group, state: GroupState, low: int, wall: int,
+    def _match_opened(self, rule: Rule, group: Group, state: GroupState, low: int, *, wall: int,
                       changes: list[Alert]) -> None:
         for interval in sorted(b for b in state.buckets if b >= low):
             counts = state.buckets[interval]

@@ -4,8 +4,6 @@ import sys
 import time
 from typing import TextIO
 
-import orjson
-
 from consumer.alerting.config import EvaluatorConfig
 from consumer.alerting.store import alert_from_json, alert_json
 from consumer.sinks.sqlite_db import connect

@@ -73,9 +73,7 @@ class Clause:
             return False
         if self.phrases and not body.has(self.phrases, self.needles):
             return False
-        if self.attributes and not body.attributes_match(self.attributes):
-            return False
-        return True
+        return not (self.attributes and not body.attributes_match(self.attributes))
 
 
 class Body:
@@ -121,10 +119,10 @@ class Body:
         if self._tokens is None:
             self._tokens = tokens(text)
             self._set = frozenset(self._tokens)
-        present = self._set
-        assert present is not None
+        present_tokens = self._set
+        assert present_tokens is not None
         for phrase in phrases:
-            if phrase[0] not in present:
+            if phrase[0] not in present_tokens:
                 return False
             if len(phrase) > 1 and not _has_run(self._tokens, phrase):
                 return False
@@ -134,10 +132,7 @@ class Body:
 def _has_run(found: list[str], phrase: tuple[str, ...]) -> bool:
     """Whether `phrase` occurs as adjacent tokens of `found` (the phrase is short and fixed: linear in `found`)."""
     first, size = phrase[0], len(phrase)
-    for i, token in enumerate(found):
-        if token == first and tuple(found[i:i + size]) == phrase:
-            return True
-    return False
+    return any(token == first and tuple(found[i:i + size]) == phrase for i, token in enumerate(found))
 
 
 def _attribute_texts(attributes: dict[str, Any], key: str) -> tuple[str, ...]:

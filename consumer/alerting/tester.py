@@ -65,7 +65,7 @@ def evaluate_over(rule_index: int, config: EvaluatorConfig, events: list[dict[st
     return changes
 
 
-def run_test(config: EvaluatorConfig, rule_name: str, since: str, index_config: str | None, limit: int,
+def run_test(config: EvaluatorConfig, rule_name: str, *, since: str, index_config: str | None, limit: int,
              as_json: bool, out: TextIO = sys.stdout) -> int:
     rule = config.rule(rule_name)
     source = index_config or config.alert.index_config

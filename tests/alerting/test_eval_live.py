@@ -29,7 +29,7 @@ resolve_after = "1s"
     config = evaluator_config(tmp_path, kafka_bootstrap, kafka_topic, group_id, rules, lateness="3s")
     log = tmp_path / "evaluator.log"
     start_evaluator(config, log)
-    poll_until(lambda: log.read_text(), lambda text: "Partitions assigned." in text, deadline=60,
+    poll_until(log.read_text, lambda text: "Partitions assigned." in text, deadline=60,
                what="the evaluator to get its partitions")
     time.sleep(0.5)
     now = time.time_ns()
@@ -54,7 +54,7 @@ window = "3s"
     config = evaluator_config(tmp_path, kafka_bootstrap, kafka_topic, group_id, rules)
     log = tmp_path / "evaluator.log"
     start_evaluator(config, log)
-    poll_until(lambda: log.read_text(), lambda text: "Partitions assigned." in text, deadline=60,
+    poll_until(log.read_text, lambda text: "Partitions assigned." in text, deadline=60,
                what="the evaluator to get its partitions")
     stop = threading.Event()
     sent = {"steady": 0}
