@@ -191,7 +191,7 @@ def run_evaluator(config: EvaluatorConfig, *, once: bool, idle_timeout: float) -
     view = config.consumer_view()
     metrics = Metrics()
     sink = EvaluatorSink(config, open_notifier(config.notify))
-    register(metrics, sink.stats, len(config.rules))
+    register(metrics, sink.stats)
     server = None
     if config.file.consumer.metrics_address:
         server = serve(metrics, config.file.consumer.metrics_address, config.file.health)

@@ -81,3 +81,33 @@ window = "3s"
         stop.set()
         writer.join(timeout=30)
     assert sent["steady"] > 5
+
+
+def test_the_metrics_show_alerts_by_state_and_the_evaluation_lag(
+        tmp_path: Path, kafka_bootstrap: str, kafka_topic: str, group_id: str) -> None:
+    from tests.support.metrics import naming_problems, scrape, value
+    from tests.support.proxy import free_port
+
+    address = f"127.0.0.1:{free_port()}"
+    rules = """
+[[rules]]
+name = "burst"
+type = "threshold"
+match = "level:error"
+window = "1h"
+threshold = 5
+"""
+    config = evaluator_config(tmp_path, kafka_bootstrap, kafka_topic, group_id, rules, lateness="1h")
+    config.write_text(config.read_text().replace("[consumer]\n", f'[consumer]\nmetrics_address = "{address}"\n', 1))
+    start_evaluator(config, tmp_path / "evaluator.log")
+    ten_minutes_ago = time.time_ns() - 600 * NS
+    produce(kafka_bootstrap, kafka_topic, events([ten_minutes_ago + i * NS for i in range(10)]))
+    families = poll_until(lambda: scrape(address), lambda found: value(
+        found, "logferry_evaluator_open_alerts", state="firing") == 1, deadline=60, what="one firing alert",
+        transient=(OSError,))
+    assert value(families, "logferry_evaluator_open_alerts", state="pending") == 0
+    assert value(families, "logferry_evaluator_changed_alerts_total", state="firing") == 1
+    assert value(families, "logferry_evaluator_evaluated_events_total") == 10
+    lag = value(families, "logferry_evaluator_lag_seconds")
+    assert lag is not None and lag >= 590  # the newest event is about ten minutes old
+    assert naming_problems(families) == []

@@ -8,10 +8,11 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
-UNITS = ("seconds", "bytes", "ratio", "lines", "events", "records", "files", "items", "errors", "failures")
+UNITS = ("seconds", "bytes", "ratio", "lines", "events", "records", "files", "items", "errors", "failures", "alerts")
 """What a logferry metric's name ends with (before `_total` or `_info`): a base unit, or the thing counted."""
 PATH_LIKE = re.compile(r"[/\\]")
-BOUNDED_LABELS = {"input", "format", "topic", "partition", "program", "version", "le", "quantile", "reason", "rule"}
+BOUNDED_LABELS = {"input", "format", "topic", "partition", "program", "version", "le", "quantile", "reason", "rule",
+                  "state"}
 """The label names logferry's own metrics may carry: each takes a handful of values, never one per file."""
 
 
