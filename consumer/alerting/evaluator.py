@@ -14,6 +14,12 @@ is left out of the transaction and reported as a conflict.
 Replay: each rule's evaluated offset per partition (store.evaluated) only moves up, and an event below it is not
 counted again by that rule.
 
+What the notifier is handed (`observe(db, changes, now)`): each alert that moved to FIRING, and each alert that
+fired and then moved to RESOLVED, once, in the transaction that records the move. A PENDING alert, and one that
+stopped holding before its `for` passed (recorded as RESOLVED with `fired_at` None), are recorded for `alert list`
+but not handed over; nor are count updates of an alert already firing (a `match` alert's final count comes with its
+RESOLVED change at the end of its interval).
+
 Between batches, and while nothing arrives (the worker's idle upkeep), the clock turns every `evaluation_interval`:
 resolutions, absence rules, closed match intervals and the notifier's timers (`due`).
 """
