@@ -152,8 +152,11 @@ def run_silences(config: EvaluatorConfig, command: str, args: argparse.Namespace
                 print(orjson.dumps(found, default=_plain).decode() if args.json else str(found))
             return 0
         connection.execute("BEGIN IMMEDIATE")
-        module.remove(connection, args.id)
+        removed = module.remove(connection, args.id)
         connection.execute("COMMIT")
+        if removed is False:
+            print(f"no silence {args.id} is in force", file=sys.stderr)
+            return 1
         return 0
     finally:
         if connection.in_transaction:
@@ -190,7 +193,7 @@ def run_evaluator(config: EvaluatorConfig, *, once: bool, idle_timeout: float) -
     signal.signal(signal.SIGINT, stop)
     view = config.consumer_view()
     metrics = Metrics()
-    sink = EvaluatorSink(config, open_notifier(config.notify))
+    sink = EvaluatorSink(config, open_notifier(config.notify, metrics))
     register(metrics, sink.stats)
     server = None
     if config.file.consumer.metrics_address:

@@ -15,7 +15,6 @@ from types import ModuleType
 from typing import Any
 
 from consumer.alerting.model import Alert
-from logferry.config import read_toml
 from logferry.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -83,13 +82,13 @@ def create_tables(db: sqlite3.Connection) -> None:
         package.Notifier.create_tables(db)
 
 
-def open_notifier(settings: NotifyConfig) -> Any:
-    """The notifier the evaluator calls inside its transactions."""
+def open_notifier(settings: NotifyConfig, metrics: Any = None) -> Any:
+    """The notifier the evaluator calls inside its transactions; it counts in `metrics`' registry."""
     package = notify_package()
     if package is None:
         log.warning("The notify package is not installed: alerts are recorded but no notification is sent.")
         return NullNotifier()
-    return package.Notifier(settings)
+    return package.Notifier(settings, metrics)
 
 
 def start_delivery(state_path: str, settings: NotifyConfig, metrics: Any) -> Stop:
@@ -99,7 +98,11 @@ def start_delivery(state_path: str, settings: NotifyConfig, metrics: Any) -> Sto
         return lambda: None
     delivery = package.OutboxDelivery(state_path, settings, metrics)
     delivery.start()
-    return delivery.stop  # type: ignore[no-any-return]
+
+    def stop() -> None:
+        delivery.stop()
+
+    return stop
 
 
 def silences() -> ModuleType:
@@ -110,4 +113,4 @@ def silences() -> ModuleType:
     return module
 
 
-__all__ = ["NullNotifier", "create_tables", "load_notify", "open_notifier", "read_toml", "silences", "start_delivery"]
+__all__ = ["NullNotifier", "create_tables", "load_notify", "open_notifier", "silences", "start_delivery"]
