@@ -8,11 +8,10 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
-UNITS = ("seconds", "bytes", "ratio", "lines", "events", "records", "files", "items", "errors", "failures", "alerts")
+UNITS = ("seconds", "bytes", "ratio", "lines", "events", "records", "files", "items", "errors", "failures")
 """What a logferry metric's name ends with (before `_total` or `_info`): a base unit, or the thing counted."""
 PATH_LIKE = re.compile(r"[/\\]")
-BOUNDED_LABELS = {"input", "format", "topic", "partition", "program", "version", "le", "quantile", "reason", "rule",
-                  "state"}
+BOUNDED_LABELS = {"input", "format", "topic", "partition", "program", "version", "le", "quantile", "reason", "rule"}
 """The label names logferry's own metrics may carry: each takes a handful of values, never one per file."""
 
 
@@ -82,3 +81,8 @@ def _own_problems(family: Metric) -> list[str]:
             if label not in BOUNDED_LABELS:
                 found.append(f"{sample.name}: label {label!r} is not one of the bounded labels")
     return found
+
+
+# The alert evaluator's own metrics count alerts, by state (consumer/alerting/metrics.py).
+UNITS = (*UNITS, "alerts")
+BOUNDED_LABELS = BOUNDED_LABELS | {"state"}
