@@ -47,7 +47,8 @@ def add_alert_commands(commands: Any) -> None:
     add_config_argument(test, "alerts")
     test.add_argument("--rule", required=True, help="the rule's name")
     test.add_argument("--since", default="24h", help="from this time: ISO 8601 or a duration back (default 24h)")
-    test.add_argument("--index-config", help="the indexer's config (default: [alert] index_config)")
+    test.add_argument("--index-config", help="the indexer's config (default: [alert] index_config, else this file's "
+                                             "[sink])")
     test.add_argument("--limit", type=int, default=200_000, help="most events read from the index (default 200000)")
     test.add_argument("--json", action="store_true", help="one alert per line as JSON")
     check = sub.add_parser("check-config", help="validate the config and exit 0, or print the problem and exit 2")
@@ -88,7 +89,7 @@ def run_alert(args: argparse.Namespace) -> int:
     try:
         if command == "check-config":
             print(f"config OK: {len(config.rules)} rule(s), topics {', '.join(config.file.kafka.topics)}, group "
-                  f"{config.file.kafka.group_id!r}, state {config.alert.state_path}")
+                  f"{config.group_id!r}, state {config.alert.state_path}")
             return 0
         if command == "run":
             return run_evaluator(config, once=args.once, idle_timeout=args.idle_timeout)

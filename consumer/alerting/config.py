@@ -19,12 +19,14 @@ from typing import Any
 from consumer.alerting.rules import RuleSettings
 from consumer.alerting.seam import NotifyConfig, load_notify
 from consumer.config import ConsumerConfig, ConsumerKafka, ConsumerSettings
+from consumer.sinks.settings import SinkSettings
 from consumer.sinks.sqlite_settings import SqliteSettings
 from logferry.config import Seconds, load, read_toml, setting
 from logferry.errors import ConfigError
 from logferry.health import HealthSettings
 
 NOTIFY_KEYS = ("receivers", "routes", "inhibit")
+INDEXER_GROUP = "logferry-indexer"  # the indexer's default group (consumer.config): never the evaluator's
 _FOR = re.compile(r"\bfor_\b")
 
 
@@ -42,12 +44,16 @@ class AlertSection:
                                                          "resolutions, the notifier's timers) while events flow.")
     resolved_retention: Seconds = setting(Seconds(7 * 86_400.0), "How long resolved alerts stay in the state database "
                                                                  "(their identity: a replay within it sends nothing).")
-    index_config: str = setting("", "The indexer's consumer config (its [sink]): `alert test` reads events there, and "
-                                    "alerts link to the search that shows them.")
+    index_config: str = setting("", "The indexer's consumer config: `alert test` reads events from its [sink]; empty: "
+                                    "this file's [sink].")
+    group_id: str = setting("", "The evaluator's consumer group; empty: [kafka] group_id (default logferry-alerts). "
+                                "Set it when this file is also the indexer's config, whose group [kafka] group_id names.")
 
     def check(self, where: str) -> None:
         if not self.state_path.strip():
             raise ConfigError(f"{where}.state_path", "must name a database file")
+        if self.group_id and not self.group_id.strip():
+            raise ConfigError(f"{where}.group_id", "must not be blank")
         for name in ("allowed_lateness",):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{where}.{name}", "must be 0 or a positive duration")
@@ -70,6 +76,8 @@ class EvaluatorFile:
     consumer: ConsumerSettings = setting(None, "Process-wide settings.", factory=ConsumerSettings)
     kafka: EvaluatorKafka = setting(None, "Kafka source and the evaluator's consumer group.", factory=EvaluatorKafka)
     health: HealthSettings = setting(None, "When /health answers 503.", factory=HealthSettings)
+    sink: SinkSettings = setting(None, "The indexer's index, read by `alert test` (the evaluator writes none).",
+                                 factory=SqliteSettings)
     alert: AlertSection = setting(None, "The evaluator's state and clock.", factory=AlertSection)
     rules: list[RuleSettings] = setting([], "The alert rules; `type` chooses each rule's kind and keys.")
     receivers: list[Any] = setting([], "Where notifications go (consumer.alerting.notify.settings).")
@@ -91,11 +99,20 @@ class EvaluatorConfig:
     def alert(self) -> AlertSection:
         return self.file.alert
 
+    @property
+    def group_id(self) -> str:
+        return self.file.alert.group_id or self.file.kafka.group_id
+
     def consumer_view(self) -> ConsumerConfig:
-        """The config the consumer's worker machinery (membership, replay, catch-up) reads: the state database as
-        an SQLite `[sink]`, whose `offsets` table has the sink's layout."""
-        return ConsumerConfig(consumer=self.file.consumer, kafka=self.file.kafka,
+        """The config the consumer's worker machinery (membership, replay, catch-up) reads: the evaluator's group, and
+        the state database as an SQLite `[sink]`, whose `offsets` table has the sink's layout."""
+        return ConsumerConfig(consumer=self.file.consumer, kafka=replace(self.file.kafka, group_id=self.group_id),
                               sink=SqliteSettings(path=self.file.alert.state_path), health=self.file.health)
+
+    def index_view(self) -> ConsumerConfig:
+        """This file read as the indexer's config (its [sink]), for `alert test` without an index_config."""
+        return ConsumerConfig(consumer=self.file.consumer, kafka=self.file.kafka, sink=self.file.sink,
+                              health=self.file.health)
 
     def rule(self, name: str) -> RuleSettings:
         for rule in self.rules:
@@ -146,6 +163,9 @@ def parse_evaluator_config(table: dict[str, Any], path: str = "", base: Path | N
             if unknown:
                 raise ConfigError(f"{extra.name}: {unknown[0]}", "unknown key (a rules file holds only [[rules]])")
             rules.extend(_load_rules(found.get("rules", []), f"{extra.name}: "))
+    if not file.alert.group_id and file.kafka.group_id == INDEXER_GROUP:
+        raise ConfigError("alert.group_id", f"is required: [kafka] group_id is {INDEXER_GROUP!r}, the indexer's group, "
+                                            "which the evaluator must not join")
     seen: set[str] = set()
     for i, rule in enumerate(rules):
         if rule.name in seen:

@@ -1,7 +1,8 @@
 """`alert test --rule R --since 24h`: one rule evaluated over events already indexed, printing what would have fired
 (like ElastAlert's rule tester). Nothing is recorded and nobody is notified.
 
-The events are read from the indexer's index, through its config (`--index-config`, else `[alert] index_config`):
+The events are read from the indexer's index, through its config (`--index-config`, else `[alert] index_config`,
+else this file's own `[sink]`, as when the evaluator shares the indexer's config file):
 the rule's `match` (and, for a ratio rule, its `total`) as `consumer search` queries from --since on, at most
 --limit events each, oldest first. They are evaluated as a backlog would be, all of it behind the clock; absence
 rules are evaluated at simulated wall-clock turns from --since to now.
@@ -16,7 +17,7 @@ from consumer.alerting.config import EvaluatorConfig
 from consumer.alerting.engine import Engine
 from consumer.alerting.model import Alert
 from consumer.alerting.store import alert_json
-from consumer.config import load_config
+from consumer.config import ConsumerConfig, load_config
 from consumer.query import build_search, tokenize
 from consumer.sinks.registry import open_reader
 from consumer.timeargs import parse_time_ns
@@ -25,9 +26,9 @@ from schemas.timefmt import format_ns, parse_rfc3339_ns
 MAX_TURNS = 5000
 
 
-def read_events(index_config: str, queries: list[str], since_ns: int, limit: int) -> list[dict[str, Any]]:
+def read_events(index: ConsumerConfig, queries: list[str], since_ns: int, limit: int) -> list[dict[str, Any]]:
     """The events matching any of `queries` from `since_ns` on, oldest first, each once."""
-    reader = open_reader(load_config(index_config))
+    reader = open_reader(index)
     try:
         found: dict[str, dict[str, Any]] = {}
         for text in queries:
@@ -69,17 +70,16 @@ def run_test(config: EvaluatorConfig, rule_name: str, *, since: str, index_confi
              as_json: bool, out: TextIO = sys.stdout) -> int:
     rule = config.rule(rule_name)
     source = index_config or config.alert.index_config
-    if not source:
-        raise ValueError("alert test reads the indexer's index: give --index-config or set [alert] index_config")
+    index = load_config(source) if source else config.index_view()
     now_ns = time.time_ns()
     since_ns = parse_time_ns(since, now_ns)
     queries = [rule.match]
     total = getattr(rule, "total", None)
     if total is not None:
         queries.append(total)
-    events = read_events(source, queries, since_ns, limit)
-    index = [r.name for r in config.rules].index(rule_name)
-    changes = evaluate_over(index, config, events, since_ns, now_ns)
+    events = read_events(index, queries, since_ns, limit)
+    position = [r.name for r in config.rules].index(rule_name)
+    changes = evaluate_over(position, config, events, since_ns, now_ns)
     for alert in changes:
         if as_json:
             out.write(alert_json(alert).decode() + "\n")

@@ -65,3 +65,19 @@ def test_list_and_test_show_what_fired(tmp_path: Path, kafka_bootstrap: str, kaf
     assert text.stdout.startswith("resolved") and "service=billing" in text.stdout and " late:" in text.stdout
     unknown = run_alert("test", "--rule", "nope", "--config", str(config))
     assert unknown.returncode == 2 and "no rule is named 'nope'" in unknown.stderr
+
+
+def test_the_evaluator_reads_a_config_shared_with_the_indexer_only_with_a_group_of_its_own(tmp_path: Path) -> None:
+    shared = tmp_path / "consumer.toml"
+    base = (f'[kafka]\nbootstrap_servers = "127.0.0.1:9092"\ntopics = ["logs"]\ngroup_id = "logferry-indexer"\n\n'
+            f'[sink]\ntype = "sqlite"\npath = "{tmp_path / "logs.db"}"\n\n')
+    shared.write_text(base + f'[alert]\nstate_path = "{tmp_path / "alerts.db"}"\n' + RULE)
+    refused = run_alert("check-config", "--config", str(shared))
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "config error: alert.group_id: is required: [kafka] group_id is 'logferry-indexer', the indexer's group, "
+        "which the evaluator must not join"]
+    shared.write_text(base + f'[alert]\nstate_path = "{tmp_path / "alerts.db"}"\ngroup_id = "logferry-alerts"\n' + RULE)
+    accepted = run_alert("check-config", "--config", str(shared))
+    assert accepted.returncode == 0, accepted.stderr
+    assert "group 'logferry-alerts'" in accepted.stdout
