@@ -219,6 +219,7 @@ class Dispatch:
         matched: set[int] | tuple[int, ...] = plan.matched
         counted: set[int] | tuple[int, ...] = plan.counted
         checks: list[_Check] = []
+        text: str | None = None
         if plan.by_needle:
             text = body_text(event)
             if text.isascii():
@@ -261,7 +262,7 @@ class Dispatch:
         if not checks:
             for index, group, is_match in plan.fixed:
                 if is_match and sample is None:
-                    sample = body_text(event).split("\n", 1)[0][:SAMPLE_CHARS]
+                    sample = (text if text is not None else body_text(event)).split("\n", 1)[0][:SAMPLE_CHARS]
                 hits.append((index, group if group is not None else group_of(rules[index].group_by, event, service, host),
                              is_match, sample if is_match else None))
             return event_time(event["timestamp"]), tuple(hits)
@@ -269,7 +270,7 @@ class Dispatch:
             rule = rules[index]
             is_match = index in matched
             if is_match and sample is None:
-                sample = body_text(event).split("\n", 1)[0][:SAMPLE_CHARS]
+                sample = (text if text is not None else body_text(event)).split("\n", 1)[0][:SAMPLE_CHARS]
             hits.append((index, group_of(rule.group_by, event, service, host) if rule.group_by else (), is_match,
                          sample if is_match else None))
         return event_time(event["timestamp"]), tuple(hits)

@@ -138,8 +138,17 @@ def _has_run(found: list[str], phrase: tuple[str, ...]) -> bool:
 def _attribute_texts(attributes: dict[str, Any], key: str) -> tuple[str, ...]:
     """The texts attribute `key` equals: its value (a list: each element, and the whole), at its flat key or, for a
     dotted key, at its nested path."""
-    found: list[Any] = []
     direct = attributes.get(key)
+    kind = type(direct)
+    if kind is str:
+        if "." not in key:
+            return (direct,)
+    elif kind is int:  # the JSON text of an integer (bool is not int here: `type` is exact)
+        if "." not in key or key.split(".", 1)[0] not in attributes:
+            return (str(direct),)
+    elif direct is None and "." not in key:
+        return ()
+    found: list[Any] = []
     if direct is not None:
         found.append(direct)
     if "." in key and key.split(".", 1)[0] in attributes:
