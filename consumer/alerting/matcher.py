@@ -140,7 +140,7 @@ def _attribute_texts(attributes: dict[str, Any], key: str) -> tuple[str, ...]:
     dotted key, at its nested path."""
     direct = attributes.get(key)
     kind = type(direct)
-    if kind is str:
+    if type(direct) is str:
         if "." not in key:
             return (direct,)
     elif kind is int:  # the JSON text of an integer (bool is not int here: `type` is exact)
