@@ -16,6 +16,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 
+from consumer.alerting.cli import add_alert_commands, run_alert
 from consumer.config import ConsumerConfig, load_config
 from consumer.deadletters_cli import add_deadletter_commands
 from logferry.cli import add_config_argument, add_version_argument, config_path
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="one JSON object")
 
     add_deadletter_commands(commands)
+    add_alert_commands(commands)
 
     check = commands.add_parser("check-config", help="validate the config and exit 0, or print the problem and exit 2")
     add_config_argument(check, "consumer")
@@ -123,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         from logferry.service.cli import run_service_command
 
         return run_service_command(args)
+    if args.command == "alert":
+        return run_alert(args)  # the evaluator's own config (consumer.alerting.config)
     try:
         config = load_config(config_path(args))
         # Resolves secrets from the environment: a missing one is a config error, for check-config as for run.

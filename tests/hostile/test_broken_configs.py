@@ -11,6 +11,8 @@ import pytest
 
 CORPUS = Path(__file__).parent / "configs"
 ROOT = Path(__file__).resolve().parents[2]
+# The command under test per corpus directory: the alert evaluator is `python -m consumer alert`.
+COMMANDS = {"shipper": ["shipper"], "consumer": ["consumer"], "alert": ["consumer", "alert"]}
 
 
 def cases(program: str) -> list[Path]:
@@ -24,13 +26,13 @@ def expected(path: Path) -> str:
 
 
 def check_config(program: str, config: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", program, "check-config", "--config", str(config)],
+    return subprocess.run([sys.executable, "-m", *COMMANDS[program], "check-config", "--config", str(config)],
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
 
 
 @pytest.mark.parametrize(
     ("program", "config"),
-    [(program, config) for program in ("shipper", "consumer") for config in cases(program)],
+    [(program, config) for program in ("shipper", "consumer", "alert") for config in cases(program)],
     ids=lambda value: value.stem if isinstance(value, Path) else value,
 )
 def test_broken_config_gives_one_clear_line_and_exit_2(program: str, config: Path) -> None:
@@ -52,3 +54,4 @@ def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
 def test_corpus_is_not_empty() -> None:
     assert len(cases("shipper")) >= 25
     assert len(cases("consumer")) >= 15
+    assert len(cases("alert")) >= 10

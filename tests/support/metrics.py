@@ -83,3 +83,8 @@ def _own_problems(family: Metric) -> list[str]:
             if label not in BOUNDED_LABELS:
                 found.append(f"{sample.name}: label {label!r} is not one of the bounded labels")
     return found
+
+
+# The alert evaluator's own metrics count alerts, by state (consumer/alerting/metrics.py).
+UNITS = (*UNITS, "alerts")
+BOUNDED_LABELS = BOUNDED_LABELS | {"state"}

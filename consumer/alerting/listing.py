@@ -1,0 +1,34 @@
+"""`alert list`: pending and firing alerts, and those resolved since --since (default a day), newest first."""
+
+import sys
+import time
+from typing import TextIO
+
+from consumer.alerting.config import EvaluatorConfig
+from consumer.alerting.store import alert_from_json, alert_json
+from consumer.sinks.sqlite_db import connect
+from logferry.durations import parse_duration
+from schemas.timefmt import format_ns
+
+
+def run_list(config: EvaluatorConfig, since: str, as_json: bool, out: TextIO = sys.stdout) -> int:
+    back = parse_duration(since)
+    connection = connect(config.alert.state_path, create=False)
+    try:
+        found = connection.execute(
+            "SELECT data FROM alerts WHERE state != 'resolved' OR updated_at >= ? ORDER BY started_at DESC",
+            (time.time() - back,)).fetchall()
+    finally:
+        connection.close()
+    for (data,) in found:
+        alert = alert_from_json(data)
+        if as_json:
+            out.write(alert_json(alert).decode() + "\n")
+            continue
+        when = format_ns(alert.fired_at if alert.fired_at is not None else alert.started_at)
+        late = " late" if alert.late else ""
+        out.write(f"{alert.state.value:<8} {alert.severity.value:<8} {alert.key.rule} "
+                  f"{alert.key.group_text or '-'} {when} count={alert.count}{late}: {alert.summary}\n")
+    if not found:
+        sys.stderr.write("No alerts.\n")
+    return 0

@@ -1,0 +1,71 @@
+"""The evaluator's pure parts: cron schedules in a time zone, the in-memory matcher against what search means, and
+a schedule absence rule turned by a given wall clock."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from consumer.alerting.compiled import NS, Dispatch, compile_rule
+from consumer.alerting.config import parse_evaluator_config
+from consumer.alerting.cron import CronError, parse_cron
+from consumer.alerting.engine import Engine
+from consumer.alerting.matcher import compile_query
+from consumer.alerting.model import AlertState
+from tests.alerting.helpers import events
+
+
+def _ns(text: str, zone: str = "UTC") -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).timestamp()) * NS
+
+
+def test_cron_next_occurrence_in_a_named_zone_across_daylight_saving() -> None:
+    nightly = parse_cron("0 3 * * *", "Europe/Paris")
+    assert nightly.next_after(_ns("2026-03-28 12:00")) == _ns("2026-03-29 01:00")  # 03:00 CEST = 01:00 UTC
+    assert nightly.next_after(_ns("2026-03-27 12:00")) == _ns("2026-03-28 02:00")  # 03:00 CET = 02:00 UTC
+    weekdays = parse_cron("30 8 * * mon-fri", "UTC")
+    assert weekdays.next_after(_ns("2026-05-01 09:00")) == _ns("2026-05-04 08:30")  # Friday -> Monday
+    assert parse_cron("*/15 * * * *", "UTC").previous_before(_ns("2026-05-01 09:07")) == _ns("2026-05-01 09:00")
+    for text, key in (("0 24 * * *", "schedule"), ("* * *", "schedule"), ("0 0 31 2 *", "schedule")):
+        with pytest.raises(CronError) as raised:
+            parse_cron(text, "UTC")
+        assert raised.value.key == key
+    with pytest.raises(CronError):
+        parse_cron("0 3 * * *", "Nowhere/City")
+
+
+def test_matcher_means_what_search_means() -> None:
+    event = events([0], body="Disk-full on /var: écriture refusée", attributes={"exit_code": 3, "job": {"id": "a"}})[0]
+    assert compile_query("disk-full level:error service:billing").matches(event)
+    assert compile_query("ECRITURE").matches(event)  # case and diacritics folded, as the FTS5 tokenizer does
+    assert compile_query("exit_code:3 job.id:a").matches(event)
+    assert not compile_query("full-disk").matches(event)  # a phrase: adjacent tokens in order
+    assert not compile_query("level:fatal").matches(event)
+    assert not compile_query("disk host:web-2").matches(event)
+    assert not compile_query("exit_code:4").matches(event)
+    assert compile_query("").matches(event)
+
+
+def test_a_schedule_absence_fires_at_the_deadline_and_resolves_when_the_job_reports() -> None:
+    config = parse_evaluator_config({"alert": {"allowed_lateness": 0}, "rules": [
+        {"name": "nightly", "type": "absence", "schedule": "0 3 * * *", "timezone": "Europe/Paris",
+         "match": "reconcile finished", "group_by": ["host"]}]})
+    rule = compile_rule(0, config.rules[0], 0.0)
+    dispatch, engine = Dispatch([rule]), Engine([rule])
+    day1 = _ns("2026-06-01 02:30", "Europe/Paris")
+    for host in ("db-1", "db-2"):
+        item = dispatch.prepare(events([day1], host=host, body="reconcile finished")[0])
+        assert item is not None
+        engine.ingest([item], day1, catching_up=False)
+    assert engine.evaluate(day1 + 3600 * NS, catching_up=False) == []  # both reported before the 03:00 deadline
+    day2 = day1 + 86_400 * NS
+    item = dispatch.prepare(events([day2], host="db-1", body="reconcile finished")[0])
+    assert item is not None
+    engine.ingest([item], day2, catching_up=False)
+    changes = engine.evaluate(day2 + 3600 * NS, catching_up=False)
+    assert [(a.state, a.key.group, a.started_at) for a in changes] == [
+        (AlertState.FIRING, (("host", "db-2"),), _ns("2026-06-02 03:00", "Europe/Paris"))]
+    late_report = dispatch.prepare(events([day2 + 2 * 3600 * NS], host="db-2", body="reconcile finished")[0])
+    assert late_report is not None
+    resolved = engine.ingest([late_report], day2 + 2 * 3600 * NS, catching_up=False)
+    assert [(a.state, a.resolved_at) for a in resolved] == [(AlertState.RESOLVED, day2 + 2 * 3600 * NS)]
