@@ -173,7 +173,8 @@ def run_consumer(config: Path, idle: float, root: Path = ROOT) -> tuple[float, i
             time.sleep(0.1)
         status = process.returncode
     if status != 0:
-        raise RuntimeError(f"the consumer failed; see {log_path}")
+        tail = b"\n".join(log_path.read_bytes().splitlines()[-15:]).decode("utf-8", "replace")
+        raise RuntimeError(f"the consumer failed (exit {status}); the end of its log:\n{tail}")
     records = [orjson.loads(line) for line in log_path.read_bytes().splitlines() if line.startswith(b"{")]
     assigned = next(r for r in records if r["msg"] == "Partitions assigned.")
     idle_record = next(r for r in records if r["msg"].startswith("No new record"))
@@ -225,6 +226,15 @@ def engine_url(sink: str) -> str:
     else:
         from tests.support import elasticsearch as support  # type: ignore[no-redef]
     return os.environ.get(f"{sink.upper()}_URL") or support.start_node()
+
+
+def node_cpu_ms(url: str) -> int:
+    """CPU milliseconds the node's process has used so far (_nodes/_local/stats; the same API on both engines): the
+    engine's own cost of a run, which a loaded machine's wall-clock rate hides."""
+    from tests.support.engine_http import request
+
+    (node,) = request(url, "GET", "/_nodes/_local/stats/process")["nodes"].values()
+    return int(node["process"]["cpu"]["total_in_millis"])
 
 
 def engine_store_bytes(url: str, prefix: str) -> int:
@@ -291,7 +301,10 @@ def main() -> int:
         for _ in range(max(1, args.repeat)):
             for sink in sinks:  # in turn, round after round: A B A B
                 config = write_config(Path(tmp), bootstrap, topic, sink, urls.get(sink, ""))
+                node_cpu = node_cpu_ms(urls[sink]) if sink in ENGINES else 0
                 busy, rss_kib, stopped = run_consumer(config, args.idle_timeout, args.consumer_root)
+                if sink in ENGINES:
+                    node_cpu = node_cpu_ms(urls[sink]) - node_cpu
                 done = int(stopped["indexed"]) + int(stopped["duplicates_skipped"])  # type: ignore[call-overload]
                 if done != args.events:
                     raise RuntimeError(f"{sink}: {done} events indexed, expected {args.events}")
@@ -306,7 +319,8 @@ def main() -> int:
                 else:
                     prefix = config.read_text().split('index_prefix = "', 1)[1].split('"', 1)[0]
                     stored = engine_store_bytes(urls[sink], prefix)
-                    extra = f", {stored / args.events:,.0f} bytes on disk per event"
+                    extra = (f", node {node_cpu * 1e3 / args.events:.1f} us CPU per event (whole node, run and idle "
+                             f"timeout), {stored / args.events:,.0f} bytes on disk per event")
                     if raw_bytes:
                         extra += f", index/raw {stored / raw_bytes:.2f}"
                 cpu_us = float(stopped["cpu_seconds"]) * 1e6 / args.events  # type: ignore[arg-type]

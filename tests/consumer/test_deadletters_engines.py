@@ -1,53 +1,39 @@
-"""`deadletters list|show|redrive` on OpenSearch's `<prefix>-deadletters` index against the real broker and node: a
-record too large for the limit is listed and shown, redriven after the limit is raised, and indexed exactly once
-when redriven twice."""
+"""`deadletters list|show|redrive` on a search engine's `<prefix>-deadletters` index (OpenSearch and Elasticsearch, the
+`engine` fixture) against the real broker and node: a record too large for the limit is listed and shown, redriven
+after the limit is raised, and indexed exactly once when redriven twice."""
 
 import uuid
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
-from opensearchpy import OpenSearch
 
-from tests.consumer.helpers import make_events, opensearch_config, produce, run_consumer
+from tests.consumer.helpers import make_events, produce, run_consumer
 from tests.consumer.test_deadletters import at, cli, listed
+from tests.support.engines import EngineNode
 
 pytestmark = pytest.mark.kafka
 
 LIMIT = 2_000
 
 
-def refresh(url: str, prefix: str) -> None:
-    client = OpenSearch(hosts=[url])
-    try:
-        client.indices.refresh(index=f"{prefix}-*")
-    finally:
-        client.close()
+def event_ids(engine: EngineNode, prefix: str) -> list[str]:
+    """The event_id of every event document under the prefix (after a refresh)."""
+    return [document["event_id"] for document in engine.documents(f"{prefix}-events-*")]
 
 
-def event_ids(url: str, prefix: str) -> list[str]:
-    client = OpenSearch(hosts=[url])
-    try:
-        response = client.search(index=f"{prefix}-events-*", body={"size": 100, "_source": ["event_id"]})
-    finally:
-        client.close()
-    hits: list[dict[str, Any]] = response["hits"]["hits"]
-    return [hit["_source"]["event_id"] for hit in hits]
-
-
-def test_list_show_and_redrive_on_opensearch(opensearch_url: str, kafka_bootstrap: str, kafka_topic: str,
-                                             tmp_path: Path) -> None:
+def test_list_show_and_redrive_exactly_once(engine: EngineNode, kafka_bootstrap: str, kafka_topic: str,
+                                            tmp_path: Path) -> None:
     group = f"dl-{uuid.uuid4().hex[:8]}"
     prefix = f"d{group}"
-    strict = opensearch_config(tmp_path, opensearch_url, kafka_bootstrap, kafka_topic, group=group, prefix=prefix,
-                               extra=f"max_record_bytes = {LIMIT}")
+    strict = engine.config(tmp_path, kafka_bootstrap, kafka_topic, group=group, prefix=prefix,
+                           extra=f"max_record_bytes = {LIMIT}")
     fixed = tmp_path / "fixed.toml"
     fixed.write_text(strict.read_text().replace(f"max_record_bytes = {LIMIT}\n", ""))
     events, big = make_events(3), make_events(1, start=3, body="x" * 2_500)
     produce(kafka_bootstrap, kafka_topic, events + big, raw=[(b"k-json", b"{not json")])
     assert run_consumer("run", "--config", str(strict), "--once", "--idle-timeout", "2").returncode == 0
-    refresh(opensearch_url, prefix)
+    engine.request("POST", f"/{prefix}-*/_refresh")
 
     letters = listed(strict)
     assert sorted(x["error"].split(":")[0] for x in letters) == sorted([
@@ -57,14 +43,14 @@ def test_list_show_and_redrive_on_opensearch(opensearch_url: str, kafka_bootstra
     shown = cli("deadletters", "show", "--config", str(strict), at(too_large))
     assert shown.returncode == 0, shown.stderr
     assert "x" * 2_500 in shown.stdout and f"size: {too_large['size']} bytes (all kept)" in shown.stdout
-    assert sorted(event_ids(opensearch_url, prefix)) == sorted(e["event_id"] for e in events)
+    assert sorted(event_ids(engine, prefix)) == sorted(e["event_id"] for e in events)
 
     for attempt in (1, 2):  # the second redrive is harmless: the event's _id is taken
         done = cli("deadletters", "redrive", "--config", str(fixed), at(too_large), "--yes")
         assert done.returncode == 0, done.stderr
         assert run_consumer("run", "--config", str(fixed), "--once", "--idle-timeout", "2").returncode == 0
-        refresh(opensearch_url, prefix)
-        assert sorted(event_ids(opensearch_url, prefix)) == sorted(e["event_id"] for e in events + big), attempt
+        engine.request("POST", f"/{prefix}-*/_refresh")
+        assert sorted(event_ids(engine, prefix)) == sorted(e["event_id"] for e in events + big), attempt
         (marked,) = [x for x in listed(fixed) if at(x) == at(too_large)]
         assert marked["redriven_at"]
     assert len(listed(fixed)) == 2  # nothing new was refused
