@@ -164,12 +164,15 @@ def run_consumer(config: Path, idle: float, root: Path = ROOT) -> tuple[float, i
         # VmHWM belongs to the process image after exec; rusage's maxrss would include this (large) parent's.
         peak_kib = 0
         cpu_s = 0.0
+        cpu_at_assignment: float | None = None  # the start-up's CPU (imports, connecting, setup), left out of per event
         wal = config.parent / "bench.db-wal"
         peak_wal = 0
         while process.poll() is None:
             peak_kib = max(peak_kib, _vm_hwm_kib(process.pid))
             peak_wal = max(peak_wal, _size(wal))
             cpu_s = max(cpu_s, _cpu_seconds(process.pid))
+            if cpu_at_assignment is None and b'"Partitions assigned."' in _read(log_path):
+                cpu_at_assignment = cpu_s
             time.sleep(0.1)
         status = process.returncode
     if status != 0:
@@ -186,6 +189,7 @@ def run_consumer(config: Path, idle: float, root: Path = ROOT) -> tuple[float, i
 
     busy = seconds(idle_record) - seconds(assigned) - idle
     stopped["cpu_seconds"] = cpu_s
+    stopped["cpu_seconds_after_start"] = cpu_s - (cpu_at_assignment or 0.0)
     stopped["peak_wal_bytes"] = peak_wal
     return busy, peak_kib, stopped
 
@@ -197,6 +201,13 @@ def _cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
         return 0.0
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
 
 
 def _size(path: Path) -> int:
@@ -324,16 +335,24 @@ def main() -> int:
                     if raw_bytes:
                         extra += f", index/raw {stored / raw_bytes:.2f}"
                 cpu_us = float(stopped["cpu_seconds"]) * 1e6 / args.events  # type: ignore[arg-type]
+                run_cpu_us = float(stopped["cpu_seconds_after_start"]) * 1e6 / args.events  # type: ignore[arg-type]
                 rates[sink].append(args.events / busy)
                 cpus[sink].append(cpu_us)
                 print(f"{sink:<13} {args.events:,} events in {busy:.1f} s: {args.events / busy:,.0f} events/s, "
-                      f"{cpu_us:.1f} us CPU per event (consumer process), peak RSS {rss_kib / 1024:,.0f} MiB{extra}",
+                      f"{cpu_us:.1f} us CPU per event (consumer process; {run_cpu_us:.1f} after start-up), "
+                      f"peak RSS {rss_kib / 1024:,.0f} MiB{extra}",
                       flush=True)
         for sink in sinks:
             if len(rates[sink]) > 1:
                 print(f"{sink:<13} best of {len(rates[sink])}: {max(rates[sink]):,.0f} events/s, "
                       f"{min(cpus[sink]):.1f} us CPU per event; median {sorted(rates[sink])[len(rates[sink]) // 2]:,.0f} "
                       f"events/s")
+        engines = [sink for sink in sinks if sink in ENGINES]
+        if len(engines) == 2 and len(rates[engines[0]]) > 1:
+            # Round by round (the two ran in the same minutes): the second engine's rate over the first's.
+            ratios = sorted(b / a for a, b in zip(rates[engines[0]], rates[engines[1]], strict=True))
+            print(f"{engines[1]}/{engines[0]} events/s per round: {', '.join(f'{r:.2f}' for r in ratios)}; median "
+                  f"{ratios[len(ratios) // 2]:.2f}, spread {ratios[0]:.2f}-{ratios[-1]:.2f}")
     return 0
 
 
