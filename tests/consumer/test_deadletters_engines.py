@@ -10,7 +10,7 @@ import pytest
 
 from tests.consumer.helpers import make_events, produce, run_consumer
 from tests.consumer.test_deadletters import at, cli, listed
-from tests.support.engines import EngineNode
+from tests.support.engines import ONCE_IDLE, EngineNode
 
 pytestmark = pytest.mark.kafka
 
@@ -32,7 +32,7 @@ def test_list_show_and_redrive_exactly_once(engine: EngineNode, kafka_bootstrap:
     fixed.write_text(strict.read_text().replace(f"max_record_bytes = {LIMIT}\n", ""))
     events, big = make_events(3), make_events(1, start=3, body="x" * 2_500)
     produce(kafka_bootstrap, kafka_topic, events + big, raw=[(b"k-json", b"{not json")])
-    assert run_consumer("run", "--config", str(strict), "--once", "--idle-timeout", "2").returncode == 0
+    assert run_consumer("run", "--config", str(strict), "--once", "--idle-timeout", ONCE_IDLE).returncode == 0
     engine.request("POST", f"/{prefix}-*/_refresh")
 
     letters = listed(strict)
@@ -48,7 +48,7 @@ def test_list_show_and_redrive_exactly_once(engine: EngineNode, kafka_bootstrap:
     for attempt in (1, 2):  # the second redrive is harmless: the event's _id is taken
         done = cli("deadletters", "redrive", "--config", str(fixed), at(too_large), "--yes")
         assert done.returncode == 0, done.stderr
-        assert run_consumer("run", "--config", str(fixed), "--once", "--idle-timeout", "2").returncode == 0
+        assert run_consumer("run", "--config", str(fixed), "--once", "--idle-timeout", ONCE_IDLE).returncode == 0
         engine.request("POST", f"/{prefix}-*/_refresh")
         assert sorted(event_ids(engine, prefix)) == sorted(e["event_id"] for e in events + big), attempt
         (marked,) = [x for x in listed(fixed) if at(x) == at(too_large)]

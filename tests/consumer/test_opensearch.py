@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from tests.consumer.helpers import make_events, produce, run_consumer, start_consumer, wait_for
-from tests.support.engines import KINDS, EngineNode
+from tests.support.engines import KINDS, ONCE_IDLE, EngineNode
 
 pytestmark = [pytest.mark.kafka]
 
@@ -46,7 +46,7 @@ def test_events_produced_twice_are_one_document_each_and_replay_changes_no_count
     events = files_of_events(300)
     produce(kafka_bootstrap, kafka_topic, events)
     produce(kafka_bootstrap, kafka_topic, events[50:350])
-    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
     assert result.returncode == 0, result.stderr
     ids = engine.indexed_ids(prefix)
     assert sorted(ids) == sorted(str(e["event_id"]) for e in events)
@@ -56,7 +56,7 @@ def test_events_produced_twice_are_one_document_each_and_replay_changes_no_count
     replay = run_consumer("replay", "--config", str(config), "--to-earliest", "--yes")
     assert replay.returncode == 0, replay.stderr
     assert "1200 records will be read again" in replay.stdout
-    again = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+    again = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
     assert again.returncode == 0, again.stderr
     assert sorted(engine.indexed_ids(prefix)) == sorted(str(e["event_id"]) for e in events)
     after = status(config)
@@ -72,7 +72,7 @@ def test_poison_and_mapping_errors_are_dead_lettered_and_the_rest_indexed(
     key = str(events[0]["event_id"])[:16].encode()
     produce(kafka_bootstrap, kafka_topic, events[:10], raw=[(key, b"\x00garbage")])
     produce(kafka_bootstrap, kafka_topic, [mapped_wrong, *events[10:]])
-    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
     assert result.returncode == 0, result.stderr
     assert sorted(engine.indexed_ids(prefix)) == sorted(str(e["event_id"]) for e in events)
     letters = engine.search_hits(f"{prefix}-deadletters", {"sort": [{"offset": "asc"}]})
@@ -102,7 +102,7 @@ def test_worker_killed_mid_stream_then_restarted_leaves_exactly_the_events(
         os.kill(worker.pid, signal.SIGKILL)  # also when the wait failed: no worker outlives its test
         worker.wait()
     assert len(engine.indexed_ids(prefix)) < len(events)
-    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "3")
+    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
     assert result.returncode == 0, result.stderr
     assert sorted(engine.indexed_ids(prefix)) == sorted(str(e["event_id"]) for e in events)
 
