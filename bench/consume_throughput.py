@@ -17,7 +17,11 @@ sources; this environment's packages) on the same topic, for before/after compar
 run and the best: on a machine whose CPU timing is noisy, the best of several runs is the figure to compare.
 
 `both` is sqlite and opensearch. `--sink opensearch,elasticsearch` (a comma list) runs each in turn, `--repeat N` then
-alternating them (A B A B), which is how two engines on one noisy machine compare.
+alternating them (A B A B), which is how two engines on one noisy machine compare: with two engines and N > 1 the last
+line is the second's rate over the first's, round by round, with its median and spread. The loaded machine's figures
+that do not depend on the load are printed too: the consumer's CPU per event (in all, and after start-up: imports and
+setup left out) and, for an engine, the node's CPU per event (`_nodes/_local/stats` before and after the run: use a
+node of your own, as a shared node's CPU counts other work).
 
 Kafka: KAFKA_BOOTSTRAP_SERVERS, else compose/kafka/local-kafka. OpenSearch: OPENSEARCH_URL, else
 compose/opensearch/local-opensearch; Elasticsearch: ELASTICSEARCH_URL, else compose/elasticsearch/local-elasticsearch.
