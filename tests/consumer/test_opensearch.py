@@ -1,5 +1,6 @@
 """Exactly once into a real search-engine node, OpenSearch and Elasticsearch alike (the `engine` fixture):
-re-deliveries, kill -9, replay, poison and schema-type errors, and the node stopped then started mid-stream."""
+re-deliveries, kill -9, replay, poison and schema-type errors, and the node stopped then started mid-stream (with the
+node script's stop, status and start)."""
 
 import base64
 import os
@@ -13,6 +14,7 @@ import pytest
 
 from tests.consumer.helpers import make_events, produce, run_consumer, start_consumer, wait_for
 from tests.support.engines import KINDS, ONCE_IDLE, EngineNode
+from tests.support.node_script import NodeUnavailable
 
 pytestmark = [pytest.mark.kafka]
 
@@ -133,10 +135,13 @@ def test_engine_stopped_then_started_mid_stream_loses_nothing(
     try:
         wait_for(lambda: len(node.indexed_ids(prefix)) == len(first), 60, "the first events indexed")
         kind.script("stop", env=env)
+        with pytest.raises(NodeUnavailable, match="not running"):  # `status` exits 3 and says so
+            kind.script("status", env=env)
         produce(kafka_bootstrap, kafka_topic, second)
         wait_for(lambda: "Writing a batch failed" in (tmp_path / "worker.log").read_text(), 60, "a failed write")
         assert worker.poll() is None
         assert kind.start_node(env) == node.url
+        assert kind.script("status", env=env) == f"{node.kind.upper()}_URL={node.url}"
         wait_for(lambda: len(node.indexed_ids(prefix)) == len(first) + len(second), 90, "every event indexed")
     finally:
         worker.send_signal(signal.SIGTERM)
