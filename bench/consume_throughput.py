@@ -17,7 +17,11 @@ sources; this environment's packages) on the same topic, for before/after compar
 run and the best: on a machine whose CPU timing is noisy, the best of several runs is the figure to compare.
 
 `both` is sqlite and opensearch. `--sink opensearch,elasticsearch` (a comma list) runs each in turn, `--repeat N` then
-alternating them (A B A B), which is how two engines on one noisy machine compare.
+alternating them (A B A B), which is how two engines on one noisy machine compare: with two engines and N > 1 the last
+line is the second's rate over the first's, round by round, with its median and spread. The loaded machine's figures
+that do not depend on the load are printed too: the consumer's CPU per event (in all, and after start-up: imports and
+setup left out) and, for an engine, the node's CPU per event (`_nodes/_local/stats` before and after the run: use a
+node of your own, as a shared node's CPU counts other work).
 
 Kafka: KAFKA_BOOTSTRAP_SERVERS, else compose/kafka/local-kafka. OpenSearch: OPENSEARCH_URL, else
 compose/opensearch/local-opensearch; Elasticsearch: ELASTICSEARCH_URL, else compose/elasticsearch/local-elasticsearch.
@@ -164,16 +168,20 @@ def run_consumer(config: Path, idle: float, root: Path = ROOT) -> tuple[float, i
         # VmHWM belongs to the process image after exec; rusage's maxrss would include this (large) parent's.
         peak_kib = 0
         cpu_s = 0.0
+        cpu_at_assignment: float | None = None  # the start-up's CPU (imports, connecting, setup), left out of per event
         wal = config.parent / "bench.db-wal"
         peak_wal = 0
         while process.poll() is None:
             peak_kib = max(peak_kib, _vm_hwm_kib(process.pid))
             peak_wal = max(peak_wal, _size(wal))
             cpu_s = max(cpu_s, _cpu_seconds(process.pid))
+            if cpu_at_assignment is None and b'"Partitions assigned."' in _read(log_path):
+                cpu_at_assignment = cpu_s
             time.sleep(0.1)
         status = process.returncode
     if status != 0:
-        raise RuntimeError(f"the consumer failed; see {log_path}")
+        tail = b"\n".join(log_path.read_bytes().splitlines()[-15:]).decode("utf-8", "replace")
+        raise RuntimeError(f"the consumer failed (exit {status}); the end of its log:\n{tail}")
     records = [orjson.loads(line) for line in log_path.read_bytes().splitlines() if line.startswith(b"{")]
     assigned = next(r for r in records if r["msg"] == "Partitions assigned.")
     idle_record = next(r for r in records if r["msg"].startswith("No new record"))
@@ -185,6 +193,7 @@ def run_consumer(config: Path, idle: float, root: Path = ROOT) -> tuple[float, i
 
     busy = seconds(idle_record) - seconds(assigned) - idle
     stopped["cpu_seconds"] = cpu_s
+    stopped["cpu_seconds_after_start"] = cpu_s - (cpu_at_assignment or 0.0)
     stopped["peak_wal_bytes"] = peak_wal
     return busy, peak_kib, stopped
 
@@ -196,6 +205,13 @@ def _cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
         return 0.0
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
 
 
 def _size(path: Path) -> int:
@@ -225,6 +241,15 @@ def engine_url(sink: str) -> str:
     else:
         from tests.support import elasticsearch as support  # type: ignore[no-redef]
     return os.environ.get(f"{sink.upper()}_URL") or support.start_node()
+
+
+def node_cpu_ms(url: str) -> int:
+    """CPU milliseconds the node's process has used so far (_nodes/_local/stats; the same API on both engines): the
+    engine's own cost of a run, which a loaded machine's wall-clock rate hides."""
+    from tests.support.engine_http import request
+
+    (node,) = request(url, "GET", "/_nodes/_local/stats/process")["nodes"].values()
+    return int(node["process"]["cpu"]["total_in_millis"])
 
 
 def engine_store_bytes(url: str, prefix: str) -> int:
@@ -291,7 +316,10 @@ def main() -> int:
         for _ in range(max(1, args.repeat)):
             for sink in sinks:  # in turn, round after round: A B A B
                 config = write_config(Path(tmp), bootstrap, topic, sink, urls.get(sink, ""))
+                node_cpu = node_cpu_ms(urls[sink]) if sink in ENGINES else 0
                 busy, rss_kib, stopped = run_consumer(config, args.idle_timeout, args.consumer_root)
+                if sink in ENGINES:
+                    node_cpu = node_cpu_ms(urls[sink]) - node_cpu
                 done = int(stopped["indexed"]) + int(stopped["duplicates_skipped"])  # type: ignore[call-overload]
                 if done != args.events:
                     raise RuntimeError(f"{sink}: {done} events indexed, expected {args.events}")
@@ -306,20 +334,29 @@ def main() -> int:
                 else:
                     prefix = config.read_text().split('index_prefix = "', 1)[1].split('"', 1)[0]
                     stored = engine_store_bytes(urls[sink], prefix)
-                    extra = f", {stored / args.events:,.0f} bytes on disk per event"
+                    extra = (f", node {node_cpu * 1e3 / args.events:.1f} us CPU per event (whole node, run and idle "
+                             f"timeout), {stored / args.events:,.0f} bytes on disk per event")
                     if raw_bytes:
                         extra += f", index/raw {stored / raw_bytes:.2f}"
                 cpu_us = float(stopped["cpu_seconds"]) * 1e6 / args.events  # type: ignore[arg-type]
+                run_cpu_us = float(stopped["cpu_seconds_after_start"]) * 1e6 / args.events  # type: ignore[arg-type]
                 rates[sink].append(args.events / busy)
                 cpus[sink].append(cpu_us)
                 print(f"{sink:<13} {args.events:,} events in {busy:.1f} s: {args.events / busy:,.0f} events/s, "
-                      f"{cpu_us:.1f} us CPU per event (consumer process), peak RSS {rss_kib / 1024:,.0f} MiB{extra}",
+                      f"{cpu_us:.1f} us CPU per event (consumer process; {run_cpu_us:.1f} after start-up), "
+                      f"peak RSS {rss_kib / 1024:,.0f} MiB{extra}",
                       flush=True)
         for sink in sinks:
             if len(rates[sink]) > 1:
                 print(f"{sink:<13} best of {len(rates[sink])}: {max(rates[sink]):,.0f} events/s, "
                       f"{min(cpus[sink]):.1f} us CPU per event; median {sorted(rates[sink])[len(rates[sink]) // 2]:,.0f} "
                       f"events/s")
+        engines = [sink for sink in sinks if sink in ENGINES]
+        if len(engines) == 2 and len(rates[engines[0]]) > 1:
+            # Round by round (the two ran in the same minutes): the second engine's rate over the first's.
+            ratios = sorted(b / a for a, b in zip(rates[engines[0]], rates[engines[1]], strict=True))
+            print(f"{engines[1]}/{engines[0]} events/s per round: {', '.join(f'{r:.2f}' for r in ratios)}; median "
+                  f"{ratios[len(ratios) // 2]:.2f}, spread {ratios[0]:.2f}-{ratios[-1]:.2f}")
     return 0
 
 

@@ -12,7 +12,7 @@ from consumer.content import content_hash
 from consumer.sinks.engine_schema import from_document
 from tests.consumer.helpers import make_events, produce, run_consumer
 from tests.consumer.test_conflicts import forged, resent
-from tests.support.engines import EngineNode
+from tests.support.engines import ONCE_IDLE, EngineNode
 
 pytestmark = [pytest.mark.kafka]
 
@@ -31,7 +31,7 @@ def test_a_forged_event_id_is_recorded_in_the_conflicts_index_and_the_first_vers
     real, other = make_events(2)
     fake = forged(real)
     produce(kafka_bootstrap, kafka_topic, [real, other, resent(real), fake])
-    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "3")
+    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
     assert result.returncode == 0, result.stderr[-3000:]
     counts = stopped(result)
     assert (counts["indexed"], counts["duplicates_skipped"], counts["dead_letters"]) == (2, 1, 0)
@@ -60,7 +60,7 @@ def test_a_forged_event_id_is_recorded_in_the_conflicts_index_and_the_first_vers
 
     # A replay records nothing new.
     assert run_consumer("replay", "--config", str(config), "--to-earliest", "--yes").returncode == 0
-    again = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "3")
+    again = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
     assert again.returncode == 0, again.stderr[-3000:]
     assert (stopped(again)["indexed"], stopped(again)["duplicates_skipped"]) == (0, 4)
     assert len(engine.documents(f"{prefix}-conflicts")) == 1

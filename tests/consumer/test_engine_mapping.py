@@ -16,7 +16,7 @@ from consumer.sinks.engine_schema import TEMPLATE_VERSION, from_document, to_doc
 from consumer.sinks.registry import open_reader
 from schemas.validate import check_event
 from tests.consumer.helpers import make_events, produce, run_consumer
-from tests.support.engines import EngineNode
+from tests.support.engines import ONCE_IDLE, EngineNode
 
 pytestmark = [pytest.mark.kafka]
 
@@ -50,7 +50,7 @@ def index_and_count(engine: EngineNode, tmp_path: Path, bootstrap: str, topic: s
     prefix = f"m{uuid.uuid4().hex[:10]}"
     config = engine.config(tmp_path, bootstrap, topic, group=f"map-{prefix}", prefix=prefix)
     produce(bootstrap, topic, events)
-    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "3")
+    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
     assert result.returncode == 0, result.stderr[-3000:]
     return config, stopped(result)
 
@@ -191,13 +191,13 @@ def test_setup_installs_the_template_once_and_again_when_its_version_is_older(
     engine.request("PUT", f"/_index_template/{prefix}-events", {
         "index_patterns": [f"{prefix}-events-*"], "priority": 200, "template": {"mappings": {"dynamic": True}}})
     produce(kafka_bootstrap, kafka_topic, with_attributes(make_events(2), [{"user": "bob"}, {"user.name": "x"}]))
-    first = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+    first = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
     assert first.returncode == 0, first.stderr[-3000:]
     assert '"Index templates installed."' in first.stderr
     installed = engine.request("GET", f"/_index_template/{prefix}-events")["index_templates"][0]["index_template"]
     assert installed["_meta"]["version"] == TEMPLATE_VERSION
     assert stopped(first)["dead_letters"] == 0
-    again = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "1")
+    again = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
     assert again.returncode == 0, again.stderr[-3000:]
     assert '"Index templates installed."' not in again.stderr  # up to date: left alone
 
@@ -217,7 +217,7 @@ def test_an_index_of_the_old_layout_is_still_searched_by_service_and_attributes(
     engine.request("PUT", f"/{prefix}-events-2025.12.31/_doc/{old['event_id']}?refresh=true", old)
     (new,) = make_events(1, start=1)
     produce(kafka_bootstrap, kafka_topic, [new])
-    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
     assert result.returncode == 0, result.stderr[-3000:]
     assert search(config, service="api") == [new["event_id"], old["event_id"]]
     assert search(config, attributes=(("log.file.path", "/var/log/api.log"),)) == [new["event_id"], old["event_id"]]

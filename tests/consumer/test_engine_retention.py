@@ -16,7 +16,7 @@ from consumer.sinks.engine_retention import expired_indices, sweep
 from consumer.sinks.engine_settings import EngineSettings
 from consumer.sinks.registry import open_reader
 from tests.consumer.helpers import make_events, produce, run_consumer
-from tests.support.engines import EngineNode
+from tests.support.engines import ONCE_IDLE, EngineNode
 
 pytestmark = [pytest.mark.kafka]
 
@@ -62,7 +62,7 @@ def test_retention_drops_expired_daily_indices_at_start_and_dead_letters_by_thei
     events = events_days_ago([20, 10, 0])
     produce(kafka_bootstrap, kafka_topic, events, raw=[(b"k", b"\x00not json")])
     keep_all = engine.config(tmp_path, kafka_bootstrap, kafka_topic, group=f"ret-{prefix}", prefix=prefix)
-    first = run_consumer("run", "--config", str(keep_all), "--once", "--idle-timeout", "2")
+    first = run_consumer("run", "--config", str(keep_all), "--once", "--idle-timeout", ONCE_IDLE)
     assert first.returncode == 0, first.stderr[-3000:]
     days = sorted({e["timestamp"][:10].replace("-", ".") for e in events})
     assert len(days) == 3 and all(engine.exists(f"{prefix}-events-{day}") for day in days)
@@ -70,7 +70,7 @@ def test_retention_drops_expired_daily_indices_at_start_and_dead_letters_by_thei
     (tmp_path / "retain").mkdir()
     retain = engine.config(tmp_path / "retain", kafka_bootstrap, kafka_topic, group=f"ret-{prefix}", prefix=prefix,
                            sink_extra='retention = "14d"\ndeadletter_retention = "30d"')
-    second = run_consumer("run", "--config", str(retain), "--once", "--idle-timeout", "2")
+    second = run_consumer("run", "--config", str(retain), "--once", "--idle-timeout", ONCE_IDLE)
     assert second.returncode == 0, second.stderr[-3000:]
     assert '"Expired indices and dead letters were deleted."' in second.stderr
     assert [engine.exists(f"{prefix}-events-{day}") for day in days] == [False, True, True]
@@ -100,7 +100,7 @@ def test_no_retention_deletes_nothing(engine: EngineNode, tmp_path: Path, kafka_
     prefix = f"n{uuid.uuid4().hex[:10]}"
     produce(kafka_bootstrap, kafka_topic, events_days_ago([400]))
     config = engine.config(tmp_path, kafka_bootstrap, kafka_topic, group=f"ret-{prefix}", prefix=prefix)
-    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
     assert result.returncode == 0, result.stderr[-3000:]
     settings = load_config(config).sink
     assert isinstance(settings, EngineSettings)

@@ -1,5 +1,6 @@
 """Exactly once into a real search-engine node, OpenSearch and Elasticsearch alike (the `engine` fixture):
-re-deliveries, kill -9, replay, poison and schema-type errors, and the node stopped then started mid-stream."""
+re-deliveries, kill -9, replay, poison and schema-type errors, and the node stopped then started mid-stream (with the
+node script's stop, status and start)."""
 
 import base64
 import os
@@ -12,7 +13,8 @@ import orjson
 import pytest
 
 from tests.consumer.helpers import make_events, produce, run_consumer, start_consumer, wait_for
-from tests.support.engines import KINDS, EngineNode
+from tests.support.engines import KINDS, ONCE_IDLE, EngineNode
+from tests.support.node_script import NodeUnavailable
 
 pytestmark = [pytest.mark.kafka]
 
@@ -46,7 +48,7 @@ def test_events_produced_twice_are_one_document_each_and_replay_changes_no_count
     events = files_of_events(300)
     produce(kafka_bootstrap, kafka_topic, events)
     produce(kafka_bootstrap, kafka_topic, events[50:350])
-    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
     assert result.returncode == 0, result.stderr
     ids = engine.indexed_ids(prefix)
     assert sorted(ids) == sorted(str(e["event_id"]) for e in events)
@@ -56,7 +58,7 @@ def test_events_produced_twice_are_one_document_each_and_replay_changes_no_count
     replay = run_consumer("replay", "--config", str(config), "--to-earliest", "--yes")
     assert replay.returncode == 0, replay.stderr
     assert "1200 records will be read again" in replay.stdout
-    again = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+    again = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
     assert again.returncode == 0, again.stderr
     assert sorted(engine.indexed_ids(prefix)) == sorted(str(e["event_id"]) for e in events)
     after = status(config)
@@ -72,7 +74,7 @@ def test_poison_and_mapping_errors_are_dead_lettered_and_the_rest_indexed(
     key = str(events[0]["event_id"])[:16].encode()
     produce(kafka_bootstrap, kafka_topic, events[:10], raw=[(key, b"\x00garbage")])
     produce(kafka_bootstrap, kafka_topic, [mapped_wrong, *events[10:]])
-    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
     assert result.returncode == 0, result.stderr
     assert sorted(engine.indexed_ids(prefix)) == sorted(str(e["event_id"]) for e in events)
     letters = engine.search_hits(f"{prefix}-deadletters", {"sort": [{"offset": "asc"}]})
@@ -102,7 +104,7 @@ def test_worker_killed_mid_stream_then_restarted_leaves_exactly_the_events(
         os.kill(worker.pid, signal.SIGKILL)  # also when the wait failed: no worker outlives its test
         worker.wait()
     assert len(engine.indexed_ids(prefix)) < len(events)
-    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "3")
+    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
     assert result.returncode == 0, result.stderr
     assert sorted(engine.indexed_ids(prefix)) == sorted(str(e["event_id"]) for e in events)
 
@@ -133,10 +135,13 @@ def test_engine_stopped_then_started_mid_stream_loses_nothing(
     try:
         wait_for(lambda: len(node.indexed_ids(prefix)) == len(first), 60, "the first events indexed")
         kind.script("stop", env=env)
+        with pytest.raises(NodeUnavailable, match="not running"):  # `status` exits 3 and says so
+            kind.script("status", env=env)
         produce(kafka_bootstrap, kafka_topic, second)
         wait_for(lambda: "Writing a batch failed" in (tmp_path / "worker.log").read_text(), 60, "a failed write")
         assert worker.poll() is None
         assert kind.start_node(env) == node.url
+        assert kind.script("status", env=env) == f"{node.kind.upper()}_URL={node.url}"
         wait_for(lambda: len(node.indexed_ids(prefix)) == len(first) + len(second), 90, "every event indexed")
     finally:
         worker.send_signal(signal.SIGTERM)

@@ -16,7 +16,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from tests.consumer.helpers import make_events, produce, run_consumer
-from tests.support.engines import KINDS, EngineNode
+from tests.support.engines import KINDS, ONCE_IDLE, EngineNode
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -28,7 +28,7 @@ REJECTED = {"opensearch": "429 rejected_execution_exception", "elasticsearch": "
 DAYS = 8  # the events span 8 daily indices, so each bulk fans out to 8 shards
 
 
-@pytest.fixture(params=list(KINDS))
+@pytest.fixture(params=[pytest.param(kind, marks=getattr(pytest.mark, kind)) for kind in KINDS])
 def busy_node(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EngineNode]:
     kind = KINDS[request.param]
     env = {kind.run_dir_env: str(tmp_path / f"{kind.kind}-run"), kind.settings_env: BUSY_SETTINGS}
@@ -68,7 +68,7 @@ def test_items_refused_with_429_are_retried_until_each_is_indexed_once(
     config = busy_node.config(tmp_path, kafka_bootstrap, kafka_topic, group=f"os-{prefix}", prefix=prefix,
                               extra="retry_initial = 0.1")
 
-    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+    result = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
 
     assert result.returncode == 0, result.stderr
     # The node really refused work: its own rejection counter moved.
@@ -97,7 +97,7 @@ def test_items_refused_with_429_are_retried_until_each_is_indexed_once(
     assert committed == {partition: end for partition, end in ends.items() if end > 0}
     assert sum(ends.values()) == len(events)
     assert (status["total_lag"], status["indexed_events"], status["dead_letters"]) == (0, len(events), 0)
-    again = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", "2")
+    again = run_consumer("run", "--config", str(config), "--once", "--idle-timeout", ONCE_IDLE)
     assert again.returncode == 0, again.stderr
     stopped_again = next(r for r in records(again.stderr) if r["msg"] == "Stopped.")
     assert (stopped_again["indexed"], stopped_again["duplicates_skipped"]) == (0, 0)

@@ -40,10 +40,8 @@ KILL_EVERY = (2.0, 5.0)  # seconds between two kills, drawn at random between th
 SESSION_TIMEOUT = "6s"  # the broker's smallest (group.min.session.timeout.ms): a restart within it is a static rejoin
 MIN_KILLS = 3  # fewer and the run proved little: the test fails rather than pass on a quiet run
 
-# The search engines the proof runs on: sink type -> the session fixture giving the node's URL, and the marker.
-# Elasticsearch joins with one entry here once its sink and its fixture exist (branch engines):
-#     "elasticsearch": ("elasticsearch_url", pytest.mark.elasticsearch),
-# the rest (config, reading the index back over HTTP) is the same for both engines.
+# The search engines the proof runs on: sink type -> the session fixture giving the node's URL, and the marker; the
+# rest (config, reading the index back over HTTP) is the same for both engines.
 ENGINES: dict[str, tuple[str, pytest.MarkDecorator]] = {
     "opensearch": ("opensearch_url", pytest.mark.opensearch),
     "elasticsearch": ("elasticsearch_url", pytest.mark.elasticsearch),

@@ -69,3 +69,9 @@ class EngineNode:
 
     def exists(self, index: str) -> bool:
         return engine_http.exists(self.url, index)
+
+
+# `run --once` stops only once the index holds everything below the end offsets recorded at its start
+# (consumer/catchup.py), then waits this long for anything newer: the engine tests produce before they run, so a
+# longer idle timeout proves nothing more and only adds its seconds to every run.
+ONCE_IDLE = "0.5"
