@@ -24,8 +24,10 @@ rows rewritten into schema 3 (blocks, integer timestamps, the FTS table rebuilt 
 tables dropped; then one VACUUM gives their pages back and turns incremental vacuum on (sqlite_migrate).
 
 New files: pages of 16 KiB (each WAL frame is one write() plus a header and checksum: 4 KiB pages cost three times the
-commit CPU), `auto_vacuum=INCREMENTAL` (retention hands pages back in small steps), WAL checkpointed every 64 MiB and
-the WAL file truncated back to `journal_size_limit` after a checkpoint, so a backfill cannot grow it without bound.
+commit CPU), `auto_vacuum=INCREMENTAL` (retention hands pages back in small steps). The sink's own connection has no
+automatic checkpoints: consumer/sinks/sqlite_checkpoint.py checkpoints on a thread of its own, off the write path, and
+restarts the WAL once it holds WAL_CHECKPOINT_BYTES, so a backfill cannot grow it without bound; the WAL file is cut
+back to `journal_size_limit` when it restarts. Other connections (readers) keep SQLite's automatic checkpoint.
 """
 
 import os
@@ -98,10 +100,11 @@ FTS_AUTOMERGE = "INSERT INTO events_fts (events_fts, rank) VALUES ('automerge', 
 LAST_EVENT_ID = "last_event_id"
 
 
-def connect(path: str, *, create: bool) -> sqlite3.Connection:
+def connect(path: str, *, create: bool, autocheckpoint: bool = True) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, synchronous=NORMAL.
 
-    With `create`, a missing file is created first with mode 0600: logs may hold secrets.
+    With `create`, a missing file is created first with mode 0600: logs may hold secrets. Without `autocheckpoint`,
+    its commits never checkpoint the WAL (the sink's connection: its Checkpointer does it on another thread).
     Raises sqlite3.Error or OSError when the file cannot be opened.
     """
     file = Path(path)
@@ -124,7 +127,8 @@ def connect(path: str, *, create: bool) -> sqlite3.Connection:
     # Checkpoint every 64 MiB of WAL instead of 4 MiB: pages written by many batches (index interiors, FTS
     # segments) are copied back once, not once per batch (about 10% less CPU per event, measured).
     (page_size,) = connection.execute("PRAGMA page_size").fetchone()
-    connection.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_BYTES // int(page_size)}")
+    pages = WAL_CHECKPOINT_BYTES // int(page_size) if autocheckpoint else 0
+    connection.execute(f"PRAGMA wal_autocheckpoint={pages}")
     # A checkpoint that restarts the WAL truncates its file back to this size: without it the file stays as large as
     # it ever grew (77 MB after a backfill while a reader held the WAL).
     connection.execute(f"PRAGMA journal_size_limit={WAL_CHECKPOINT_BYTES}")
