@@ -11,15 +11,15 @@ record waiting for the next flush waited for it too. The sink's connection there
   that commit cuts the file back to `journal_size_limit` (sqlite_db.connect).
 - The bound: a writer that never pauses between commits (a backfill) can keep every PASSIVE checkpoint from
   finishing, and the WAL would grow for as long as the backfill lasts. Once the WAL holds more than `restart_bytes`,
-  the checkpoint is a RESTART one instead: it waits (at most `restart_wait` seconds) for the write in flight to end,
-  holds the next one back while it copies the little the PASSIVE ones left, and the next write starts the WAL anew.
-  Only a reader holding an old snapshot can keep it from finishing, as it would keep any checkpoint; it is tried
-  again at the next turn.
-
-- The last resort: should the thread fall behind anyway (starved of CPU or I/O), the WAL file would still grow. A
-  commit that leaves it larger than HARD_BOUND_FACTOR times `restart_bytes` checkpoints it itself (`bound`, a
-  RESTART on the writer's connection, after the commit): a write path checkpoint, but only when the thread could not
-  keep up, so the WAL stays bounded by construction.
+  the thread tries a RESTART checkpoint: if no write is in flight at that moment it takes the write lock for the
+  little the PASSIVE one left, and the next write starts the WAL anew. It never waits (busy timeout 0): a RESTART
+  that waits for a reader holds every writer back meanwhile, so one that would have to wait for the writer or a
+  reader does what it can without waiting, as a PASSIVE one, and the next turn tries again.
+- The last resort: should the WAL file still grow beyond HARD_BOUND_FACTOR times `restart_bytes` (every try of the
+  thread met a write in flight, or it was starved of CPU or I/O), the writer restarts it itself right after a
+  commit (`bound`, on its own connection, also never waiting): a checkpoint on the write path, but only of what the
+  thread has not copied yet, and only when the thread could not do it.
+  Only a reader holding an old snapshot can keep the WAL from restarting, as it would keep any checkpoint.
 
 The thread only ever runs `wal_checkpoint`; it holds no read transaction, so it never keeps the WAL from restarting.
 A failed checkpoint (a busy or full database) is logged and tried again at the next turn; `close` stops the thread
@@ -36,7 +36,6 @@ from enum import Enum
 log = logging.getLogger(__name__)
 
 CHECKPOINT_INTERVAL = 1.0  # seconds between two checkpoints while commits come
-RESTART_WAIT = 5.0  # seconds a RESTART checkpoint waits for the write in flight and for readers
 HARD_BOUND_FACTOR = 2  # the WAL file's size, in restart_bytes, beyond which the writer checkpoints it itself
 
 
@@ -61,16 +60,14 @@ class Outcome:
 class Checkpointer:
     """Checkpoints the WAL of the database at `path` on a thread of its own; the sink calls `poke` after a commit."""
 
-    def __init__(self, path: str, *, page_size: int, restart_bytes: int, interval: float = CHECKPOINT_INTERVAL,
-                 restart_wait: float = RESTART_WAIT) -> None:
+    def __init__(self, path: str, *, page_size: int, restart_bytes: int, interval: float = CHECKPOINT_INTERVAL) -> None:
         self.path = path
         self.page_size = page_size
         self.restart_bytes = restart_bytes
         self.interval = interval
-        self.restart_wait = restart_wait
         self.last: Outcome | None = None  # the latest checkpoint's outcome (for tests and benchmarks)
-        self.restarts = 0  # RESTART checkpoints run by the thread
-        self.bounded = 0  # RESTART checkpoints the writer ran itself (`bound`)
+        self.restarts = 0  # RESTART checkpoints tried by the thread
+        self.bounded = 0  # RESTART checkpoints the writer tried itself (`bound`)
         self._wal = path + "-wal"
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -79,7 +76,8 @@ class Checkpointer:
 
     def start(self) -> None:
         """Open the checkpointer's connection and start its thread. Raises sqlite3.Error if the file cannot be opened."""
-        connection = sqlite3.connect(self.path, timeout=self.restart_wait, isolation_level=None, check_same_thread=False)
+        # timeout 0: no checkpoint here ever waits for a lock (see the module's docstring).
+        connection = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
         try:
             connection.execute("PRAGMA journal_mode=WAL").fetchall()
         except sqlite3.Error:
@@ -104,8 +102,8 @@ class Checkpointer:
             return False
         self.bounded += 1
         try:
-            # Never waits: the thread checkpointing meanwhile, or a reader holding an old snapshot, makes it busy,
-            # and the next commit tries again.
+            # Never waits: the thread checkpointing meanwhile, or a reader on an old snapshot, makes it busy (it then
+            # copies what it can), and the next commit tries again.
             (timeout,) = writer.execute("PRAGMA busy_timeout").fetchone()
             writer.execute("PRAGMA busy_timeout = 0")
             try:
@@ -151,9 +149,6 @@ class Checkpointer:
             if outcome.wal_frames * self.page_size > self.restart_bytes:
                 self.restarts += 1
                 outcome = self._run_checkpoint(connection, Mode.RESTART)
-                if outcome.busy:
-                    log.info("A reader keeps the WAL from being restarted; it is tried again at the next checkpoint.",
-                             extra={"wal_bytes": outcome.wal_frames * self.page_size})
         except sqlite3.Error as error:
             log.warning("A WAL checkpoint failed; it is tried again after the next commit.", extra={"error": str(error)})
             return None
