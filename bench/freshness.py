@@ -15,6 +15,9 @@ row of its offset.
 observed_timestamp), -> readable in Kafka (a plain consumer of the bench's own, in another group, notes when each
 line's record arrives), -> searchable.
 
+Lines carry the time they are written (`--wrapped-times`: the corpus before 2026-12-02, whose times wrap every minute).
+`--consumer-root DIR` runs the consumer of another checkout, for before/after comparisons in the same minutes.
+
 `--shipper-set KEY=VALUE` / `--consumer-set KEY=VALUE` (repeatable; dotted keys, TOML values, e.g.
 `--shipper-set kafka.linger_ms=5 --consumer-set consumer.batch_max_wait=0.1`) try other settings.
 
@@ -53,15 +56,25 @@ START_TIMEOUT = 90.0  # seconds for the first line to become searchable (joins, 
 DRAIN_TIMEOUT = 60.0  # seconds after the last write for every line to become searchable
 
 
-def line_for(seq: int) -> bytes:
-    """Line `seq` of the mix: even ones JSON, odd ones nginx combined, both about 200 bytes."""
+def line_for(seq: int, at: float | None = None) -> bytes:
+    """Line `seq` of the mix: even ones JSON, odd ones nginx combined, both about 200 bytes. With `at` (seconds since the
+    epoch), the line carries that time, as a log written now does; without, a time that wraps every minute (the corpus
+    before 2026-12-02: its timestamps landed all over the timestamp index, so every flush rewrote most of that index's
+    pages and the cost of a flush grew with the database)."""
+    if at is None:
+        iso = f"2026-12-01T12:00:{seq % 60:02d}.{seq % 1000:03d}Z"
+        clf = f"01/Dec/2026:12:00:{seq % 60:02d} +0000"
+    else:
+        moment = time.gmtime(at)
+        iso = time.strftime("%Y-%m-%dT%H:%M:%S", moment) + f".{int(at * 1000) % 1000:03d}Z"
+        clf = time.strftime("%d/%b/%Y:%H:%M:%S +0000", moment)
     if seq % 2 == 0:
         return (
-            f'{{"time":"2026-12-01T12:00:{seq % 60:02d}.{seq % 1000:03d}Z","level":"info","msg":"request done seq{seq}",'
+            f'{{"time":"{iso}","level":"info","msg":"request done seq{seq}",'
             f'"status":{200 + seq % 5},"duration_ms":{seq % 997 / 10:.1f},"path":"/api/v1/items/{seq}"}}\n'
         ).encode()
     return (
-        f'10.0.{seq % 256}.{seq % 200} - - [01/Dec/2026:12:00:{seq % 60:02d} +0000] "GET /index/seq{seq}.html HTTP/1.1" '
+        f'10.0.{seq % 256}.{seq % 200} - - [{clf}] "GET /index/seq{seq}.html HTTP/1.1" '
         f'200 {seq % 9000} "https://example.com/" "Mozilla/5.0 (X11; Linux x86_64)"\n'
     ).encode()
 
@@ -141,10 +154,12 @@ def consumer_config(directory: Path, bootstrap: str, topic: str, database: Path,
 
 
 @contextmanager
-def started(name: str, args: list[str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A child process in its own process group, stopped on leaving whatever happened."""
+def started(name: str, args: list[str], log_path: Path, root: Path = ROOT) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process in its own process group, running the sources of checkout `root`, stopped on leaving whatever
+    happened."""
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True,
+                                   env={**os.environ, "PYTHONPATH": str(root)})
     try:
         yield process
     finally:
@@ -201,9 +216,10 @@ def cpu_seconds(pid: int) -> float:
 class Writer(threading.Thread):
     """Appends lines at `rate` per second, a few at a time (every millisecond or so); notes when each write returned."""
 
-    def __init__(self, path: Path, rate: int, seconds: float, written: list[float]) -> None:
+    def __init__(self, path: Path, rate: int, seconds: float, written: list[float], *, wrapped: bool = False) -> None:
         super().__init__(name="writer", daemon=True)
         self.path, self.rate, self.seconds, self.written = path, rate, seconds, written
+        self.wrapped = wrapped  # the old corpus's timestamps (see line_for)
         self.stop = threading.Event()
         self.late_s = 0.0  # the most the writer fell behind its schedule
 
@@ -217,7 +233,8 @@ class Writer(threading.Thread):
             while seq < first + total and not self.stop.is_set():
                 due = first + min(total, int((time.monotonic() - start) * self.rate) + 1)
                 if due > seq:
-                    os.write(fd, b"".join(line_for(s) for s in range(seq, due)))
+                    at = None if self.wrapped else time.time()
+                    os.write(fd, b"".join(line_for(s, at) for s in range(seq, due)))
                     now = time.time()
                     self.written.extend([now] * (due - seq))
                     self.late_s = max(self.late_s, time.monotonic() - start - (seq - first) / self.rate)
@@ -372,7 +389,8 @@ def run_rate(bootstrap: str, rate: int, args: argparse.Namespace) -> dict[str, A
         database = directory / "logs.db"
         topic = new_topic(bootstrap, partitions=1, prefix="fresh")  # line N is then the record at offset N
         written: list[float] = []
-        log.write_bytes(line_for(0))  # the shipper identifies a file by its head: give it one before it starts
+        # The shipper identifies a file by its head: give it one before it starts.
+        log.write_bytes(line_for(0, None if args.wrapped_times else time.time()))
         written.append(time.time())
         seen: dict[int, float] = {}
         observed: dict[int, float] = {}
@@ -385,7 +403,7 @@ def run_rate(bootstrap: str, rate: int, args: argparse.Namespace) -> dict[str, A
         threads: list[Any] = [poller] + ([probe] if probe else [])
         try:
             with started("consumer", [sys.executable, "-m", "consumer", "run", "--config", str(cons_cfg)],
-                         directory / "consumer.log") as consumer, \
+                         directory / "consumer.log", root=args.consumer_root) as consumer, \
                  started("shipper", [sys.executable, "-m", "shipper", "run", "--config", str(ship_cfg)],
                          directory / "shipper.log") as shipper:
                 for thread in threads:
@@ -402,7 +420,7 @@ def run_rate(bootstrap: str, rate: int, args: argparse.Namespace) -> dict[str, A
                         raise RuntimeError(f"the first line was not searchable within {START_TIMEOUT:g} s")
                     time.sleep(0.05)
                 warmup_end = int(rate * args.warmup) + 1
-                writer = Writer(log, rate, args.warmup + args.seconds, written)
+                writer = Writer(log, rate, args.warmup + args.seconds, written, wrapped=args.wrapped_times)
                 cpu_before: dict[str, float] = {}
                 writer.start()
                 while len(written) < warmup_end and writer.is_alive():
@@ -473,6 +491,10 @@ def main() -> int:
     parser.add_argument("--breakdown", action="store_true", help="split the latency into stages")
     parser.add_argument("--shipper-set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--consumer-set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--consumer-root", type=Path, default=ROOT,
+                        help="run the consumer of this checkout (its sources, this environment's packages): before/after")
+    parser.add_argument("--wrapped-times", action="store_true",
+                        help="lines carry the old corpus's times, wrapping every minute, instead of the time written")
     args = parser.parse_args()
 
     def terminate(signum: int, _frame: Any) -> None:

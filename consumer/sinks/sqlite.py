@@ -8,6 +8,9 @@ transaction and reported as a conflict, so a member that lost a partition cannot
 
 A full disk (SQLITE_FULL), a busy database or an I/O error fails the flush as retriable: the transaction rolls
 back, nothing moves, and the batch stays buffered for the next attempt.
+
+A flush never checkpoints the WAL: the sink's connection has automatic checkpoints off, and a Checkpointer
+(consumer/sinks/sqlite_checkpoint.py) does them on a thread and connection of its own, poked after each commit.
 """
 
 import logging
@@ -20,8 +23,10 @@ import orjson
 from consumer.config import ConsumerConfig
 from consumer.content import content_hash
 from consumer.records import Batch, DeadLetter, TopicPartitionKey
+from consumer.sinks import sqlite_db
 from consumer.sinks.base import FlushResult, IndexReader, PublishDeadLetters, Sink, SinkError
 from consumer.sinks.settings import settings_as
+from consumer.sinks.sqlite_checkpoint import Checkpointer
 from consumer.sinks.sqlite_codec import BlockEncoder, StoredEvents
 from consumer.sinks.sqlite_db import LAST_EVENT_ID, connect, create_schema
 from consumer.sinks.sqlite_retention import Retention
@@ -83,6 +88,7 @@ class SqliteSink(Sink):
         self._maintained_at = 0.0
         self._publish = publish
         self._connection: sqlite3.Connection | None = None
+        self._checkpointer: Checkpointer | None = None
         self._pending = Batch()
         # INSERT_EVENTS chunks of `_pending`'s rows, built by add() on the worker's main thread so that the writer
         # thread runs (almost) no Python: each time it wants the GIL back it waits for the decoding thread. None after
@@ -96,10 +102,14 @@ class SqliteSink(Sink):
 
     def setup(self) -> None:
         try:
-            self._connection = connect(self._path, create=True)
+            self._connection = connect(self._path, create=True, autocheckpoint=False)
             create_schema(self._connection)
             (page_size,) = self._connection.execute("PRAGMA page_size").fetchone()
             self._encoder = BlockEncoder(int(page_size))
+            self._checkpointer = Checkpointer(self._path, page_size=int(page_size),
+                                              restart_bytes=sqlite_db.WAL_CHECKPOINT_BYTES)
+            self._checkpointer.start()
+            self._checkpointer.poke()  # whatever the schema's creation or an earlier run left in the WAL
         except (sqlite3.Error, OSError) as error:
             raise SinkError(f"cannot open the SQLite database {self._path}: {error}", retriable=False) from error
 
@@ -192,6 +202,9 @@ class SqliteSink(Sink):
         except sqlite3.Error as error:
             raise SinkError(f"writing the batch to {self._path} failed: {error}", retriable=retriable(error)) from error
         self._written, self._pending, self._packed = self._pending, Batch(), []
+        if self._checkpointer is not None:
+            self._checkpointer.poke()
+            self._checkpointer.bound(connection)
         self._expected.update(batch.next_offsets)
         for tp, offset in conflicts.items():
             self._expected[tp] = None if offset == BEGINNING else offset
@@ -260,6 +273,8 @@ class SqliteSink(Sink):
         except sqlite3.Error as error:
             # Retention is upkeep: a busy or full database postpones it, it never fails a flush.
             log.warning("A retention turn failed; it is tried again later.", extra={"error": str(error)})
+        if self._checkpointer is not None:
+            self._checkpointer.poke()  # what the turn deleted
 
     def _maintain_if_due(self, flush_seconds: float = 0.0) -> None:
         if time.monotonic() - self._maintained_at >= MAINTENANCE_INTERVAL:
@@ -281,7 +296,14 @@ class SqliteSink(Sink):
                 )
         return conflicts
 
+    @property
+    def checkpointer(self) -> Checkpointer | None:
+        return self._checkpointer
+
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None

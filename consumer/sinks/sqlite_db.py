@@ -11,7 +11,8 @@ Layout, schema 3 (bytes per event measured with `dbstat` on bench/consume_throug
 - `events_fts`: a contentless FTS5 table (`content=''`, `columnsize=0`) over the message, filled once per chunk
   with INSERT ... SELECT; it keeps only the inverted index. Deleting from it (retention) gives the same text again,
   taken from the stored event. `automerge` is 16 instead of 4: segments of one level are merged once 16 of them
-  exist, so a batch's segment is rewritten fewer times.
+  exist, so a batch's segment is rewritten fewer times; `crisismerge` is 64, so those merges are incremental (see
+  FTS_AUTOMERGE).
 - `offsets`: (topic, partition) -> next offset, written in the same transaction as the rows.
 - `dead_letters`: records the index cannot take, with the raw bytes.
 - `conflicts`: an `event_id` that arrived again with different content (`consumer.content`): the version the index
@@ -24,8 +25,10 @@ rows rewritten into schema 3 (blocks, integer timestamps, the FTS table rebuilt 
 tables dropped; then one VACUUM gives their pages back and turns incremental vacuum on (sqlite_migrate).
 
 New files: pages of 16 KiB (each WAL frame is one write() plus a header and checksum: 4 KiB pages cost three times the
-commit CPU), `auto_vacuum=INCREMENTAL` (retention hands pages back in small steps), WAL checkpointed every 64 MiB and
-the WAL file truncated back to `journal_size_limit` after a checkpoint, so a backfill cannot grow it without bound.
+commit CPU), `auto_vacuum=INCREMENTAL` (retention hands pages back in small steps). The sink's own connection has no
+automatic checkpoints: consumer/sinks/sqlite_checkpoint.py checkpoints on a thread of its own, off the write path, and
+restarts the WAL once it holds WAL_CHECKPOINT_BYTES, so a backfill cannot grow it without bound; the WAL file is cut
+back to `journal_size_limit` when it restarts. Other connections (readers) keep SQLite's automatic checkpoint.
 """
 
 import os
@@ -97,15 +100,24 @@ CREATE TABLE IF NOT EXISTS conflicts (
 """
 # When `deadletters redrive` published a dead letter again (NULL: never); added to older tables in place.
 DEAD_LETTERS_COLUMNS = (("redriven_at", "TEXT"),)
-# Stored in events_fts's own config table.
-FTS_AUTOMERGE = "INSERT INTO events_fts (events_fts, rank) VALUES ('automerge', 16);"
+# Stored in events_fts's own config table. `crisismerge` 64 instead of 16: with both at 16, a level reaching 16
+# segments was merged whole inside the commit that wrote its 16th (FTS5's crisis merge, before the incremental
+# automerge had begun), and that cascaded: every 256th flush merged 256 flushes' segments at once (~370 ms of CPU at
+# 1,500 rows a flush, against 17 ms for the others; every 4,096th would merge 16 times that). At 64 the merges of 16
+# segments run incrementally, a little work per commit: the most CPU a flush took fell to 43 ms, the total CPU the
+# same (bench/README.md, "Freshness").
+FTS_AUTOMERGE = (
+    "INSERT INTO events_fts (events_fts, rank) VALUES ('automerge', 16);"
+    "INSERT INTO events_fts (events_fts, rank) VALUES ('crisismerge', 64);"
+)
 LAST_EVENT_ID = "last_event_id"
 
 
-def connect(path: str, *, create: bool) -> sqlite3.Connection:
+def connect(path: str, *, create: bool, autocheckpoint: bool = True) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, synchronous=NORMAL.
 
-    With `create`, a missing file is created first with mode 0600: logs may hold secrets.
+    With `create`, a missing file is created first with mode 0600: logs may hold secrets. Without `autocheckpoint`,
+    its commits never checkpoint the WAL (the sink's connection: its Checkpointer does it on another thread).
     Raises sqlite3.Error or OSError when the file cannot be opened.
     """
     file = Path(path)
@@ -128,7 +140,8 @@ def connect(path: str, *, create: bool) -> sqlite3.Connection:
     # Checkpoint every 64 MiB of WAL instead of 4 MiB: pages written by many batches (index interiors, FTS
     # segments) are copied back once, not once per batch (about 10% less CPU per event, measured).
     (page_size,) = connection.execute("PRAGMA page_size").fetchone()
-    connection.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_BYTES // int(page_size)}")
+    pages = WAL_CHECKPOINT_BYTES // int(page_size) if autocheckpoint else 0
+    connection.execute(f"PRAGMA wal_autocheckpoint={pages}")
     # A checkpoint that restarts the WAL truncates its file back to this size: without it the file stays as large as
     # it ever grew (77 MB after a backfill while a reader held the WAL).
     connection.execute(f"PRAGMA journal_size_limit={WAL_CHECKPOINT_BYTES}")

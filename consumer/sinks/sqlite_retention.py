@@ -1,5 +1,5 @@
 """Retention for the SQLite index: expired events and dead letters deleted in small transactions between flushes,
-free pages handed back in small steps, the WAL truncated now and then.
+free pages handed back in small steps (the WAL is the checkpointer's: consumer/sinks/sqlite_checkpoint.py).
 
 Events expire by their own `timestamp` (the time the line says it was written), as daily indices named by event
 date age out in Elasticsearch/OpenSearch: an operator who keeps "14 days" means 14 days of logs. A backfill of
@@ -29,7 +29,6 @@ from consumer.sinks.sqlite_rows import DELETE_EMPTY_BLOCK, message_of
 FREE_PAGES_KEPT = 1024  # 16 MiB of 16 KiB pages for the next rows
 VACUUM_STEP = 256
 MERGE_PAGES = 256
-WAL_TRUNCATE_INTERVAL = 30.0
 _NS = 1_000_000_000
 DELETE_FTS = "INSERT INTO events_fts (events_fts, rowid, message) VALUES ('delete', ?, ?)"
 DELETE_DEAD_LETTERS = (
@@ -50,7 +49,6 @@ class Retention:
         self.dead_letter_seconds = dead_letter_seconds
         self.rows_per_turn = rows_per_turn
         self.turn_seconds = turn_seconds
-        self._truncated_at = time.monotonic()
         self._deleted_since_merge = 0
 
     def turn(self, connection: sqlite3.Connection, budget_seconds: float = 0.0) -> bool:
@@ -87,9 +85,6 @@ class Retention:
         if self._deleted_since_merge:
             self._merge_step(connection)
         self._vacuum_step(connection)
-        if time.monotonic() - self._truncated_at >= WAL_TRUNCATE_INTERVAL:
-            self._truncated_at = time.monotonic()
-            truncate_wal(connection)
         return behind
 
     def _delete_events(self, connection: sqlite3.Connection, cutoff_ns: int) -> int:
@@ -146,15 +141,3 @@ class Retention:
         excess = int(free) - self.free_pages_kept
         if excess > 0:
             connection.execute(f"PRAGMA incremental_vacuum({min(excess, VACUUM_STEP)})").fetchall()
-
-
-def truncate_wal(connection: sqlite3.Connection) -> None:
-    """Checkpoint and truncate the WAL if nobody holds it; never waits (a reader or another writer: next time)."""
-    (timeout,) = connection.execute("PRAGMA busy_timeout").fetchone()
-    connection.execute("PRAGMA busy_timeout = 0")
-    try:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-    except sqlite3.OperationalError:
-        pass  # busy: the next turn tries again
-    finally:
-        connection.execute(f"PRAGMA busy_timeout = {int(timeout)}")

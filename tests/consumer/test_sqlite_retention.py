@@ -174,7 +174,8 @@ def test_retention_settings_take_durations_and_refuse_negative_ones() -> None:
 
 def test_the_wal_shrinks_back_to_its_limit_once_a_reader_lets_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A reader holding a snapshot during a backfill lets the WAL grow (no checkpoint can finish); once it lets go,
-    the WAL is checkpointed and cut back to journal_size_limit instead of staying as large as it grew."""
+    the WAL is checkpointed and cut back to journal_size_limit within a few commits instead of staying as large as it
+    grew."""
     from consumer.sinks import sqlite_db
 
     limit = 256 * 1024
@@ -191,9 +192,15 @@ def test_the_wal_shrinks_back_to_its_limit_once_a_reader_lets_go(tmp_path: Path,
     assert grown > 4 * limit
     reader.execute("COMMIT")
     reader.close()
-    for n in range(10, 14):
-        writer.write(make_events(1_000, start=n * 1_000))
-    assert wal.stat().st_size <= limit + grown // 10, (wal.stat().st_size, grown)
+    # The writer restarts the WAL itself once it is over twice its bound (the checkpoint thread may be busy with it
+    # at that moment: then at a later commit); the commit after a restart cuts the file back to the limit.
+    start = 10_000
+    sizes = []
+    while wal.stat().st_size > limit:
+        assert len(sizes) < 100, sizes
+        writer.write(make_events(100, start=start))
+        start += 100
+        sizes.append(wal.stat().st_size)
     writer.sink.close()
 
 
