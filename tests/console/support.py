@@ -74,3 +74,39 @@ def refresh(kind: str, url: str, index: Index) -> None:
     prefix = index.config.sink.index_prefix  # type: ignore[attr-defined]
     request(url, "POST", f"/{prefix}-events-*/_refresh")
     time.sleep(0.1)
+
+
+class Evaluation:
+    """The alert evaluator's own sink (consumer.alerting.evaluator.EvaluatorSink, with the real notifier) fed batches
+    without a broker: a state file written by a real evaluation."""
+
+    def __init__(self, directory: Path, rules: str, topic: str = TOPIC) -> None:
+        from consumer.alerting.config import parse_evaluator_config
+        from consumer.alerting.evaluator import EvaluatorSink
+        from consumer.alerting.seam import open_notifier
+        from logferry.config import read_toml
+
+        self.path = directory / "alerts.db"
+        source = directory / "alerts.toml"
+        source.write_text(f'[kafka]\ntopics = ["{topic}"]\n\n[alert]\nstate_path = "{self.path}"\n'
+                          f'evaluation_interval = "0.1s"\n{rules}\n')
+        self.config = parse_evaluator_config(read_toml(source), str(source), directory)
+        self.sink = EvaluatorSink(self.config, open_notifier(self.config.notify))
+        self.sink.setup()
+        self.sink.stored_offsets([(topic, 0)])
+        self.topic = topic
+        self.offset = 0
+
+    def write(self, events: Sequence[dict[str, Any]]) -> None:
+        batch = Batch()
+        for item in events:
+            batch.items.append(self.sink.prepare(item, serialize(item)))
+            batch.sources.append((self.topic, 0, self.offset))
+            self.offset += 1
+        batch.next_offsets[(self.topic, 0)] = self.offset
+        batch.consumed = len(events)
+        self.sink.add(batch)
+        self.sink.flush()
+
+    def close(self) -> None:
+        self.sink.close()
