@@ -72,12 +72,13 @@ def open_readonly(path: str) -> sqlite3.Connection:
     try:
         connection.execute("PRAGMA query_only=ON")
         version = schema_version(connection)
+        alerts = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'alerts'").fetchone() is not None
     except sqlite3.DatabaseError as error:
         connection.close()
         raise StateUnavailable(f"{path} is not an alert state file: {error}") from None
-    if version == 0:
+    if version == 0 or not alerts:
         connection.close()
-        raise StateUnavailable(f"{path} is not an alert state file (no schema version)")
+        raise StateUnavailable(f"{path} is not an alert state file (no alerts table: the index's database?)")
     if version > SCHEMA_VERSION:
         connection.close()
         raise StateUnavailable(f"the alert state file {path} has schema {version}, newer than this version's "
