@@ -110,3 +110,34 @@ class Evaluation:
 
     def close(self) -> None:
         self.sink.close()
+
+
+def job_run_events(job: str, *, host: str, at_ns: int, exit_code: int | None, lines: int = 2,
+                   first: int = 0) -> list[dict[str, Any]]:
+    """A `shipper exec` run's events: the records shipper.jobs.records writes (start, output lines, an end with
+    `exit_code` unless it is None: a run still going), mapped as the spool input's json format maps them (message as
+    body, level, service; the rest as attributes)."""
+    from shipper.jobs.identity import JobName, RunId
+    from shipper.jobs.records import Ending, EventName, Outcome, RunContext, end_record, start_record
+
+    name = JobName(job)
+    run = RunContext(name, RunId.new(host, name, at_ns), "")
+    records = [start_record(run, at_ns, "/opt/jobs/run", 4242, no_overlap=False)]
+    records += [{**run.base(EventName.OUTPUT, at_ns + (i + 1) * 1000, None, f"{job} output {i}"), "log.iostream": "stdout"}
+                for i in range(lines)]
+    if exit_code is not None:
+        outcome = Outcome.SUCCEEDED if exit_code == 0 else Outcome.FAILED
+        records.append(end_record(run, at_ns + (lines + 1) * 1000, Ending(
+            outcome, exit_code=exit_code, wall_ms=float(lines + 1), lines={"stdout": lines, "stderr": 0})))
+    levels = {"INFO": 9, "WARN": 13, "ERROR": 17}
+    found = []
+    for i, record in enumerate(records, start=first):
+        level = record.get("level")
+        stamp = at_ns + (i - first) * 1000
+        found.append(new_event(
+            stream=stream_id(host, f"/state/jobs/{job}.{run.run_id}.jsonl"), offset=i * 100, timestamp_ns=stamp,
+            observed_ns=stamp, body=record["message"], resource={"host.name": host, "host.id": host},
+            input_id="_jobs", log_format="json", severity_text=level, severity_number=levels.get(level or "", 0),
+            attributes={k: v for k, v in record.items() if k not in ("timestamp", "level", "message", "service")},
+        ))
+    return found
