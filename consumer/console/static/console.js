@@ -456,6 +456,12 @@
   }
 
   // ---- alerts (the evaluator's state file, read-only) ----
+  function span(seconds) {
+    if (seconds % 86400 === 0) return seconds / 86400 + " d";
+    if (seconds % 3600 === 0) return seconds / 3600 + " h";
+    return Math.round(seconds / 60) + " min";
+  }
+
   function renderAlerts(answer) {
     const body = $("alerts").querySelector("tbody");
     clear(body);
@@ -466,7 +472,7 @@
     }
     const c = answer.counts;
     $("alerts-facts").textContent = c.firing + " firing, " + c.pending + " pending, " + c.resolved +
-      " resolved in the last " + Math.round(answer.resolved_within_s / 3600) + " h; " + answer.silences.length +
+      " resolved in the last " + span(answer.resolved_within_s) + "; " + answer.silences.length +
       " silence(s) in force (read " + answer.read_at + "). A click shows an alert's events.";
     for (const alert of answer.alerts) {
       const tr = el("tr", "alert");
