@@ -4,6 +4,7 @@
     [kafka]      where events come from and the consumer group
     [sink]       where events are indexed: `type` chooses the sink kind and its keys (consumer.sinks.registry)
     [health]     when /health answers 503
+    [console]    what `consumer serve` shows beside the index (consumer.console.settings)
 
 `load_config(path)` reads and validates the whole file before anything starts; it raises ConfigError
 with one sentence naming the key and the problem.
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from consumer.console.settings import ConsoleSettings
 from consumer.sinks.settings import SinkSettings
 from consumer.sinks.sqlite_settings import SqliteSettings
 from logferry.config import Milliseconds, Seconds, load, read_toml, setting
@@ -162,6 +164,7 @@ class ConsumerConfig:
     kafka: ConsumerKafka = setting(None, "Kafka source and consumer group.", factory=ConsumerKafka)
     sink: SinkSettings = setting(None, "Where events are indexed; `type` chooses the sink and its keys.", factory=SqliteSettings)
     health: HealthSettings = setting(None, "When /health answers 503.", factory=HealthSettings)
+    console: ConsoleSettings = setting(None, "The web console (`consumer serve`).", factory=ConsoleSettings)
 
 
 def load_config(path: str | Path) -> ConsumerConfig:

@@ -1,27 +1,19 @@
-"""`alert list`: pending and firing alerts, and those resolved since --since (default a day), newest first."""
+"""`alert list`: pending and firing alerts, and those resolved since --since (default a day), newest first (read
+through consumer.alerting.reader, read-only)."""
 
 import sys
-import time
 from typing import TextIO
 
 from consumer.alerting.config import EvaluatorConfig
-from consumer.alerting.store import alert_from_json, alert_json
-from consumer.sinks.sqlite_db import connect
+from consumer.alerting.reader import read_state
+from consumer.alerting.store import alert_json
 from logferry.durations import parse_duration
 from schemas.timefmt import format_ns
 
 
 def run_list(config: EvaluatorConfig, since: str, as_json: bool, out: TextIO = sys.stdout) -> int:
-    back = parse_duration(since)
-    connection = connect(config.alert.state_path, create=False)
-    try:
-        found = connection.execute(
-            "SELECT data FROM alerts WHERE state != 'resolved' OR updated_at >= ? ORDER BY started_at DESC",
-            (time.time() - back,)).fetchall()
-    finally:
-        connection.close()
-    for (data,) in found:
-        alert = alert_from_json(data)
+    found = read_state(config.alert.state_path, parse_duration(since)).alerts
+    for alert in found:
         if as_json:
             out.write(alert_json(alert).decode() + "\n")
             continue

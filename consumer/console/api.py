@@ -7,7 +7,9 @@ them on worker threads. Every endpoint reads; none writes.
     /api/tail        (app.py) server-sent events: new matching events as they are indexed
     /api/pipeline    lag per partition, the last flush, totals, the group's members
     /api/deadletters the latest dead letters; /api/deadletter one of them, whole
-    /api/alerts      the alert evaluator's alerts (a slot until consumer.alerting exposes a reader)
+    /api/alerts      the alert evaluator's alerts (pending, firing, resolved within [console] resolved_within) and
+                     silences, read-only from its state file ([console] alerts_state)
+    /api/jobs        the last runs of each `shipper exec` job (jobs.py)
 """
 
 import base64
@@ -15,7 +17,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from consumer.alerting.model import Alert, AlertState
+from consumer.alerting.reader import SilenceView, StateUnavailable, read_state
 from consumer.config import ConsumerConfig
+from consumer.console.jobs import RUNS_PER_JOB, job_runs
 from consumer.console.params import PageCursor, histogram_interval, page_queries, parse_request
 from consumer.console.readers import ReaderPool
 from consumer.search import search_all
@@ -26,6 +31,7 @@ from schemas.timefmt import format_ns
 FACET_LIMIT = 10
 DEAD_LETTERS_LISTED = 50
 PREVIEW_BYTES = 240
+MAX_RUNS_PER_JOB = 100
 
 
 def _stamp(event: dict[str, Any]) -> int | None:
@@ -118,8 +124,62 @@ def dead_letter(params: Mapping[str, str], pool: ReaderPool) -> dict[str, Any] |
     return _letter(letter, whole=True) if letter is not None else None
 
 
+def split_search(search: str) -> tuple[str, str, str]:
+    """An alert's `search` (`<query> --since <time> [--until <time>]`, consumer.alerting.engine) as (query, since,
+    until), the page's `q`, `since` and `until` (as the notifier's links split it)."""
+    text = " " + search.strip()
+    head, marker, tail = text.rpartition(" --since ")
+    if not marker:
+        return search.strip(), "", ""
+    since, _, until = tail.partition(" --until ")
+    return head.strip(), since.strip(), until.strip()
+
+
+def _time_text(nanoseconds: int | None) -> str | None:
+    return format_ns(nanoseconds) if nanoseconds is not None else None
+
+
+def _alert(alert: Alert, silences: list[SilenceView]) -> dict[str, Any]:
+    query, since, until = split_search(alert.search)
+    key = alert.key
+    return {
+        "fingerprint": key.fingerprint, "rule": key.rule, "group": [list(pair) for pair in key.group],
+        "group_text": key.group_text, "episode": key.episode, "state": alert.state.value,
+        "severity": alert.severity.value, "summary": alert.summary, "count": alert.count, "late": alert.late,
+        "started_at": _time_text(alert.started_at), "fired_at": _time_text(alert.fired_at),
+        "resolved_at": _time_text(alert.resolved_at), "labels": dict(alert.labels),
+        "annotations": dict(alert.annotations), "samples": list(alert.samples), "search": alert.search,
+        "query": query, "since": since, "until": until,
+        "silenced_by": [s.id for s in silences if s.mutes(alert)],
+    }
+
+
+STATE_ORDER = {AlertState.FIRING: 0, AlertState.PENDING: 1, AlertState.RESOLVED: 2}
+
+
 def alerts(config: ConsumerConfig) -> dict[str, Any]:
-    # ALERTS SLOT: the alert evaluator (consumer.alerting) keeps its alerts in a SQLite state file of its own. Once
-    # it exposes a reader of pending, firing and resolved alerts, answer them here; the page already shows this
-    # answer in its "Alerts" panel.
-    return {"available": False, "reason": "the alert evaluator is not part of this version", "alerts": []}
+    """The evaluator's alerts, firing first then pending then resolved (each newest episode first), and silences."""
+    settings = config.console
+    if not settings.alerts_state:
+        return {"available": False, "reason": "no alert state file is configured ([console] alerts_state in the "
+                                              "consumer config)", "alerts": [], "silences": [], "counts": {}}
+    try:
+        snapshot = read_state(settings.alerts_state, settings.resolved_within)
+    except StateUnavailable as error:
+        return {"available": False, "reason": str(error), "alerts": [], "silences": [], "counts": {}}
+    ordered = sorted(snapshot.alerts, key=lambda a: STATE_ORDER[a.state])  # stable: newest episode first within
+    return {
+        "available": True, "alerts": [_alert(a, snapshot.silences) for a in ordered], "counts": snapshot.counts(),
+        "silences": [{"id": s.id, "rule": s.rule, "matchers": s.matchers, "comment": s.comment,
+                      "created": format_ns(int(s.created * 1e9)), "until": format_ns(int(s.until * 1e9))}
+                     for s in snapshot.silences],
+        "resolved_within_s": settings.resolved_within, "read_at": format_ns(int(snapshot.read_at * 1e9)),
+    }
+
+
+def jobs(params: Mapping[str, str], pool: ReaderPool) -> dict[str, Any]:
+    text = params.get("runs", "").strip()
+    per_job = RUNS_PER_JOB if not text else int(text) if text.isdigit() else 0
+    if not 1 <= per_job <= MAX_RUNS_PER_JOB:
+        raise ValueError(f"runs must be a number from 1 to {MAX_RUNS_PER_JOB}")
+    return job_runs(pool, per_job)

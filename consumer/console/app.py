@@ -110,9 +110,12 @@ class Guard:
             offered = _cookie(headers.get("cookie", ""), COOKIE)
         if offered and hmac.compare_digest(offered.encode(), token.encode()):
             return None
-        asked = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [""])[0]
+        pairs = urllib.parse.parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        asked = next((value for key, value in pairs if key == "token"), "")
         if scope["path"] == "/" and hmac.compare_digest(asked.encode(), token.encode()):
-            response = RedirectResponse("/", status_code=303)
+            # the rest of the address (?q=&since=&until= of a notification's link) is kept
+            rest = urllib.parse.urlencode([(key, value) for key, value in pairs if key != "token"])
+            response = RedirectResponse("/?" + rest if rest else "/", status_code=303)
             response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
             return response
         return PlainTextResponse("A token is needed: open /?token=<LOGFERRY_CONSOLE_TOKEN> once, or send "
@@ -223,6 +226,7 @@ def build_app(config: ConsumerConfig, access: Access, pool: ReaderPool | None = 
         Route("/api/deadletters", endpoint(lambda p: api.dead_letters(p, readers))),
         Route("/api/deadletter", endpoint(lambda p: api.dead_letter(p, readers))),
         Route("/api/alerts", endpoint(lambda _p: api.alerts(config))),
+        Route("/api/jobs", endpoint(lambda p: api.jobs(p, readers))),
         Mount("/static", app=StaticFiles(directory=str(static)), name="static"),
     ]
     @contextlib.asynccontextmanager

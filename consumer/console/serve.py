@@ -44,7 +44,8 @@ def run_console(config: ConsumerConfig, listen: str = DEFAULT_LISTEN, environ: M
         raise LogferryError(f"the console needs the `console` extra (pip install 'logferry[console]'): {error}") from None
     app = build_app(config, access)
     log.info("The console is serving.", extra={"url": address.url, "sink": config.sink.type,
-                                                "token": access.token is not None})
+                                                "token": access.token is not None,
+                                                "alerts_state": config.console.alerts_state or None})
     server = _server_class()(uvicorn.Config(
         app, host=address.host, port=address.port, log_config=None, access_log=False, server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, lifespan="on",

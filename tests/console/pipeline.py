@@ -1,7 +1,8 @@
 """A real pipeline for the console's browser tests: two shippers (hosts web-a and web-b, services checkout and
-billing) following their own log directory, a consumer indexing into SQLite, and `consumer serve` on a free loopback
-port. Every process runs in a session of its own and is stopped by `stop()` (the fixture's finaliser), killed if it
-does not stop in time."""
+billing) following their own log directory, a consumer indexing into SQLite, the alert evaluator (`consumer alert
+run`, its own group, one rule on `alert_word`) whose state file `serve` reads ([console] alerts_state), and `consumer
+serve` on a free loopback port; `exec_job` runs `shipper exec` beside a shipper. Every process runs in a session of
+its own and is stopped by `stop()` (the fixture's finaliser), killed if it does not stop in time."""
 
 import json
 import os
@@ -12,16 +13,19 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.alerting.helpers import evaluator_config, state_path
 from tests.consumer.helpers import sqlite_config
 from tests.support.polling import poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTS = {"a": ("web-a", "checkout"), "b": ("web-b", "billing")}
+ALERT_RULE = "console-alarm"
 
 
 def free_port() -> int:
@@ -45,6 +49,7 @@ class Pipeline:
     topic: str
     port: int = 0
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    alert_word: str = field(default_factory=lambda: f"alarm{uuid.uuid4().hex[:10]}")
 
     @property
     def url(self) -> str:
@@ -87,8 +92,17 @@ service_name = "{service}"
         db.parent.mkdir(parents=True, exist_ok=True)
         consumer = sqlite_config(db, self.bootstrap, self.topic, f"console-{self.topic}",
                                  extra="batch_linger = 0.05")
+        # the evaluator: every error line with the alert word, per service, fires at once (threshold 1)
+        rules = (f'[[rules]]\nname = "{ALERT_RULE}"\ntype = "threshold"\nmatch = "level:error {self.alert_word}"\n'
+                 'group_by = ["service"]\nwindow = "1m"\nthreshold = 1\nseverity = "critical"\n')
+        evaluator = evaluator_config(self.directory, self.bootstrap, self.topic, f"alerts-{self.topic}", rules,
+                                     lateness="60s")
+        self.alerts_state = state_path(evaluator)
+        with open(consumer, "a", encoding="utf-8") as handle:
+            handle.write(f'\n[console]\nalerts_state = "{self.alerts_state}"\n')
         self.config = consumer
         self._start("consumer", ["-m", "consumer", "run", "--config", str(consumer)])
+        self._start("evaluator", ["-m", "consumer", "alert", "run", "--config", str(evaluator)])
         self.port = free_port()
         self._start("serve", ["-m", "consumer", "serve", "--config", str(consumer), "--listen", f"127.0.0.1:{self.port}"])
         # the consumer creates the database at its start; serve answers once it can open it
@@ -99,6 +113,15 @@ service_name = "{service}"
         """Append `lines` to host `host`'s followed file."""
         with open(self.directory / f"logs-{host}" / "app.log", "a", encoding="utf-8") as handle:
             handle.write("".join(text + "\n" for text in lines))
+
+    def exec_job(self, host: str, job: str, program: list[str], *, wait: bool = True) -> subprocess.Popen[bytes]:
+        """`shipper exec --job JOB -- PROGRAM` with host `host`'s shipper config (its running shipper ships the
+        spool); waited for unless `wait` is false (then stopped by `stop()` like every process here)."""
+        process = self._start(f"exec-{job}", ["-m", "shipper", "exec", "--config", str(self.directory / f"shipper-{host}.toml"),
+                                             "--job", job, "--", *program])
+        if wait:
+            process.wait(timeout=120)
+        return process
 
     def api(self, path: str, **params: str) -> Any:
         url = f"{self.url.rstrip('/')}{path}?{urllib.parse.urlencode(params)}"

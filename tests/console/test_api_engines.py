@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.console.pipeline import ROOT, free_port
-from tests.console.support import NS, Index, engine_index, event, refresh
+from tests.console.support import NS, Index, engine_index, event, job_run_events, refresh
 from tests.support.polling import poll_until
 
 
@@ -80,3 +81,25 @@ def test_search_facets_histogram_and_tail_over_an_engine(served: tuple[str, Inde
         while b"fresh engine line" not in received and time.monotonic() < deadline:
             received += stream.read1(65536)
     assert b"event: events" in received and b"fresh engine line" in received
+
+
+def test_the_jobs_view_over_an_engine(served: tuple[str, Index], engine: tuple[str, str]) -> None:
+    base, index = served
+    now = time.time_ns()
+    runs = [job_run_events("report", host="web-0", at_ns=now - 300 * NS, exit_code=0),
+            job_run_events("report", host="web-0", at_ns=now - 200 * NS, exit_code=4, first=10),
+            job_run_events("sync", host="web-1", at_ns=now - 100 * NS, exit_code=None, first=20)]
+    index.write([item for run in runs for item in run])
+    refresh(*engine, index)
+    answer = _json(f"{base}/api/jobs")
+    jobs = {j["name"]: j["runs"] for j in answer["jobs"]}  # type: ignore[union-attr]
+    assert [(r["state"], r["exit_code"], r["outcome"], r["host"]) for r in jobs["report"]] == [
+        ("ended", 4, "failed", "web-0"), ("ended", 0, "succeeded", "web-0")]
+    assert [(r["state"], r["exit_code"]) for r in jobs["sync"]] == [("running", None)]
+    assert answer["complete"] is True
+    # a run's search is the run's events, start to end
+    newest = jobs["report"][0]
+    found = _json(f"{base}/api/search?" + urllib.parse.urlencode({"q": newest["search"]}))
+    assert sorted(e["body"] for e in found["events"]) == sorted(  # type: ignore[union-attr]
+        ["Job report started.", "report output 0", "report output 1",
+         "Job report failed with exit code 4 after 0.003 s."])

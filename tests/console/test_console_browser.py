@@ -5,14 +5,16 @@ Each test writes lines with a word of its own, waits for the consumer to index t
 drives the page. Screenshots go to .cache/artifacts/console/ (gitignored; CI keeps the clone's .cache)."""
 
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.console.pipeline import ROOT, Pipeline, line
+from tests.console.pipeline import ALERT_RULE, ROOT, Pipeline, line
 from tests.consumer.helpers import produce
 from tests.support.kafka import new_topic
 from tests.support.polling import poll_until
@@ -233,9 +235,111 @@ def test_the_pipeline_view_shows_lag_the_last_flush_and_a_dead_letter_to_inspect
     cells = page.locator("#partitions tbody tr").first.locator("td").all_text_contents()
     assert cells[0] == pipeline.topic and cells[5].isdigit()
     page.wait_for_function("() => document.getElementById('pipeline-facts').textContent.includes('last flush 20')")
-    assert "Alerts will show here" in (page.locator("#alerts").text_content() or "")
+    # the Alerts panel reads the evaluator's state file (test_the_alerts_panel_... shows one firing)
+    page.wait_for_function("() => document.getElementById('alerts-facts').textContent.includes(' firing, ')")
     letter = page.locator("#deadletters tbody tr", has_text=marker)
     letter.click()
     page.wait_for_function("(m) => document.getElementById('deadletter-detail').textContent.includes(m)", arg=marker)
     assert f"not json {marker} <script>x</script>" in (page.locator("#deadletter-detail").text_content() or "")
     assert page.locator("#view-pipeline script").count() == 0
+
+
+def test_the_alerts_panel_shows_a_firing_alert_and_a_click_shows_its_events(pipeline: Pipeline, page: Page) -> None:
+    word = pipeline.alert_word  # the evaluator's rule: level:error <word>, per service, threshold 1
+    pipeline.write("b", [line(f"{word} card declined {i}", level="error") for i in range(3)])
+    pipeline.write("a", [line(f"{word} only a warning", level="warn")])
+    pipeline.searched(4, q=word)
+
+    def firing() -> list[dict[str, Any]]:
+        return [a for a in pipeline.api("/api/alerts")["alerts"] if a["rule"] == ALERT_RULE and a["state"] == "firing"]
+
+    (alert,) = poll_until(firing, lambda found: len(found) == 1, deadline=90, what="the evaluator's firing alert",
+                          transient=(OSError,), interval=0.3)
+    assert alert["group_text"] == "service=billing" and alert["late"] is False and alert["count"] >= 1
+    page.goto(pipeline.url)
+    page.wait_for_selector("body[data-searched]")
+    page.click("#tab-pipeline")
+    shown = page.locator(f'#alerts tbody tr[data-fingerprint="{alert["fingerprint"]}"]')
+    shown.wait_for()
+    cells = shown.locator("td").all_text_contents()
+    assert cells[0] == "firing" and cells[1] == "critical" and cells[2] == ALERT_RULE and cells[3] == "service=billing"
+    assert cells[4] == alert["started_at"] and cells[5] == alert["fired_at"] and cells[6] == "-"
+    assert cells[7] == str(alert["count"]) and cells[8] == alert["summary"]
+    assert " firing, " in (page.locator("#alerts-facts").text_content() or "")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "alerts-panel.png"), full_page=True)
+    searched(page, shown.click)
+    assert not page.locator("#view-search").is_hidden()
+    assert page.input_value("#q") == alert["query"] and word in alert["query"]
+    assert page.input_value("#range") == "custom"
+    assert page.evaluate("document.body.dataset.since") == alert["since"]
+    # its events: the billing errors, not the warning nor the other service
+    assert sorted(rows(page)) == [f"{word} card declined {i}" for i in range(3)]
+
+
+def test_the_jobs_view_shows_a_shipper_exec_run_and_a_click_shows_its_output(pipeline: Pipeline, page: Page) -> None:
+    job = unique("nightly-")
+    ended = pipeline.exec_job("a", job, ["sh", "-c", f"echo '{job} step one'; echo '{job} trouble' >&2; "
+                                                      f"echo '{job} step two'; exit 3"])
+    assert ended.returncode == 3  # exec exits with the job's code
+    running = pipeline.exec_job("b", f"{job}-long", ["sh", "-c", f"echo '{job} waiting'; sleep 60"], wait=False)
+
+    def listed() -> dict[str, Any]:
+        return {j["name"]: j["runs"] for j in pipeline.api("/api/jobs")["jobs"]}
+
+    jobs = poll_until(listed, lambda found: job in found and f"{job}-long" in found, deadline=90,
+                      what="both runs in /api/jobs", transient=(OSError,), interval=0.3)
+    (run,) = jobs[job]
+    assert (run["state"], run["exit_code"], run["outcome"], run["host"]) == ("ended", 3, "failed", "web-a")
+    assert run["started_at"] is not None and run["wall_ms"] > 0
+    assert (run["stdout_lines"], run["stderr_lines"]) == (2, 1)
+    assert [r["state"] for r in jobs[f"{job}-long"]] == ["running"]
+    page.goto(pipeline.url)
+    page.wait_for_selector("body[data-searched]")
+    page.click("#tab-jobs")
+    shown = page.locator(f'#jobs tbody tr[data-run-id="{run["run_id"]}"]')
+    shown.wait_for()
+    assert shown.locator("td.job").text_content() == job
+    assert shown.locator("td.exit-code").text_content() == "3"
+    assert shown.locator("td.outcome").text_content() == "failed"
+    assert shown.locator("td.duration").text_content() != "-"
+    long_run = page.locator(f'#jobs tbody tr[data-job="{job}-long"]')
+    assert long_run.get_attribute("data-state") == "running"
+    assert long_run.locator("td.outcome").text_content() == "running"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "jobs-view.png"), full_page=True)
+    searched(page, shown.click)
+    assert page.input_value("#q") == f"job.name:{job} job.run.id:{run['run_id']}"
+    # the run's events, as `consumer search --job JOB --run ID` shows them: its start, its output, its end
+    assert sorted(rows(page)) == sorted([f"Job {job} started.", f"{job} step one", f"{job} trouble", f"{job} step two",
+                                         f"Job {job} failed with exit code 3 after {run['wall_ms'] / 1000:.3f} s."])
+    running.terminate()
+    running.wait(timeout=60)
+
+
+def test_an_address_with_q_since_and_until_opens_with_that_search(pipeline: Pipeline, page: Page) -> None:
+    word = unique("linked")
+    pipeline.write("a", [line(f"{word} first"), line(f"{word} second", level="error")])
+    pipeline.searched(2, q=word)
+    now = datetime.now(UTC)
+    since = (now - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
+    until = (now + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
+    page.goto(pipeline.url + "?" + urllib.parse.urlencode({"q": f"{word} level:error", "since": since, "until": until}))
+    page.wait_for_selector("body[data-searched]")
+    assert page.input_value("#q") == f"{word} level:error"
+    assert page.input_value("#range") == "custom"
+    assert rows(page) == [f"{word} second"]
+    stamps = page.evaluate("[document.body.dataset.since, document.body.dataset.until]")
+    assert stamps == [since, until]  # sent to the API as the address gave them
+    # a range that excludes the lines finds nothing
+    before = (now - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    page.goto(pipeline.url + "?" + urllib.parse.urlencode({"q": word, "since": before, "until": since}))
+    page.wait_for_selector("body[data-searched]")
+    assert rows(page) == []
+    # #range= still chooses the first range, and ?since=1h (a range of the select) picks it
+    page.goto(pipeline.url + "?q=" + word + "#range=all")
+    page.wait_for_selector("body[data-searched]")
+    assert page.input_value("#range") == "all" and len(rows(page)) == 2
+    page.goto(pipeline.url + "?" + urllib.parse.urlencode({"q": word, "since": "24h"}))
+    page.wait_for_selector("body[data-searched]")
+    assert page.input_value("#range") == "24h" and len(rows(page)) == 2

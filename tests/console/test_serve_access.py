@@ -115,6 +115,12 @@ def test_with_a_token_every_request_must_carry_it(config: Path, serve: list[subp
     cookie = answer.value.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
     assert _get(f"{base}/api/facets", {"Cookie": cookie.split(";")[0]})[0] == 200
+    # an alert notification's link with the token added keeps its search across the redirect
+    linked = urllib.request.Request(f"{base}/?q=level%3Aerror+disk&token={TOKEN}&since=2026-01-01T00%3A00%3A00Z")
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        opener.open(linked, timeout=10)
+    assert answer.value.code == 303
+    assert answer.value.headers["location"] == "/?q=level%3Aerror+disk&since=2026-01-01T00%3A00%3A00Z"
     process.send_signal(signal.SIGTERM)
     process.communicate(timeout=30)
     assert process.returncode == 0

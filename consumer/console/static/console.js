@@ -17,6 +17,7 @@
     next: null, // the older page's cursor
     live: null, paused: false, held: [],
     histogram: null, drag: null,
+    exact: null, // {since, until} as the address gave them (?since=&until=), until the range is changed
   };
 
   function el(tag, cls, text) {
@@ -56,7 +57,11 @@
     const p = new URLSearchParams();
     p.set("q", $("q").value);
     for (const [key, value] of Object.entries(state.chips)) p.set(key, value);
-    if (withRange) {
+    if (withRange && state.exact) {
+      p.set("since", state.exact.since);
+      if (state.exact.until) p.set("until", state.exact.until);
+      else p.set("until", nsOf(state.untilMs));
+    } else if (withRange) {
       if (state.sinceMs !== null) p.set("since", nsOf(state.sinceMs));
       p.set("until", nsOf(state.untilMs));
     }
@@ -73,6 +78,12 @@
 
   function resolveRange() {
     const choice = $("range").value;
+    if (choice === "custom" && state.exact) {
+      // the address's own since/until are sent as they are (nanoseconds, RFC 3339 or a duration); the inputs
+      // show them to the second once the answer says where the range begins and ends
+      state.untilMs = Date.now();
+      return;
+    }
     if (choice === "custom") {
       const since = Date.parse($("since").value + "Z");
       const until = Date.parse($("until").value + "Z");
@@ -202,6 +213,7 @@
     const interval = h.interval_ns / 1e6;
     const since = Math.max(h.since_ns / 1e6, h.buckets[a].start_ns / 1e6);
     const until = Math.min(h.until_ns / 1e6, h.buckets[b].start_ns / 1e6 + interval);
+    state.exact = null;
     setCustom(since, until);
     run();
   }
@@ -326,6 +338,14 @@
       renderPage(page, false);
       renderFacets(facets);
       renderHistogram(histogram);
+      if (state.exact) {
+        state.untilMs = page.until_ns / 1e6;
+        state.sinceMs = page.since_ns === null ? null : page.since_ns / 1e6;
+        if (state.sinceMs !== null) {
+          $("since").value = isoOf(Math.floor(state.sinceMs / 1000) * 1000).replace("Z", "");
+          $("until").value = isoOf(Math.ceil(state.untilMs / 1000) * 1000).replace("Z", "");
+        }
+      }
       document.body.dataset.since = p.get("since") || "";
       document.body.dataset.until = p.get("until");
       document.body.dataset.searched = String(mine);
@@ -417,15 +437,8 @@
         (status.oldest_event || "-") + "; " + status.dead_letters + " dead letter(s)";
     } catch (error) { $("pipeline-facts").textContent = "Pipeline status failed: " + error.message; }
     try {
-      const alerts = await getJson("/api/alerts");
-      const box = $("alerts");
-      clear(box);
-      if (!alerts.available) {
-        box.textContent = "Alerts will show here (pending, firing, resolved) once the alert evaluator runs: " + alerts.reason + ".";
-      } else {
-        for (const alert of alerts.alerts) box.appendChild(el("div", "alert", JSON.stringify(alert)));
-      }
-    } catch (error) { $("alerts").textContent = error.message; }
+      renderAlerts(await getJson("/api/alerts"));
+    } catch (error) { $("alerts-facts").textContent = "Alerts failed: " + error.message; }
     try {
       const answer = await getJson("/api/deadletters");
       const body = $("deadletters").querySelector("tbody");
@@ -442,6 +455,131 @@
     } catch (error) { $("pipeline-facts").textContent += " (dead letters: " + error.message + ")"; }
   }
 
+  // ---- alerts (the evaluator's state file, read-only) ----
+  function span(seconds) {
+    if (seconds % 86400 === 0) return seconds / 86400 + " d";
+    if (seconds % 3600 === 0) return seconds / 3600 + " h";
+    return Math.round(seconds / 60) + " min";
+  }
+
+  function renderAlerts(answer) {
+    const body = $("alerts").querySelector("tbody");
+    clear(body);
+    if (!answer.available) {
+      $("alerts-facts").textContent = "No alerts to show: " + answer.reason + ".";
+      $("silences").hidden = true;
+      return;
+    }
+    const c = answer.counts;
+    $("alerts-facts").textContent = c.firing + " firing, " + c.pending + " pending, " + c.resolved +
+      " resolved in the last " + span(answer.resolved_within_s) + "; " + answer.silences.length +
+      " silence(s) in force (read " + answer.read_at + "). A click shows an alert's events.";
+    for (const alert of answer.alerts) {
+      const tr = el("tr", "alert");
+      tr.dataset.fingerprint = alert.fingerprint;
+      tr.dataset.state = alert.state;
+      tr.dataset.rule = alert.rule;
+      const state = el("td", "state-" + alert.state, alert.state);
+      if (alert.late) state.appendChild(el("span", "late-mark", "late"));
+      if (alert.silenced_by.length) state.appendChild(el("span", "silenced-mark", "silenced #" + alert.silenced_by.join(", #")));
+      tr.appendChild(state);
+      cell(tr, alert.severity);
+      cell(tr, alert.rule);
+      tr.appendChild(el("td", "group", alert.group_text || "-"));
+      cell(tr, alert.started_at);
+      cell(tr, alert.fired_at);
+      cell(tr, alert.resolved_at);
+      tr.appendChild(el("td", "count", alert.count));
+      tr.appendChild(el("td", "summary", alert.summary));
+      tr.title = alert.search;
+      tr.addEventListener("click", () => openSearch(alert.query, alert.since, alert.until));
+      body.appendChild(tr);
+    }
+    const silences = $("silences").querySelector("tbody");
+    clear(silences);
+    for (const s of answer.silences) {
+      const tr = el("tr");
+      cell(tr, "#" + s.id);
+      cell(tr, s.rule);
+      cell(tr, Object.entries(s.matchers).map(([k, v]) => k + "=" + v).join(" ") || "(all)");
+      cell(tr, s.until);
+      cell(tr, s.comment);
+      silences.appendChild(tr);
+    }
+    $("silences").hidden = answer.silences.length === 0;
+  }
+
+  // ---- jobs (shipper exec runs, from the index) ----
+  function duration(ms) {
+    if (ms === null || ms === undefined) return "-";
+    if (ms < 1000) return Math.round(ms) + " ms";
+    if (ms < 120e3) return (ms / 1000).toFixed(1) + " s";
+    return (ms / 60e3).toFixed(1) + " min";
+  }
+
+  async function jobs() {
+    let answer;
+    try { answer = await getJson("/api/jobs"); } catch (error) {
+      $("jobs-facts").textContent = "Jobs failed: " + error.message;
+      return;
+    }
+    const body = $("jobs").querySelector("tbody");
+    clear(body);
+    $("jobs-facts").textContent = answer.jobs.length === 0 ? "No runs of `shipper exec` jobs in the index." :
+      answer.jobs.length + " job(s), their last runs newest first" +
+      (answer.complete ? "" : " (from the newest " + answer.scanned + " runs: jobs that ran only before them are not listed)") +
+      ". A click shows a run's events.";
+    for (const job of answer.jobs) {
+      job.runs.forEach((run, index) => {
+        const tr = el("tr", "run" + (index === 0 ? " job-first" : ""));
+        tr.dataset.job = run.job;
+        tr.dataset.runId = run.run_id;
+        tr.dataset.state = run.state;
+        tr.appendChild(el("td", "job", index === 0 ? run.job : ""));
+        tr.appendChild(el("td", "run-id", run.run_id));
+        cell(tr, run.host);
+        cell(tr, run.started_at);
+        cell(tr, run.ended_at);
+        tr.appendChild(el("td", "duration", duration(run.wall_ms)));
+        const code = run.exit_code !== null ? run.exit_code : (run.signal || run.ntstatus);
+        tr.appendChild(el("td", "exit-code", code === null || code === undefined ? "-" : code));
+        const outcome = run.state === "running" ? "running" : run.outcome;
+        tr.appendChild(el("td", "outcome outcome-" + outcome, outcome + (run.timed_out ? " (timeout)" : "")));
+        const lines = run.stdout_lines === null && run.stderr_lines === null ? "-" :
+          (run.stdout_lines || 0) + " out / " + (run.stderr_lines || 0) + " err";
+        cell(tr, lines);
+        tr.title = run.search;
+        tr.addEventListener("click", () => openSearch(run.search, "", ""));
+        body.appendChild(tr);
+      });
+    }
+    document.body.dataset.jobs = String(Date.now());
+  }
+
+  // A search from elsewhere (an alert, a job run, the address): the query, and the range since..until (until:
+  // now when empty; all time when since is empty too). Chips are dropped: the query says everything.
+  function openSearch(q, since, until) {
+    stopLiveIfAny();
+    state.chips = {};
+    renderChips();
+    $("q").value = q || "";
+    if (since) {
+      state.exact = { since: since, until: until || "" };
+      $("range").value = "custom";
+      $("custom-range").hidden = false;
+    } else {
+      state.exact = null;
+      $("range").value = "all";
+      $("custom-range").hidden = true;
+    }
+    showTab("search");
+    run();
+  }
+
+  function stopLiveIfAny() {
+    if (state.live) toggleLive();
+  }
+
   async function inspect(d) {
     const p = new URLSearchParams({ topic: d.topic, partition: String(d.partition), offset: String(d.offset) });
     const detail = $("deadletter-detail");
@@ -456,21 +594,25 @@
 
   let pipelineTimer = null;
   function showTab(name) {
-    $("view-search").hidden = name !== "search";
-    $("view-pipeline").hidden = name !== "pipeline";
-    $("tab-search").classList.toggle("active", name === "search");
-    $("tab-pipeline").classList.toggle("active", name === "pipeline");
+    for (const view of ["search", "jobs", "pipeline"]) {
+      $("view-" + view).hidden = name !== view;
+      $("tab-" + view).classList.toggle("active", name === view);
+    }
     if (pipelineTimer) clearInterval(pipelineTimer);
     pipelineTimer = null;
     if (name === "pipeline") {
       pipeline();
       pipelineTimer = setInterval(pipeline, 5000);
+    } else if (name === "jobs") {
+      jobs();
+      pipelineTimer = setInterval(jobs, 10000);
     }
   }
 
   document.addEventListener("DOMContentLoaded", () => {
     $("search-form").addEventListener("submit", (event) => { event.preventDefault(); run(); });
     $("range").addEventListener("change", () => {
+      state.exact = null;
       $("custom-range").hidden = $("range").value !== "custom";
       if ($("range").value === "custom" && state.sinceMs !== null) setCustom(state.sinceMs, state.untilMs);
       else if ($("range").value === "custom" && state.histogram) {
@@ -483,11 +625,24 @@
     $("pause").addEventListener("click", togglePause);
     $("tab-search").addEventListener("click", () => showTab("search"));
     $("tab-pipeline").addEventListener("click", () => showTab("pipeline"));
+    $("tab-jobs").addEventListener("click", () => showTab("jobs"));
+    for (const id of ["since", "until"]) $(id).addEventListener("input", () => { state.exact = null; });
     wireHistogram();
-    // #range=all (or 15m, 1h, 24h) in the address chooses the first range: `make console` opens the demo's old
-    // sample lines with #range=all
+    // The address chooses the first search: ?q=&since=&until= (the notifier's links; since and until as the API
+    // takes them: RFC 3339, nanoseconds or a duration back; without since, the range below), and #range=all (or
+    // 15m, 1h, 24h): `make console` opens the demo's old sample lines with #range=all
+    const address = new URLSearchParams(window.location.search);
     const asked = new URLSearchParams(window.location.hash.slice(1)).get("range");
     if (asked && (asked === "all" || RANGES[asked])) $("range").value = asked;
+    if (address.has("q")) $("q").value = address.get("q");
+    const since = (address.get("since") || "").trim();
+    if (since && RANGES[since] && !address.get("until")) {
+      $("range").value = since;
+    } else if (since) {
+      state.exact = { since: since, until: (address.get("until") || "").trim() };
+      $("range").value = "custom";
+      $("custom-range").hidden = false;
+    }
     run();
   });
 })();
