@@ -241,7 +241,7 @@ def e2e(args: argparse.Namespace) -> int:
     if not latencies:
         print("no probe mail arrived", file=sys.stderr)
         return 1
-    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    quantiles = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
     print(f"{len(latencies)}/{len(written)} probes mailed at {args.rate:,} lines/s of background: p50 "
           f"{quantiles[49]:.2f} s, p99 {quantiles[98]:.2f} s, max {latencies[-1]:.2f} s")
     print(f"load average (1, 5, 15 min) at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())} on "
