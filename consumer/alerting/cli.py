@@ -206,7 +206,7 @@ def run_evaluator(config: EvaluatorConfig, *, once: bool, idle_timeout: float) -
         if hangup is not None:
             signal.signal(hangup, _ignore_hangup)
     view = config.consumer_view()
-    metrics = Metrics()  # one registry: the worker's, the evaluator's and the notifier's metrics
+    metrics = Metrics("evaluator")  # one registry, logferry_evaluator_*: the worker's, the rules' and the notifier's
     notifier = WakingNotifier(open_notifier(config.notify, metrics))
     sink = EvaluatorSink(config, notifier)
     register(metrics, sink.stats)

@@ -162,6 +162,9 @@ def test_a_burst_fires_an_email_and_a_webhook_then_both_resolve_and_the_metrics_
     lag = value(families, "logferry_evaluator_lag_seconds")
     assert lag is not None and lag >= 0
     assert naming_problems(families) == []
+    assert not [f.name for f in families if f.name.startswith("logferry_consumer_")], "the worker's are the evaluator's"
+    assert value(families, "logferry_evaluator_consumed_records_total") == 20
+    assert value(families, "logferry_build_info", program="evaluator") == 1
     evaluator_names = {f.name for f in families if f.name.startswith("logferry_evaluator_")}
     assert {"logferry_evaluator_open_alerts", "logferry_evaluator_sent_notifications",
             "logferry_evaluator_failed_notifications", "logferry_evaluator_lag_seconds",
