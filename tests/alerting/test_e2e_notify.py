@@ -218,3 +218,42 @@ def test_a_silence_mutes_a_running_evaluators_alert_and_unsilence_lets_the_next_
                        deadline=90, what="the billing mail once the silence ended")
     assert any("FIRING" in str(m["Subject"]) and "billing" in str(m["Subject"]) for m in mails)
     assert later > now + NS
+
+
+def test_a_late_backlog_is_mailed_late_and_a_replay_to_earliest_mails_nothing_new(
+        tmp_path: Path, kafka_bootstrap: str, kafka_topic: str, group_id: str,
+        servers: tuple[SmtpServer, WebhookServer]) -> None:
+    smtp_server = servers[0]
+    metrics_address = f"127.0.0.1:{free_port()}"
+    rules = RULES.split("[[rules]]\nname = \"burst-hook\"", maxsplit=1)[0]
+    tables = notify_tables(smtp_server, "http://127.0.0.1:9/unused").replace('severities = ["critical"]\n', "")
+    config = evaluator_config(tmp_path, kafka_bootstrap, kafka_topic, group_id, rules, extra=tables)
+    config.write_text(config.read_text().replace("[consumer]\n", f'[consumer]\nmetrics_address = "{metrics_address}"\n',
+                                                 1))
+    hour_ago = (time.time_ns() - 3600 * NS) // NS * NS
+    produce(kafka_bootstrap, kafka_topic, events([hour_ago + i * 10_000_000 for i in range(20)]))
+    log = tmp_path / "evaluator.log"
+    first = start_evaluator(config, log)
+    poll_until(lambda: fired(config), lambda found: len(found) == 1 and found[0]["state"] == "resolved", deadline=90,
+               what="the backlog's alert to fire and resolve")
+    alert = fired(config)[0]
+    assert alert["late"] is True and alert["started_at"] < hour_ago + NS, "at the events' own time, marked late"
+    rows = poll_until(lambda: outbox(state_db(state_path(config))),
+                      lambda found: bool(found) and all(r["status"] == "sent" for r in found), deadline=60,
+                      what="its notification delivered")
+    mails = smtp_server.mails
+    assert len(mails) == len(rows) >= 1
+    plain = mails[0].get_body(("plain",))
+    assert plain is not None and "Late: evaluated from a backlog" in plain.get_content()
+    first.terminate()
+    assert first.wait(timeout=60) == 0
+
+    replay = run_alert("replay", "--to-earliest", "--yes", "--config", str(config))
+    assert replay.returncode == 0, replay.stderr
+    start_evaluator(config, log)
+    poll_until(lambda: scrape(metrics_address), lambda found: value(
+        found, "logferry_evaluator_consumed_records_total") == 20, deadline=90,
+        what="the evaluator to read the replayed records", transient=(OSError,))
+    time.sleep(3)  # what the replayed records would notify is queued and sent by now
+    assert outbox(state_db(state_path(config))) == rows, "nothing new queued"
+    assert [str(m["Message-ID"]) for m in smtp_server.mails] == [str(m["Message-ID"]) for m in mails]
