@@ -175,9 +175,12 @@ def test_a_silence_mutes_a_running_evaluators_alert_and_unsilence_lets_the_next_
         tmp_path: Path, kafka_bootstrap: str, kafka_topic: str, group_id: str,
         servers: tuple[SmtpServer, WebhookServer]) -> None:
     smtp_server = servers[0]
+    metrics_address = f"127.0.0.1:{free_port()}"
     rules = RULES.split("[[rules]]\nname = \"burst-hook\"", maxsplit=1)[0]
     tables = notify_tables(smtp_server, "http://127.0.0.1:9/unused").replace('severities = ["critical"]\n', "")
     config = evaluator_config(tmp_path, kafka_bootstrap, kafka_topic, group_id, rules, lateness="3s", extra=tables)
+    config.write_text(config.read_text().replace("[consumer]\n", f'[consumer]\nmetrics_address = "{metrics_address}"\n',
+                                                 1))
     silenced = run_alert("silence", "--rule", "burst-mail", "--match", "service=billing", "--for", "1h",
                          "--comment", "deploy of billing", "--config", str(config))
     assert silenced.returncode == 0, silenced.stderr
@@ -201,6 +204,9 @@ def test_a_silence_mutes_a_running_evaluators_alert_and_unsilence_lets_the_next_
     mails = smtp_server.mails
     assert all("search" in str(m["Subject"]) for m in mails), [str(m["Subject"]) for m in mails]
     assert len(mails) == 2
+    # The notifier counts in the registry the endpoint serves (the seam gives it the evaluator's metrics).
+    families = scrape(metrics_address)
+    assert value(families, "logferry_evaluator_suppressed_notifications_total", reason="silenced") == 1
 
     ended = run_alert("unsilence", ident, "--config", str(config))
     assert ended.returncode == 0 and ended.stderr == "", ended.stderr
