@@ -23,9 +23,12 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 
 
 class Metrics:
-    """What the worker counts, and the process's registry that shows it."""
+    """What the worker counts, and the process's registry that shows it. `program` names the metrics
+    (`logferry_<program>_...`) and the build info: "consumer" for an indexer, "evaluator" for the alert evaluator,
+    whose worker is the same."""
 
-    def __init__(self) -> None:
+    def __init__(self, program: str = "consumer") -> None:
+        self.program = program
         self.consumed = 0
         self.indexed = 0
         self.duplicates = 0
@@ -38,9 +41,9 @@ class Metrics:
         self.last_turn = time.monotonic()  # set by the worker's loop each turn
         self.failing_since: float | None = None
         self._flush_failures = 0
-        self.registry = registry("consumer")
+        self.registry = registry(program)
         self._batch_seconds = Histogram(
-            "logferry_consumer_batch_seconds", "Time to write one batch to the sink.", buckets=LATENCY_BUCKETS,
+            f"logferry_{program}_batch_seconds", "Time to write one batch to the sink.", buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
         self.registry.register(ConsumerCollector(self))
@@ -79,8 +82,8 @@ class ConsumerCollector(Collector):
             ("flush_failures", m.flush_failures, "Failed batch writes (retried)."),
             ("retried_items", m.retried_items, "Items the sink sent again after a transient refusal (429, 5xx)."),
         ):
-            yield CounterMetricFamily(f"logferry_consumer_{name}", text, value=value)
-        lag = GaugeMetricFamily("logferry_consumer_lag_records", "Records behind the end of each assigned partition.",
+            yield CounterMetricFamily(f"logferry_{m.program}_{name}", text, value=value)
+        lag = GaugeMetricFamily(f"logferry_{m.program}_lag_records", "Records behind the end of each assigned partition.",
                                 labels=["topic", "partition"])
         for (topic, partition), value in sorted(m.lag.items()):
             lag.add_metric([topic, str(partition)], value)

@@ -172,46 +172,70 @@ def _plain(value: Any) -> Any:
 
 
 def run_evaluator(config: EvaluatorConfig, *, once: bool, idle_timeout: float) -> int:
-    """The evaluator role: a worker of its own group whose sink is the evaluator."""
+    """The evaluator role: a worker of its own group whose sink is the evaluator, the notifier inside its
+    transactions, the outbox's delivery beside it (woken after each commit that queued notifications)."""
     from consumer.alerting.evaluator import EvaluatorSink
     from consumer.alerting.metrics import register
-    from consumer.alerting.seam import open_notifier, start_delivery
+    from consumer.alerting.seam import WakingNotifier, open_notifier, start_delivery
     from consumer.alerting.worker import EvaluatorWorker
     from consumer.metrics import Metrics, serve
     from logferry.progress import Progress
+    from logferry.service.stopping import route_service_stop
 
+    if idle_timeout <= 0:
+        raise ValueError("--idle-timeout must be greater than 0")
     worker: EvaluatorWorker | None = None
     stop_requested = False
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
+    def request_stop(by: str) -> None:
         nonlocal stop_requested
-        log.info("Stop requested; finishing the batch.", extra={"signal": signal.Signals(signum).name})
+        log.info("Stop requested; finishing the batch.", extra={"signal": by})
         stop_requested = True
         if worker is not None:
             worker.stop()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        request_stop(signal.Signals(signum).name)
+
+    # Before anything slow: a stop during start-up is a clean exit, not a kill. In a Windows service the stop
+    # control plays SIGTERM's part (logferry.service.stopping).
+    if not route_service_stop(lambda: request_stop("service stop")):
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        hangup = getattr(signal, "SIGHUP", None)  # absent on Windows
+        if hangup is not None:
+            signal.signal(hangup, _ignore_hangup)
     view = config.consumer_view()
-    metrics = Metrics()
-    sink = EvaluatorSink(config, open_notifier(config.notify, metrics))
+    metrics = Metrics("evaluator")  # one registry, logferry_evaluator_*: the worker's, the rules' and the notifier's
+    notifier = WakingNotifier(open_notifier(config.notify, metrics))
+    sink = EvaluatorSink(config, notifier)
     register(metrics, sink.stats)
     server = None
     if config.file.consumer.metrics_address:
         server = serve(metrics, config.file.consumer.metrics_address, config.file.health)
-    stop_delivery = None
+    delivery = None
     try:
         sink.setup()
-        stop_delivery = start_delivery(config.alert.state_path, config.notify, metrics)
+        delivery = start_delivery(config.alert.state_path, config.notify, metrics)
+        notifier.delivery = delivery
         worker = EvaluatorWorker(view, sink, metrics, Progress(config.file.consumer.progress),
-                                 tick=config.alert.evaluation_interval)
+                                 tick=config.alert.evaluation_interval, after_commit=notifier.committed)
         if stop_requested:
             return 0
         log.info("The alert evaluator starts.", extra={"rules": len(config.rules), "state_path": config.alert.state_path})
         return worker.run(once=once, idle_timeout=idle_timeout)
     finally:
-        if stop_delivery is not None:
-            stop_delivery()
+        if delivery is not None:
+            delivery.stop()
         sink.close()
         if server is not None:
             server.stop()
+
+
+def _ignore_hangup(signum: int, _frame: FrameType | None) -> None:
+    # The rules, the receivers and the metrics server are built once from the config; a restart applies a changed
+    # config (the state file keeps the windows, alerts and outbox; nothing is lost or sent twice).
+    log.warning(
+        "SIGHUP received; the evaluator does not reload its configuration and keeps running. Restart it to apply "
+        "changes.", extra={"signal": "SIGHUP"},
+    )

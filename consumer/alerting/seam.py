@@ -10,9 +10,9 @@ never silently half read.
 import importlib
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from consumer.alerting.model import Alert
 from logferry.errors import ConfigError
@@ -20,7 +20,6 @@ from logferry.errors import ConfigError
 log = logging.getLogger(__name__)
 
 NotifyConfig = Any  # consumer.alerting.notify.settings.NotifySettings, or the raw tables without the package
-Stop = Callable[[], None]
 
 
 def _module(name: str) -> ModuleType | None:
@@ -83,7 +82,8 @@ def create_tables(db: sqlite3.Connection) -> None:
 
 
 def open_notifier(settings: NotifyConfig, metrics: Any = None) -> Any:
-    """The notifier the evaluator calls inside its transactions; it counts in `metrics`' registry."""
+    """The notifier the evaluator calls inside its transactions; it counts in `metrics`' registry (give it the metrics
+    object `start_delivery` gets, so that both count in the one registry the endpoint serves)."""
     package = notify_package()
     if package is None:
         log.warning("The notify package is not installed: alerts are recorded but no notification is sent.")
@@ -91,18 +91,72 @@ def open_notifier(settings: NotifyConfig, metrics: Any = None) -> Any:
     return package.Notifier(settings, metrics)
 
 
-def start_delivery(state_path: str, settings: NotifyConfig, metrics: Any) -> Stop:
-    """Start the outbox's delivery thread; returns what stops it."""
+class Delivery(Protocol):
+    """The outbox's delivery as the evaluator drives it."""
+
+    def wake(self) -> None:
+        """Look at the outbox now: a commit wrote rows to it."""
+
+    def stop(self) -> None:
+        """End the delivery after the send in progress."""
+
+
+class _NoDelivery:
+    def wake(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+class _Started:
+    def __init__(self, delivery: Any) -> None:
+        self._delivery = delivery
+
+    def wake(self) -> None:
+        self._delivery.wake()
+
+    def stop(self) -> None:
+        self._delivery.stop()
+
+
+def start_delivery(state_path: str, settings: NotifyConfig, metrics: Any) -> Delivery:
+    """Start the outbox's delivery thread; returns what wakes it (after a commit that wrote outbox rows) and stops
+    it."""
     package = notify_package()
     if package is None:
-        return lambda: None
+        return _NoDelivery()
     delivery = package.OutboxDelivery(state_path, settings, metrics)
     delivery.start()
+    return _Started(delivery)
 
-    def stop() -> None:
-        delivery.stop()
 
-    return stop
+class WakingNotifier:
+    """The notifier, remembering whether its calls wrote outbox rows, so that `delivery` is woken once their
+    transaction is committed (`committed()`) instead of finding them at its next look (up to half a second later).
+
+    `observe` and `due` run on the evaluator's writer thread inside its transaction; `committed` on the same thread
+    after the transaction ended. A rolled-back transaction only costs the delivery one look at an unchanged outbox."""
+
+    def __init__(self, notifier: Any, delivery: Delivery | None = None) -> None:
+        self._notifier = notifier
+        self.delivery: Delivery = delivery or _NoDelivery()  # set once the delivery is started
+        self._wrote = False
+
+    def observe(self, db: sqlite3.Connection, changes: Sequence[Alert], now: float) -> None:
+        self._notifier.observe(db, changes, now)
+
+    def due(self, db: sqlite3.Connection, now: float) -> int:
+        written = self._notifier.due(db, now)
+        if written:
+            self._wrote = True
+        return int(written or 0)
+
+    def committed(self) -> None:
+        """The evaluator's transaction ended: wake the delivery if it wrote outbox rows."""
+        if self._wrote:
+            self._wrote = False
+            self.delivery.wake()
 
 
 def silences() -> ModuleType:
@@ -113,4 +167,5 @@ def silences() -> ModuleType:
     return module
 
 
-__all__ = ["NullNotifier", "create_tables", "load_notify", "open_notifier", "silences", "start_delivery"]
+__all__ = ["Delivery", "NullNotifier", "WakingNotifier", "create_tables", "load_notify", "open_notifier", "silences",
+           "start_delivery"]

@@ -28,8 +28,10 @@ def add_service_arguments(parser: argparse.ArgumentParser, roles: Sequence[Servi
                              "role to finish its work), status (exit 0 running, 3 stopped, 4 not installed)")
     parser.add_argument(
         "--config", metavar="FILE",
-        help=f"TOML config file (default: $LOGFERRY_CONFIG, else %%ProgramData%%\\logferry\\{main.program}.toml); "
-             "install records it in the service's command line",
+        help=f"TOML config file (default: $LOGFERRY_CONFIG, else %%ProgramData%%\\logferry\\{main.config_program}.toml"
+             + "".join(f"; with --role {role.key.value}: {role.config_program}.toml"
+                       for role in roles[1:] if role.config_program != main.config_program)
+             + "); install records it in the service's command line",
     )
     names = ", ".join(f"{role.service_name} for --role {role.key.value}" for role in roles)
     several = "one per consumer worker" if main.key is RoleKey.CONSUMER else "to run several side by side"

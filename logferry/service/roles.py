@@ -27,8 +27,7 @@ class RoleSettings:
 class ServiceRole:
     key: RoleKey
     program: str
-    """The CLI program ("shipper", "consumer"): `python -m <program>`, and its default config file
-    %ProgramData%\\logferry\\<program>.toml (logferry.cli.default_config_path)."""
+    """The CLI program ("shipper", "consumer"): `python -m <program>`."""
     service_name: str
     """The default service name; `--name` installs more instances (several consumer workers)."""
     display_name: str
@@ -44,6 +43,14 @@ class ServiceRole:
     settings: str | None = None
     """"module:function", `(config_path) -> RoleSettings`, raising ConfigError for a bad config (checked at install);
     None: the config is checked when the service starts, and a stop may take DEFAULT_SHUTDOWN_TIMEOUT."""
+    config_name: str = ""
+    """Its default config file is %ProgramData%\\logferry\\<config_name>.toml, /etc/logferry/<config_name>.toml on Linux
+    (logferry.cli.default_config_path), as its command's own --config default; empty: the program's name."""
+
+    @property
+    def config_program(self) -> str:
+        """The name logferry.cli.default_config_path takes for this role's default config."""
+        return self.config_name or self.program
 
     def display_name_for(self, name: str) -> str:
         return self.display_name if name == self.service_name else f"{self.display_name} ({name})"
@@ -91,6 +98,8 @@ ALERT = ServiceRole(
     command=("alert", "run"),
     log_name="alert",
     systemd_unit="logferry-alert.service",
+    settings="consumer.alerting.service_settings:service_settings",
+    config_name="alerts",  # `alert run`'s own default (consumer.alerting.cli), not the indexer's consumer.toml
 )
 
 ROLES: dict[RoleKey, ServiceRole] = {role.key: role for role in (SHIPPER, CONSUMER, ALERT)}

@@ -28,7 +28,7 @@ def program_data_dir(environ: Mapping[str, str]) -> str:
 
 def service_config_path(role: ServiceRole, environ: Mapping[str, str]) -> str:
     """The config a service of `role` runs with when --config is not given (the same default as the CLI's)."""
-    return default_config_path(role.program, environ, windows=True)
+    return default_config_path(role.config_program, environ, windows=True)
 
 
 def log_dir(environ: Mapping[str, str]) -> str:

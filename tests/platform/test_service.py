@@ -59,7 +59,7 @@ def test_program_data_paths() -> None:
     assert spec.program_data_dir(environ) == "D:\\Data\\logferry"
     assert spec.service_config_path(SHIPPER, environ) == "D:\\Data\\logferry\\shipper.toml"
     assert spec.service_config_path(CONSUMER, environ) == "D:\\Data\\logferry\\consumer.toml"
-    assert spec.service_config_path(ALERT, environ) == "D:\\Data\\logferry\\consumer.toml"
+    assert spec.service_config_path(ALERT, environ) == "D:\\Data\\logferry\\alerts.toml"
     assert spec.log_dir(environ) == "D:\\Data\\logferry\\logs"
     assert spec.program_data_dir({}) == "C:\\ProgramData\\logferry"
 
@@ -72,7 +72,8 @@ def test_a_service_reads_the_config_the_cli_would_read() -> None:
     assert spec.service_config_path(CONSUMER, environ) == "E:\\conf\\mine.toml"
     for role in (SHIPPER, CONSUMER, ALERT):
         environ = {"PROGRAMDATA": "D:\\Data"}
-        assert spec.service_config_path(role, environ) == default_config_path(role.program, environ, windows=True)
+        assert spec.service_config_path(role, environ) == default_config_path(role.config_program, environ,
+                                                                             windows=True)
 
 
 def test_preshutdown_covers_the_flush() -> None:

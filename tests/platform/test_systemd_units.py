@@ -1,16 +1,17 @@
-"""Every role's systemd unit: the one its role record names, running that role's command on its program's default
-config, with the same restart, stop and hardening settings as the others; and the alert evaluator's unit on its own
-(it stops after its last events like a worker, and systemd accepts it)."""
+"""Every role's systemd unit: the one its role record names, running that role's command on the role's default
+config (its command's own --config default), with the same restart, stop and hardening settings as the others; and
+the alert evaluator's unit on its own (it stops after its last events like a worker, and systemd accepts it)."""
 
 import shlex
 import shutil
 import subprocess
+from importlib import import_module
 from pathlib import Path
 
 import pytest
 
 from consumer.config import ConsumerSettings
-from logferry.cli import default_config_path
+from logferry.cli import config_path, default_config_path
 from logferry.service.roles import ALERT, ROLES, RoleKey
 from tests.support.systemd_unit import unit_settings
 
@@ -26,11 +27,23 @@ def service_section(key: RoleKey) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("key", list(RoleKey))
-def test_the_unit_runs_the_role_command_on_the_program_default_config(key: RoleKey) -> None:
+def test_the_unit_runs_the_role_command_on_the_role_default_config(key: RoleKey) -> None:
     role = ROLES[key]
     argv = shlex.split(service_section(key)["ExecStart"][0])
-    config = default_config_path(role.program, {}, windows=False)
+    config = default_config_path(role.config_program, {}, windows=False)
     assert argv == [f"/opt/logferry/venv/bin/logferry-{role.program}", *role.command, "--config", config]
+
+
+@pytest.mark.parametrize("key", list(RoleKey))
+def test_the_role_default_config_is_its_command_default(key: RoleKey) -> None:
+    # The unit, the Windows service and the command run without --config all read the same file.
+    role = ROLES[key]
+    args = import_module(f"{role.program}.cli").build_parser().parse_args(list(role.command))
+    assert config_path(args) == default_config_path(role.config_program)
+
+
+def test_the_evaluator_reads_its_own_config_not_the_indexers() -> None:
+    assert default_config_path(ALERT.config_program, {}, windows=False) == "/etc/logferry/alerts.toml"
 
 
 @pytest.mark.parametrize("key", list(RoleKey))
