@@ -7,7 +7,6 @@ arguments (one line, no traceback).
 import argparse
 import logging
 import os
-import signal
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -229,29 +228,9 @@ def run(config: ConsumerConfig, *, once: bool, idle_timeout: float, max_wait: fl
         raise ValueError("--idle-timeout must be greater than 0")
     if max_wait is not None and max_wait <= 0:
         raise ValueError("--max-wait must be greater than 0")
-    from logferry.service.stopping import route_service_stop
+    from logferry.service.stopping import StopRequest
 
-    worker: Worker | None = None
-    stop_requested = False
-
-    def request_stop(by: str) -> None:
-        nonlocal stop_requested
-        log.info("Stop requested; finishing the batch.", extra={"signal": by})
-        stop_requested = True
-        if worker is not None:
-            worker.stop()
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        request_stop(signal.Signals(signum).name)
-
-    # Before anything slow: a stop during start-up is a clean exit, not a kill. In a Windows service the stop
-    # control plays SIGTERM's part (logferry.service.stopping).
-    if not route_service_stop(lambda: request_stop("service stop")):
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        hangup = getattr(signal, "SIGHUP", None)  # absent on Windows
-        if hangup is not None:
-            signal.signal(hangup, _ignore_hangup)
+    stopping = StopRequest(log, _ignore_hangup)
     metrics = Metrics()
     server = None
     if config.consumer.metrics_address:
@@ -260,11 +239,12 @@ def run(config: ConsumerConfig, *, once: bool, idle_timeout: float, max_wait: fl
     sink = open_sink(config, publisher.publish)
     try:
         if once:  # a one-off run fails (exit 1) when Kafka does not answer; a running consumer retries for ever
-            _expect_kafka(config, lambda: stop_requested)
+            _expect_kafka(config, lambda: stopping.requested)
         sink.setup()
         publisher.ensure_topics()
         worker = Worker(config, sink, metrics, Progress(config.consumer.progress))
-        if stop_requested:
+        stopping.attach(worker.stop)
+        if stopping.requested:
             return 0
         return worker.run(once=once, idle_timeout=idle_timeout, max_wait=max_wait)
     finally:

@@ -12,7 +12,6 @@ Exit codes as for every command: 0 done; 1 the work could not be done; 2 bad con
 
 import argparse
 import logging
-import signal
 import sqlite3
 import sys
 import time
@@ -180,31 +179,11 @@ def run_evaluator(config: EvaluatorConfig, *, once: bool, idle_timeout: float) -
     from consumer.alerting.worker import EvaluatorWorker
     from consumer.metrics import Metrics, serve
     from logferry.progress import Progress
-    from logferry.service.stopping import route_service_stop
+    from logferry.service.stopping import StopRequest
 
     if idle_timeout <= 0:
         raise ValueError("--idle-timeout must be greater than 0")
-    worker: EvaluatorWorker | None = None
-    stop_requested = False
-
-    def request_stop(by: str) -> None:
-        nonlocal stop_requested
-        log.info("Stop requested; finishing the batch.", extra={"signal": by})
-        stop_requested = True
-        if worker is not None:
-            worker.stop()
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        request_stop(signal.Signals(signum).name)
-
-    # Before anything slow: a stop during start-up is a clean exit, not a kill. In a Windows service the stop
-    # control plays SIGTERM's part (logferry.service.stopping).
-    if not route_service_stop(lambda: request_stop("service stop")):
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        hangup = getattr(signal, "SIGHUP", None)  # absent on Windows
-        if hangup is not None:
-            signal.signal(hangup, _ignore_hangup)
+    stopping = StopRequest(log, _ignore_hangup)
     view = config.consumer_view()
     metrics = Metrics("evaluator")  # one registry, logferry_evaluator_*: the worker's, the rules' and the notifier's
     notifier = WakingNotifier(open_notifier(config.notify, metrics))
@@ -220,7 +199,8 @@ def run_evaluator(config: EvaluatorConfig, *, once: bool, idle_timeout: float) -
         notifier.delivery = delivery
         worker = EvaluatorWorker(view, sink, metrics, Progress(config.file.consumer.progress),
                                  tick=config.alert.evaluation_interval, after_commit=notifier.committed)
-        if stop_requested:
+        stopping.attach(worker.stop)
+        if stopping.requested:
             return 0
         log.info("The alert evaluator starts.", extra={"rules": len(config.rules), "state_path": config.alert.state_path})
         return worker.run(once=once, idle_timeout=idle_timeout)
