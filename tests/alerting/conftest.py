@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.alerting.helpers import stop_started
+from tests.consumer.helpers import stop_started
 
 
 @pytest.fixture(autouse=True)

@@ -12,10 +12,10 @@ from typing import Any
 import orjson
 
 from schemas import new_event, stream_id
+from tests.consumer.helpers import STARTED
 
 ROOT = Path(__file__).resolve().parents[2]
 NS = 1_000_000_000
-STARTED: list[subprocess.Popen[bytes]] = []
 
 
 def evaluator_config(directory: Path, bootstrap: str, topic: str, group: str, rules: str, *, lateness: str = "1s",
@@ -73,14 +73,6 @@ def start_evaluator(config: Path, log: Path) -> subprocess.Popen[bytes]:
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     STARTED.append(process)
     return process
-
-
-def stop_started() -> None:
-    while STARTED:
-        process = STARTED.pop()
-        if process.poll() is None:
-            process.kill()
-        process.wait()
 
 
 def recorded(config: Path) -> list[dict[str, Any]]:

@@ -13,11 +13,11 @@ from typing import Any
 from consumer.config import load_config as load_consumer_config
 from consumer.sinks.base import SearchQuery
 from consumer.sinks.registry import open_reader
-from tests.consumer.helpers import run_consumer, sqlite_config
+from tests.consumer.helpers import STARTED, run_consumer, sqlite_config
+from tests.consumer.helpers import stop_started as stop_consumers_and_execs
 
 ROOT = Path(__file__).resolve().parents[2]
 
-STARTED: list[subprocess.Popen[bytes]] = []
 """Every exec a test started in the background; the conftest kills those left (and their jobs' groups)."""
 GROUPS: list[int] = []
 """Process groups of jobs whose exec was killed: killed after the test."""
@@ -55,11 +55,7 @@ def start_exec(config: Path, job: str, *program: str, options: tuple[str, ...] =
 
 
 def stop_started() -> None:
-    while STARTED:
-        process = STARTED.pop()
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+    stop_consumers_and_execs()
     while GROUPS:
         try:
             os.killpg(GROUPS.pop(), signal.SIGKILL)
