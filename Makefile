@@ -34,8 +34,12 @@ test: install
 	if [ $$failed -ne 0 ]; then echo "make test: FAILED"; else echo "make test: passed"; fi; \
 	exit $$failed
 
+# Two pytest workers (pytest-xdist, a test file stays on one worker); the broker and the engines' nodes are started
+# once for both by tests/support/session_services.py (or taken from KAFKA_BOOTSTRAP_SERVERS, OPENSEARCH_URL and
+# ELASTICSEARCH_URL) and stopped at the end if it started them.
+PYTEST_WORKERS ?= 2
 test-linux: install
-	$(PY) -m pytest -q
+	$(PY) -m tests.support.session_services -- $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 unit: install
 	$(PY) -m pytest -q tests/unit
