@@ -30,9 +30,10 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from consumer.alerting.compiled import Dispatch, Item, compile_rule
+from consumer.alerting.compiled import compile_rule
 from consumer.alerting.config import EvaluatorConfig
 from consumer.alerting.engine import Engine
+from consumer.alerting.fastpath import Dispatch, Item
 from consumer.alerting.model import Alert, AlertState
 from consumer.alerting.store import (
     evaluated,
@@ -216,10 +217,10 @@ class EvaluatorSink(Sink):
                 items.append(item)
                 continue
             kept = tuple(hit for hit in item[1]
-                         if offset >= evaluated_offsets.get(names[hit[0]], {}).get((topic, partition), 0))
+                         if offset >= evaluated_offsets.get(names[hit[0].index], {}).get((topic, partition), 0))
             skipped += len(item[1]) - len(kept)
             if kept:
-                items.append((item[0], kept))
+                items.append((item[0], kept, item[2]))
         self.stats.skipped += skipped
         return items
 
