@@ -114,9 +114,7 @@ class Engine:
 
     def ingest(self, items: list[Item], wall: int, *, catching_up: bool) -> list[Alert]:
         """Count prepared events, then evaluate the groups they touched; the changes to notify."""
-        touched = count_batch(self, items, GroupState)
-        if touched is None:
-            touched = self.count_each(items)
+        touched = self.count(items)
         rules, states = self.rules, self.states
         changes: list[Alert] = []
         for index, group, low in touched:
@@ -133,6 +131,12 @@ class Engine:
                 # A matching event after the deadline passed: the job ran (late); the alert resolves.
                 self._resolve_absence(rule, group, state, max(state.last_matched, state.active.started_at), changes)
         return changes
+
+    def count(self, items: list[Item]) -> list[tuple[int, Group, int]]:
+        """Count `items` into the groups' windows; the (rule index, group, lowest bucket) touched, in the order first
+        hit. consumer.alerting.fastpath counts the batch; where it cannot be exact, hit by hit (`count_each`)."""
+        touched = count_batch(self, items, GroupState)
+        return touched if touched is not None else self.count_each(items)
 
     def count_each(self, items: list[Item]) -> list[tuple[int, Group, int]]:
         """Count `items` hit by hit (the reference of consumer.alerting.fastpath.count_batch, and its fallback); the
