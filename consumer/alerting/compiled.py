@@ -11,7 +11,6 @@ from consumer.alerting.cron import Schedule, parse_cron
 from consumer.alerting.matcher import Matcher, compile_query
 from consumer.alerting.model import Severity
 from consumer.alerting.rules import AbsenceRule, MatchRule, RatioRule, RuleSettings, ThresholdRule
-from schemas.timefmt import parse_rfc3339_ns
 
 NS = 1_000_000_000
 SAMPLE_CHARS = 200
@@ -104,21 +103,3 @@ def group_of(rule_fields: tuple[str, ...], event: dict[str, Any], service: Any, 
             value = attributes.get(name.removeprefix("attributes.")) if type(attributes) is dict else None
         pairs.append((name, "" if value is None else value if type(value) is str else str(value)))
     return tuple(pairs)
-
-
-_stamps: dict[str, int] = {}
-
-
-def event_time(text: str) -> int:
-    """The event's timestamp in ns; the schema's `2026-05-01T12:00:00.123456789Z` form by its cached second."""
-    if len(text) == 30 and text[19] == "." and text[29] == "Z":
-        head = text[:19]
-        base = _stamps.get(head)
-        if base is None:
-            if len(_stamps) >= CACHE_LIMIT:
-                _stamps.clear()
-            base = _stamps[head] = parse_rfc3339_ns(head + "Z")
-        fraction = text[20:29]
-        if fraction.isdigit():
-            return base + int(fraction)
-    return parse_rfc3339_ns(text)

@@ -1,6 +1,7 @@
 """The evaluator's hot path, in one place: which rules an event concerns (`Dispatch.prepare`), and the counting of a
 batch's hits into the windows (`count_batch`). What it decides is what the straightforward evaluation decides
-(every rule's matcher asked about every event, and each hit counted one by one: Engine.count_each); tests/alerting/test_eval_fastpath.py checks the two against each other over random rules and events.
+(every rule's matcher asked about every event, and each hit counted one by one: Engine.count_each);
+tests/alerting/test_eval_fastpath.py checks the two against each other over random rules and events.
 
 How it is fast:
 - Per distinct (service, host, severity) a `Plan` is made once (bounded cache) from an index of the rules' clauses by
@@ -17,8 +18,9 @@ How it is fast:
 import itertools
 from typing import Any
 
-from consumer.alerting.compiled import Group, Rule, RuleKind, event_time, group_of
-from consumer.alerting.matcher import Body, Clause, _attribute_texts, body_text
+from consumer.alerting.compiled import Group, Rule, RuleKind, group_of
+from consumer.alerting.matcher import Body, Clause, _attribute_texts, body_text, tokens
+from schemas.timefmt import parse_rfc3339_ns
 
 SAMPLE_CHARS = 200
 CACHE_LIMIT = 4096
@@ -58,6 +60,8 @@ _Check = tuple[int, int, Clause | None]
 # Clauses by one attribute: its key, the key's head when dotted (else ""), then by the value's text, and by the
 # integer whose text it is.
 _ByAttribute = tuple[str, str, dict[str, tuple[_Check, ...]], dict[int, tuple[_Check, ...]]]
+# Clauses with words by a needle: the needle, its clauses, and (when many) the same clauses by a token each needs.
+_ByNeedle = tuple[str, tuple[_Check, ...], dict[str, tuple[_Check, ...]] | None]
 
 
 def sample_of(text: str) -> str:
@@ -67,29 +71,78 @@ def sample_of(text: str) -> str:
     return text[:SAMPLE_CHARS]
 
 
+_stamps: dict[str, int] = {}
+
+
+def event_time(text: str) -> int:
+    """The event's timestamp in ns; the schema's `2026-05-01T12:00:00.123456789Z` form by its cached second."""
+    if len(text) == 30 and text[19] == "." and text[29] == "Z":
+        head = text[:19]
+        base = _stamps.get(head)
+        if base is None:
+            if len(_stamps) >= CACHE_LIMIT:
+                _stamps.clear()
+            base = _stamps[head] = parse_rfc3339_ns(head + "Z")
+        fraction = text[20:29]
+        if fraction.isdigit():
+            return base + int(fraction)
+    return parse_rfc3339_ns(text)
+
+
+class Template:
+    """What the clauses decide for every (service, host, severity) they cannot tell apart: the rules the fields alone
+    decide, and the clauses to look at, indexed (see the module's docstring)."""
+
+    __slots__ = ("by_attribute", "by_needle", "decided", "others")
+
+    def __init__(self, decided: dict[int, bool], by_needle: tuple[_ByNeedle, ...],
+                 by_attribute: tuple[_ByAttribute, ...], others: tuple[_Check, ...]) -> None:
+        self.decided = decided  # rule index -> matched (True) or only counted (False), by the fields alone
+        self.by_needle = by_needle
+        self.by_attribute = by_attribute
+        self.others = others
+
+
 class Plan:
-    """What to look at in the events of one (service, host, severity) (see the module's docstring)."""
+    """A template made concrete for one (service, host, severity): the decided rules' hits with their groups."""
 
     __slots__ = ("by_attribute", "by_needle", "combined", "decided", "dynamic", "fixed", "fixed_match", "others",
                  "simple")
 
-    def __init__(self, decided: dict[int, bool], fixed: tuple[Hit, ...], dynamic: tuple[tuple[int, bool], ...],
-                 by_needle: tuple[tuple[str, tuple[_Check, ...]], ...],
-                 by_attribute: tuple[_ByAttribute, ...],
-                 others: tuple[_Check, ...]) -> None:
-        self.decided = decided  # rule index -> matched (True) or only counted (False), by the fields alone
+    def __init__(self, template: Template, fixed: tuple[Hit, ...], dynamic: tuple[tuple[int, bool], ...]) -> None:
+        self.decided = template.decided
         self.fixed = fixed  # the hits of `decided` rules whose group the fields make, in rule order
         self.dynamic = dynamic  # `decided` rules whose group depends on the attributes: (index, matched)
         self.fixed_match = any(matched for _, matched in fixed) or any(matched for _, matched in dynamic)
-        self.by_needle = by_needle
-        self.by_attribute = by_attribute
-        self.others = others
-        self.simple = not (dynamic or by_needle or by_attribute or others)
+        self.by_needle = template.by_needle
+        self.by_attribute = template.by_attribute
+        self.others = template.others
+        self.simple = not (dynamic or self.by_needle or self.by_attribute or self.others)
         # id of a tuple of checks all decided by their lookup (no clause) -> the hits with them: made once
         self.combined: dict[int, tuple[Hit, ...]] = {}
 
 
 _RESOURCE_FIELDS = frozenset({"service", "service.name", "host", "host.name"})
+TOKEN_INDEX_FROM = 3  # a needle shared by this many clauses or more: its clauses are also indexed by a token
+
+
+def _by_token(checks: list[_Check]) -> dict[str, tuple[_Check, ...]] | None:
+    """`checks` (clauses with words) by one token each clause needs (the one fewest of them share), or None when
+    there are too few to be worth it."""
+    if len(checks) < TOKEN_INDEX_FROM:
+        return None
+    shared: dict[str, int] = {}
+    for _, _, clause in checks:
+        assert clause is not None
+        for token in {phrase[0] for phrase in clause.phrases}:
+            shared[token] = shared.get(token, 0) + 1
+    index: dict[str, list[_Check]] = {}
+    for check in checks:
+        clause = check[2]
+        assert clause is not None
+        token = min(sorted({phrase[0] for phrase in clause.phrases}), key=lambda t: (shared[t], -len(t)))
+        index.setdefault(token, []).append(check)
+    return {token: tuple(found) for token, found in index.items()}
 
 
 class Dispatch:
@@ -98,15 +151,30 @@ class Dispatch:
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
         self._cache: dict[tuple[Any, Any, int], Plan] = {}
+        self._templates: dict[tuple[str | None, str | None, int], Template] = {}
         self._slots: dict[tuple[int, Group], Slot] = {}
         # The clauses by the service they require (None: any), each with its rule and role, in rule order.
         self._by_service: dict[str | None, list[tuple[int, int, Clause]]] = {}
+        services: set[str] = set()
+        hosts: set[str] = set()
+        levels: set[int] = set()
         for rule in rules:
             for role, matcher in ((MATCH, rule.matcher), (TOTAL, rule.total)):
                 if matcher is None:
                     continue
                 for clause in matcher.clauses:
                     self._by_service.setdefault(clause.service, []).append((rule.index, role, clause))
+                    if clause.service is not None:
+                        services.add(clause.service)
+                    if clause.host is not None:
+                        hosts.add(clause.host)
+                    if clause.min_severity is not None:
+                        levels.add(clause.min_severity)
+        # What the clauses can tell apart of an event's fields: the services and hosts they name, and where its
+        # severity falls among their levels.
+        self._services = frozenset(services)
+        self._hosts = frozenset(hosts)
+        self._levels = tuple(sorted(levels))
         self._constant = [all(name in _RESOURCE_FIELDS for name in rule.group_by) for rule in rules]
 
     def slot(self, index: int, group: Group) -> Slot:
@@ -118,7 +186,32 @@ class Dispatch:
             found = self._slots[(index, group)] = Slot(index, group, rule.step, rule.kind is RuleKind.MATCH)
         return found
 
-    def _plan(self, service: Any, host: Any, severity: int) -> Plan:
+    def _plan(self, service: Any, host: Any, severity: Any) -> Plan:
+        template: Template | None = None
+        key: tuple[str | None, str | None, int] | None = None
+        if (service is None or type(service) is str) and (host is None or type(host) is str) and type(severity) is int:
+            rank = 0
+            for level in self._levels:
+                if severity >= level:
+                    rank += 1
+            key = (service if service in self._services else None, host if host in self._hosts else None, rank)
+            template = self._templates.get(key)
+        if template is None:
+            template = self._template(service, host, severity)
+            if key is not None:
+                if len(self._templates) >= CACHE_LIMIT:
+                    self._templates.clear()
+                self._templates[key] = template
+        fixed: list[Hit] = []
+        dynamic: list[tuple[int, bool]] = []
+        for index, is_match in template.decided.items():
+            if self._constant[index]:
+                fixed.append((self.slot(index, group_of(self.rules[index].group_by, {}, service, host)), is_match))
+            else:
+                dynamic.append((index, is_match))
+        return Plan(template, tuple(fixed), tuple(dynamic))
+
+    def _template(self, service: Any, host: Any, severity: Any) -> Template:
         candidates = list(self._by_service.get(None, ()))
         if type(service) is str:
             candidates.extend(self._by_service.get(service, ()))
@@ -147,14 +240,6 @@ class Dispatch:
                 else:
                     others.append((index, role, clause))
         decided = {index: index in matched for index in sorted(matched | counted)}
-        fixed: list[Hit] = []
-        dynamic: list[tuple[int, bool]] = []
-        for index, is_match in decided.items():
-            rule = self.rules[index]
-            if self._constant[index]:
-                fixed.append((self.slot(index, group_of(rule.group_by, {}, service, host)), is_match))
-            else:
-                dynamic.append((index, is_match))
         by_attribute = []
         for key, by_value in attributes.items():
             texts = {value: tuple(checks) for value, checks in by_value.items()}
@@ -162,8 +247,8 @@ class Dispatch:
             # unless the key is dotted and its head is an attribute too (then nested paths may add texts).
             ints = {int(value): checks for value, checks in texts.items() if _int_text(value)}
             by_attribute.append((key, key.split(".", 1)[0] if "." in key else "", texts, ints))
-        return Plan(decided, tuple(fixed), tuple(dynamic), tuple((k, tuple(v)) for k, v in needles.items()),
-                    tuple(by_attribute), tuple(others))
+        return Template(decided, tuple((k, tuple(v), _by_token(v)) for k, v in needles.items()), tuple(by_attribute),
+                        tuple(others))
 
     def prepare(self, event: dict[str, Any], raw: bytes = b"") -> Item | None:
         resource = event.get("resource")
@@ -173,7 +258,10 @@ class Dispatch:
             service = host = None
         severity = event.get("severity_number") or 0
         key = (service, host, severity)
-        plan = self._cache.get(key)
+        try:
+            plan = self._cache.get(key)
+        except TypeError:  # a field that is not text (a list...): planned for this event alone
+            plan = self._plan(service, host, severity)
         if plan is None:
             if len(self._cache) >= CACHE_LIMIT:
                 self._cache.clear()
@@ -185,15 +273,26 @@ class Dispatch:
             return event_time(event["timestamp"]), hits, sample_of(body_text(event)) if plan.fixed_match else None
         parts: list[tuple[_Check, ...]] = []
         text: str | None = None
+        found_tokens: list[str] | None = None
         if plan.by_needle:
             text = body_text(event)
             if text.isascii():
                 lower = text.lower()
-                for needle, found in plan.by_needle:
+                present: frozenset[str] | None = None
+                for needle, found, by_token in plan.by_needle:
                     if needle in lower:
-                        parts.append(found)
+                        if by_token is None:
+                            parts.append(found)
+                            continue
+                        if present is None:
+                            found_tokens = tokens(text)
+                            present = frozenset(found_tokens)
+                        for token in present:
+                            some = by_token.get(token)
+                            if some is not None:
+                                parts.append(some)
             else:
-                parts.extend(found for _, found in plan.by_needle)
+                parts.extend(found for _, found, _ in plan.by_needle)
         if plan.by_attribute:
             attributes = event.get("attributes")
             if type(attributes) is dict:
@@ -216,14 +315,16 @@ class Dispatch:
         if plan.others:
             parts.append(plan.others)
         if plan.dynamic or len(parts) > 1:
-            return self._general(plan, event, service, host, [c for part in parts for c in part], text)
+            return self._general(plan, event, (service, host), [c for part in parts for c in part], text=text,
+                                 found_tokens=found_tokens)
         if parts:
             part = parts[0]
             hits_made = plan.combined.get(id(part))
             if hits_made is None:
                 if any(clause is not None or not self._constant[index] for index, _, clause in part):
-                    return self._general(plan, event, service, host, list(part), text)
-                hits_made = plan.combined[id(part)] = self._hits(plan, event, service, host, list(part))
+                    return self._general(plan, event, (service, host), list(part), text=text,
+                                         found_tokens=found_tokens)
+                hits_made = plan.combined[id(part)] = self._hits(plan, event, (service, host), list(part), None)
             hits = hits_made
         else:
             hits = plan.fixed
@@ -233,9 +334,9 @@ class Dispatch:
             return event_time(event["timestamp"]), hits, sample_of(text if text is not None else body_text(event))
         return event_time(event["timestamp"]), hits, None
 
-    def _general(self, plan: Plan, event: dict[str, Any], service: Any, host: Any, checks: list[_Check],
-                 text: str | None) -> Item | None:
-        hits = self._hits(plan, event, service, host, checks)
+    def _general(self, plan: Plan, event: dict[str, Any], resource: tuple[Any, Any], checks: list[_Check], *,
+                 text: str | None, found_tokens: list[str] | None) -> Item | None:
+        hits = self._hits(plan, event, resource, checks, found_tokens)
         if not hits:
             return None
         sample = None
@@ -243,8 +344,9 @@ class Dispatch:
             sample = sample_of(text if text is not None else body_text(event))
         return event_time(event["timestamp"]), hits, sample
 
-    def _hits(self, plan: Plan, event: dict[str, Any], service: Any, host: Any,
-              checks: list[_Check]) -> tuple[Hit, ...]:
+    def _hits(self, plan: Plan, event: dict[str, Any], resource: tuple[Any, Any], checks: list[_Check],
+              found_tokens: list[str] | None) -> tuple[Hit, ...]:
+        service, host = resource
         """The hits of `plan`'s decided rules and of the `checks` that pass, in rule order."""
         decided = plan.decided
         found: dict[int, bool] = {}  # rule index -> matched, for the rules the checks add
@@ -257,7 +359,7 @@ class Dispatch:
                 continue
             if clause is not None:
                 if body is None:
-                    body = Body(event)
+                    body = Body(event, found_tokens)
                 if not clause.rest_passes(event, body):
                     continue
             found[index] = role == MATCH
@@ -296,11 +398,8 @@ def count_batch(engine: Any, items: list[Item], new_state: Any) -> list[tuple[in
     mark = next(_marks)
     touched: list[Slot] = []
     newest = engine.newest_event
-    position = 0
-    for stamp, hits, sample in items:
-        position += 1
-        if stamp > newest:
-            newest = stamp
+    for position, (stamp, hits, sample) in enumerate(items, start=1):
+        newest = max(newest, stamp)
         for slot, matched in hits:
             bucket = stamp // slot.step
             if slot.mark != mark:
@@ -317,15 +416,12 @@ def count_batch(engine: Any, items: list[Item], new_state: Any) -> list[tuple[in
             if counts is None:
                 counts = slot.counts[bucket] = [0, 0]
             counts[1] += 1
-            if stamp > slot.last:
-                slot.last = stamp
+            slot.last = max(slot.last, stamp)
             slot.last_pos = position
-            if bucket < slot.low:
-                slot.low = bucket
+            slot.low = min(slot.low, bucket)
             if matched:
                 counts[0] += 1
-                if stamp > slot.last_matched:
-                    slot.last_matched = stamp
+                slot.last_matched = max(slot.last_matched, stamp)
                 if sample is not None:
                     if slot.is_match:
                         kept = slot.interval_samples.get(bucket)
@@ -358,10 +454,10 @@ def count_batch(engine: Any, items: list[Item], new_state: Any) -> list[tuple[in
             return None
     engine.newest_event = newest
     result: list[tuple[int, Group, int]] = []
-    for slot, state in zip(touched, existing, strict=True):
-        groups = states[slot.index].groups
+    for slot, known in zip(touched, existing, strict=True):
+        state = known
         if state is None:
-            state = groups[slot.group] = new_state(first_seen=slot.first_stamp)
+            state = states[slot.index].groups[slot.group] = new_state(first_seen=slot.first_stamp)
         buckets = state.buckets
         for bucket, counts in slot.counts.items():
             have = buckets.get(bucket)
@@ -370,10 +466,8 @@ def count_batch(engine: Any, items: list[Item], new_state: Any) -> list[tuple[in
             else:
                 have[0] += counts[0]
                 have[1] += counts[1]
-        if slot.last > state.last_seen:
-            state.last_seen = slot.last
-        if slot.last_matched > state.last_matched:
-            state.last_matched = slot.last_matched
+        state.last_seen = max(state.last_seen, slot.last)
+        state.last_matched = max(state.last_matched, slot.last_matched)
         if slot.is_match:
             for bucket, kept in slot.interval_samples.items():
                 have_samples = state.interval_samples.setdefault(bucket, [])

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consumer.alerting.compiled import NS, Rule, compile_rule, event_time, group_of
+from consumer.alerting.compiled import NS, Rule, compile_rule, group_of
 from consumer.alerting.config import parse_evaluator_config
 from consumer.alerting.engine import Engine
 from consumer.alerting.fastpath import Dispatch, Item, Slot, sample_of
@@ -16,6 +16,7 @@ from consumer.alerting.matcher import body_text, compile_query
 from consumer.alerting.model import Alert
 from consumer.query import QuerySyntaxError
 from schemas import new_event, stream_id
+from schemas.timefmt import parse_rfc3339_ns
 
 BASE = 1_780_000_000 * NS
 TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -25,7 +26,7 @@ WORDS = ("disk", "full", "Disk-Full", "exited", "code", "3", "écriture", "refus
 TERMS = ("disk", "full", "disk-full", "exited code", "code 3", "ecriture", "payment failed", "level:error",
          "level:warn", "service:billing", "service:api", "host:web-1", "exit_code:3", "exit_code:03", "job.id:a",
          "http.status:500", "tag:x", "flag:true", TRACE, "")
-GROUPS = ([], ["service"], ["host"], ["exit_code"], ["job.id"], ["service", "tag"])
+GROUPS: tuple[list[str], ...] = ([], ["service"], ["host"], ["exit_code"], ["job.id"], ["service", "tag"])
 LEVELS = (("DEBUG", 5), ("INFO", 9), ("WARN", 13), ("ERROR", 17), ("FATAL", 21))
 
 
@@ -107,7 +108,7 @@ def _reference_item(rules: list[Rule], event: dict[str, Any]) -> tuple[int, list
         if matched or counted:
             hits.append((rule.index, group_of(rule.group_by, event, service, host), matched))
     sample = sample_of(body_text(event)) if any(matched for _, _, matched in hits) else None
-    return event_time(event["timestamp"]), hits, sample
+    return parse_rfc3339_ns(event["timestamp"]), hits, sample
 
 
 class ReferenceEngine(Engine):
