@@ -16,7 +16,7 @@ How it is fast:
 """
 
 import itertools
-from typing import Any
+from typing import Any, cast
 
 from consumer.alerting.compiled import Group, Rule, RuleKind, group_of
 from consumer.alerting.matcher import Body, Clause, _attribute_texts, body_text, tokens
@@ -24,6 +24,7 @@ from schemas.timefmt import parse_rfc3339_ns
 
 SAMPLE_CHARS = 200
 CACHE_LIMIT = 4096
+MADE_LIMIT = 64  # combinations of rules added by checks remembered per plan
 SLOT_LIMIT = 200_000  # interned (rule, group) pairs; beyond it the table starts afresh (counting stays exact)
 NEVER = -(2**62)
 MATCH, TOTAL = 0, 1  # what a clause decides for its rule: the event matches, or counts in the denominator
@@ -62,6 +63,14 @@ _Check = tuple[int, int, Clause | None]
 _ByAttribute = tuple[str, str, dict[str, tuple[_Check, ...]], dict[int, tuple[_Check, ...]]]
 # Clauses with words by a needle: the needle, its clauses, and (when many) the same clauses by a token each needs.
 _ByNeedle = tuple[str, tuple[_Check, ...], dict[str, tuple[_Check, ...]] | None]
+
+
+def _body(event: dict[str, Any]) -> str:
+    """matcher.body_text, without a call for the common text body."""
+    body = event.get("body")
+    if type(body) is str:
+        return body
+    return body_text(event)
 
 
 def sample_of(text: str) -> str:
@@ -106,8 +115,8 @@ class Template:
 class Plan:
     """A template made concrete for one (service, host, severity): the decided rules' hits with their groups."""
 
-    __slots__ = ("by_attribute", "by_needle", "combined", "decided", "dynamic", "fixed", "fixed_match", "others",
-                 "simple")
+    __slots__ = ("by_attribute", "by_needle", "combined", "decided", "dynamic", "fixed", "fixed_match", "made",
+                 "others", "simple")
 
     def __init__(self, template: Template, fixed: tuple[Hit, ...], dynamic: tuple[tuple[int, bool], ...]) -> None:
         self.decided = template.decided
@@ -120,6 +129,8 @@ class Plan:
         self.simple = not (dynamic or self.by_needle or self.by_attribute or self.others)
         # id of a tuple of checks all decided by their lookup (no clause) -> the hits with them: made once
         self.combined: dict[int, tuple[Hit, ...]] = {}
+        # the rules the checks added (index, matched), when their groups are the fields' -> the hits: made once
+        self.made: dict[tuple[tuple[int, bool], ...], tuple[Hit, ...]] = {}
 
 
 _RESOURCE_FIELDS = frozenset({"service", "service.name", "host", "host.name"})
@@ -253,7 +264,8 @@ class Dispatch:
     def prepare(self, event: dict[str, Any], raw: bytes = b"") -> Item | None:
         resource = event.get("resource")
         if type(resource) is dict:
-            service, host = resource.get("service.name"), resource.get("host.name")
+            fields = cast(dict[str, Any], resource)
+            service, host = fields.get("service.name"), fields.get("host.name")
         else:
             service = host = None
         severity = event.get("severity_number") or 0
@@ -270,12 +282,12 @@ class Dispatch:
             hits = plan.fixed
             if not hits:
                 return None
-            return event_time(event["timestamp"]), hits, sample_of(body_text(event)) if plan.fixed_match else None
+            return event_time(event["timestamp"]), hits, sample_of(_body(event)) if plan.fixed_match else None
         parts: list[tuple[_Check, ...]] = []
         text: str | None = None
         found_tokens: list[str] | None = None
         if plan.by_needle:
-            text = body_text(event)
+            text = _body(event)
             if text.isascii():
                 lower = text.lower()
                 present: frozenset[str] | None = None
@@ -294,8 +306,9 @@ class Dispatch:
             else:
                 parts.extend(found for _, found, _ in plan.by_needle)
         if plan.by_attribute:
-            attributes = event.get("attributes")
-            if type(attributes) is dict:
+            found_attributes = event.get("attributes")
+            if type(found_attributes) is dict:
+                attributes = cast(dict[str, Any], found_attributes)
                 for name, head, by_text, by_int in plan.by_attribute:
                     value = attributes.get(name)
                     if type(value) is int and (not head or head not in attributes):
@@ -331,7 +344,7 @@ class Dispatch:
         if not hits:
             return None
         if plan.fixed_match or (parts and any(matched for _, matched in hits)):
-            return event_time(event["timestamp"]), hits, sample_of(text if text is not None else body_text(event))
+            return event_time(event["timestamp"]), hits, sample_of(text if text is not None else _body(event))
         return event_time(event["timestamp"]), hits, None
 
     def _general(self, plan: Plan, event: dict[str, Any], resource: tuple[Any, Any], checks: list[_Check], *,
@@ -341,7 +354,7 @@ class Dispatch:
             return None
         sample = None
         if any(matched for _, matched in hits):
-            sample = sample_of(text if text is not None else body_text(event))
+            sample = sample_of(text if text is not None else _body(event))
         return event_time(event["timestamp"]), hits, sample
 
     def _hits(self, plan: Plan, event: dict[str, Any], resource: tuple[Any, Any], checks: list[_Check],
@@ -365,6 +378,12 @@ class Dispatch:
             found[index] = role == MATCH
         if not found and not plan.dynamic:
             return plan.fixed
+        key: tuple[tuple[int, bool], ...] | None = None
+        if not plan.dynamic and all(self._constant[index] for index in found):
+            key = tuple(sorted(found.items()))
+            made = plan.made.get(key)
+            if made is not None:
+                return made
         rules = self.rules
         merged = dict(decided)
         for index, is_match in found.items():
@@ -374,7 +393,10 @@ class Dispatch:
             rule = rules[index]
             built.append((self.slot(index, group_of(rule.group_by, event, service, host) if rule.group_by else ()),
                           merged[index]))
-        return tuple(built)
+        hits = tuple(built)
+        if key is not None and len(plan.made) < MADE_LIMIT:
+            plan.made[key] = hits
+        return hits
 
 
 def _int_text(value: str) -> bool:
@@ -486,3 +508,29 @@ def count_batch(engine: Any, items: list[Item], new_state: Any) -> list[tuple[in
     for slot in sorted(touched, key=lambda s: s.last_pos):
         states[slot.index].groups.move_to_end(slot.group)
     return result
+
+
+def fresh_items(items: list[Item | None], sources: list[tuple[str, int, int]],
+                evaluated: dict[str, dict[tuple[str, int], int]], names: list[str],
+                floors: dict[tuple[str, int], int]) -> tuple[list[Item], int]:
+    """The prepared items of a batch without the hits of rules that already counted their event (after a replay:
+    `evaluated`, per rule name and partition, the offset below which the rule counted everything; `floors`, per
+    partition, the highest of them), and how many hits were left out."""
+    fresh: list[Item] = []
+    skipped = 0
+    last: tuple[str, int] | None = None
+    floor = 0
+    for item, (topic, partition, offset) in zip(items, sources, strict=True):
+        if item is None:
+            continue
+        if last is None or last[0] != topic or last[1] != partition:
+            last = (topic, partition)
+            floor = floors.get(last, 0)
+        if offset >= floor:
+            fresh.append(item)
+            continue
+        kept = tuple(hit for hit in item[1] if offset >= evaluated.get(names[hit[0].index], {}).get(last, 0))
+        skipped += len(item[1]) - len(kept)
+        if kept:
+            fresh.append((item[0], kept, item[2]))
+    return fresh, skipped
