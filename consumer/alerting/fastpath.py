@@ -35,8 +35,8 @@ _marks = itertools.count(1)
 class Slot:
     """One rule and one group of it, interned by its Dispatch; carries a batch's counts while `count_batch` runs."""
 
-    __slots__ = ("counts", "first_pos", "first_stamp", "group", "index", "interval_samples", "is_match", "last",
-                 "last_matched", "last_pos", "low", "mark", "samples", "step")
+    __slots__ = ("bucket", "counts", "first_pos", "first_stamp", "group", "index", "interval_samples", "is_match",
+                 "last", "last_matched", "last_pos", "low", "mark", "run_matched", "run_total", "samples", "step")
 
     def __init__(self, index: int, group: Group, step: int, is_match: bool) -> None:
         self.index = index
@@ -48,7 +48,8 @@ class Slot:
         self.first_pos = self.last_pos = 0
         self.first_stamp = 0
         self.last = self.last_matched = NEVER
-        self.low = 0
+        self.low = self.bucket = 0
+        self.run_matched = self.run_total = 0  # hits in `bucket` since the last change of bucket
         self.samples: list[str] = []
         self.interval_samples: dict[int, list[str]] = {}
 
@@ -413,6 +414,17 @@ def _int_text(value: str) -> bool:
 SAMPLES = 5
 
 
+def _end_run(slot: Slot) -> None:
+    """Add the slot's run of hits in its current bucket to its counts."""
+    counts = slot.counts.get(slot.bucket)
+    if counts is None:
+        slot.counts[slot.bucket] = [slot.run_matched, slot.run_total]
+    else:
+        counts[0] += slot.run_matched
+        counts[1] += slot.run_total
+    slot.run_matched = slot.run_total = 0
+
+
 def count_batch(engine: Any, items: list[Item], new_state: Any) -> list[tuple[int, Group, int]] | None:
     """Count `items` into `engine`'s group states; the (rule index, group, lowest bucket) touched, in the order the
     groups were first hit. None (nothing changed) when the batch must be counted hit by hit instead: a rule would
@@ -421,7 +433,8 @@ def count_batch(engine: Any, items: list[Item], new_state: Any) -> list[tuple[in
     touched: list[Slot] = []
     newest = engine.newest_event
     for position, (stamp, hits, sample) in enumerate(items, start=1):
-        newest = max(newest, stamp)
+        if stamp > newest:  # noqa: PLR1730 - compiled, a comparison costs less than a call of max()
+            newest = stamp
         for slot, matched in hits:
             bucket = stamp // slot.step
             if slot.mark != mark:
@@ -430,20 +443,24 @@ def count_batch(engine: Any, items: list[Item], new_state: Any) -> list[tuple[in
                 slot.first_pos = position
                 slot.first_stamp = stamp
                 slot.last = slot.last_matched = NEVER
-                slot.low = bucket
+                slot.low = slot.bucket = bucket
+                slot.run_matched = slot.run_total = 0
                 slot.samples = []
                 slot.interval_samples = {}
                 touched.append(slot)
-            counts = slot.counts.get(bucket)
-            if counts is None:
-                counts = slot.counts[bucket] = [0, 0]
-            counts[1] += 1
-            slot.last = max(slot.last, stamp)
+            elif bucket != slot.bucket:
+                _end_run(slot)
+                slot.bucket = bucket
+                if bucket < slot.low:  # noqa: PLR1730
+                    slot.low = bucket
+            slot.run_total += 1
+            if stamp > slot.last:  # noqa: PLR1730
+                slot.last = stamp
             slot.last_pos = position
-            slot.low = min(slot.low, bucket)
             if matched:
-                counts[0] += 1
-                slot.last_matched = max(slot.last_matched, stamp)
+                slot.run_matched += 1
+                if stamp > slot.last_matched:  # noqa: PLR1730
+                    slot.last_matched = stamp
                 if sample is not None:
                     if slot.is_match:
                         kept = slot.interval_samples.get(bucket)
@@ -456,6 +473,8 @@ def count_batch(engine: Any, items: list[Item], new_state: Any) -> list[tuple[in
                         samples.append(sample)
                         if len(samples) > 4 * SAMPLES:
                             del samples[:-SAMPLES]
+    for slot in touched:
+        _end_run(slot)
     # Whether counting by slot is exact for this batch.
     states = engine.states
     rules = engine.rules
