@@ -13,8 +13,6 @@ from consumer.alerting.model import Severity
 from consumer.alerting.rules import AbsenceRule, MatchRule, RatioRule, RuleSettings, ThresholdRule
 
 NS = 1_000_000_000
-SAMPLE_CHARS = 200
-CACHE_LIMIT = 4096
 
 Group = tuple[tuple[str, str], ...]
 
