@@ -52,6 +52,8 @@ GROUPS = {
     "shipper/delivery": ("acks", "producer"),
     # the split of a read chunk into line records
     "shipper/harvest": ("framing",),
+    # the alert evaluator's per-event dispatch and per-hit counting
+    "consumer/alerting": ("fastpath",),
 }
 MANIFEST = _SUPPORT.MANIFEST  # read by shipper.parsers._mypyc.use_sources_if_stale
 

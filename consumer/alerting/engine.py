@@ -25,7 +25,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from consumer.alerting.compiled import NS, Group, Item, Rule, RuleKind
+from consumer.alerting.compiled import NS, Group, Rule, RuleKind
+from consumer.alerting.fastpath import Item, count_batch
 from consumer.alerting.model import Alert, AlertKey, AlertState
 from schemas.timefmt import format_ns
 
@@ -113,12 +114,40 @@ class Engine:
 
     def ingest(self, items: list[Item], wall: int, *, catching_up: bool) -> list[Alert]:
         """Count prepared events, then evaluate the groups they touched; the changes to notify."""
-        touched: dict[tuple[int, Group], int] = {}
+        touched = self.count(items)
         rules, states = self.rules, self.states
+        changes: list[Alert] = []
+        for index, group, low in touched:
+            rule = rules[index]
+            found = states[index].groups.get(group)
+            if found is None:
+                continue
+            state = found
+            if rule.kind in (RuleKind.THRESHOLD, RuleKind.RATIO):
+                self._scan(rule, group, state, low, wall=wall, catching_up=catching_up, changes=changes)
+            elif rule.kind is RuleKind.MATCH:
+                self._match_opened(rule, group, state, low, wall=wall, changes=changes)
+            elif rule.kind is RuleKind.SCHEDULE and state.active is not None:
+                # A matching event after the deadline passed: the job ran (late); the alert resolves.
+                self._resolve_absence(rule, group, state, max(state.last_matched, state.active.started_at), changes)
+        return changes
+
+    def count(self, items: list[Item]) -> list[tuple[int, Group, int]]:
+        """Count `items` into the groups' windows; the (rule index, group, lowest bucket) touched, in the order first
+        hit. consumer.alerting.fastpath counts the batch; where it cannot be exact, hit by hit (`count_each`)."""
+        touched = count_batch(self, items, GroupState)
+        return touched if touched is not None else self.count_each(items)
+
+    def count_each(self, items: list[Item]) -> list[tuple[int, Group, int]]:
+        """Count `items` hit by hit (the reference of consumer.alerting.fastpath.count_batch, and its fallback); the
+        (rule index, group, lowest bucket) touched, in the order first hit."""
+        touched: dict[tuple[int, Group], int] = {}
+        rules = self.rules
         newest = self.newest_event
-        for stamp, hits in items:
+        for stamp, hits, sample in items:
             newest = max(newest, stamp)
-            for index, group, matched, sample in hits:
+            for slot, matched in hits:
+                index, group = slot.index, slot.group
                 rule = rules[index]
                 state = self._group(index, group, stamp)
                 bucket = stamp // rule.step
@@ -145,21 +174,7 @@ class Engine:
                 if low is None or bucket < low:
                     touched[key] = bucket
         self.newest_event = newest
-        changes: list[Alert] = []
-        for (index, group), low in touched.items():
-            rule = rules[index]
-            found = states[index].groups.get(group)
-            if found is None:
-                continue
-            state = found
-            if rule.kind in (RuleKind.THRESHOLD, RuleKind.RATIO):
-                self._scan(rule, group, state, low, wall=wall, catching_up=catching_up, changes=changes)
-            elif rule.kind is RuleKind.MATCH:
-                self._match_opened(rule, group, state, low, wall=wall, changes=changes)
-            elif rule.kind is RuleKind.SCHEDULE and state.active is not None:
-                # A matching event after the deadline passed: the job ran (late); the alert resolves.
-                self._resolve_absence(rule, group, state, max(state.last_matched, state.active.started_at), changes)
-        return changes
+        return [(index, group, low) for (index, group), low in touched.items()]
 
     def _group(self, index: int, group: Group, stamp: int) -> GroupState:
         groups = self.states[index].groups

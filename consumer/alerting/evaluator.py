@@ -30,9 +30,10 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from consumer.alerting.compiled import Dispatch, Item, compile_rule
+from consumer.alerting.compiled import compile_rule
 from consumer.alerting.config import EvaluatorConfig
 from consumer.alerting.engine import Engine
+from consumer.alerting.fastpath import Dispatch, Item, fresh_items
 from consumer.alerting.model import Alert, AlertState
 from consumer.alerting.store import (
     evaluated,
@@ -202,24 +203,11 @@ class EvaluatorSink(Sink):
 
     def _fresh(self, batch: Batch) -> list[Item]:
         """The batch's prepared items, without the hits of rules that already counted the event (after a replay)."""
-        items: list[Item] = []
         evaluated_offsets = self._evaluated
         floors: dict[TopicPartitionKey, int] = {}
         for tp in batch.next_offsets:
             floors[tp] = max((per.get(tp, 0) for per in evaluated_offsets.values()), default=0)
-        names = self._names
-        skipped = 0
-        for item, (topic, partition, offset) in zip(batch.items, batch.sources, strict=True):
-            if item is None:
-                continue
-            if offset >= floors.get((topic, partition), 0):
-                items.append(item)
-                continue
-            kept = tuple(hit for hit in item[1]
-                         if offset >= evaluated_offsets.get(names[hit[0]], {}).get((topic, partition), 0))
-            skipped += len(item[1]) - len(kept)
-            if kept:
-                items.append((item[0], kept))
+        items, skipped = fresh_items(batch.items, batch.sources, evaluated_offsets, self._names, floors)
         self.stats.skipped += skipped
         return items
 

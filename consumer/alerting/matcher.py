@@ -82,13 +82,14 @@ class Body:
 
     __slots__ = ("_ascii", "_attributes", "_event", "_lower", "_needles", "_set", "_text", "_texts", "_tokens")
 
-    def __init__(self, event: dict[str, Any]) -> None:
+    def __init__(self, event: dict[str, Any], found_tokens: list[str] | None = None) -> None:
+        """`found_tokens`: the body's tokens when the caller already made them (`tokens(body_text(event))`)."""
         self._event = event
         self._text = body_text(event)
         self._ascii = self._text.isascii()
         self._lower: str | None = None
-        self._tokens: list[str] | None = None
-        self._set: frozenset[str] | None = None
+        self._tokens: list[str] | None = found_tokens
+        self._set: frozenset[str] | None = None if found_tokens is None else frozenset(found_tokens)
         self._needles: dict[str, bool] = {}
         self._texts: dict[str, tuple[str, ...]] = {}
         attributes = event.get("attributes")

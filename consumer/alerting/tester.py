@@ -12,9 +12,10 @@ import sys
 import time
 from typing import Any, TextIO
 
-from consumer.alerting.compiled import NS, Dispatch, RuleKind, compile_rule
+from consumer.alerting.compiled import NS, RuleKind, compile_rule
 from consumer.alerting.config import EvaluatorConfig
 from consumer.alerting.engine import Engine
+from consumer.alerting.fastpath import Dispatch
 from consumer.alerting.model import Alert
 from consumer.alerting.store import alert_json
 from consumer.config import ConsumerConfig, load_config

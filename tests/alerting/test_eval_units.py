@@ -6,10 +6,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from consumer.alerting.compiled import NS, Dispatch, compile_rule
+from consumer.alerting.compiled import NS, compile_rule
 from consumer.alerting.config import parse_evaluator_config
 from consumer.alerting.cron import CronError, parse_cron
 from consumer.alerting.engine import Engine
+from consumer.alerting.fastpath import Dispatch
 from consumer.alerting.matcher import compile_query
 from consumer.alerting.model import AlertState
 from tests.alerting.helpers import events

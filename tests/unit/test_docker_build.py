@@ -15,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "compose" / "Dockerfile"
 # One module of each mypyc group (setup.py GROUPS).
-COMPILED = ("shipper.parsers.jsonlines", "shipper.parsers.auto", "shipper.delivery.producer", "shipper.harvest.framing")
+COMPILED = ("shipper.parsers.jsonlines", "shipper.parsers.auto", "shipper.delivery.producer", "shipper.harvest.framing",
+            "consumer.alerting.fastpath")
 
 
 def _stages() -> list[list[str]]:
