@@ -290,10 +290,10 @@ class Engine:
                 total -= gone[1]
             if self._holds(rule, matched, total):
                 self._held(rule, group, state, b, matched=matched, total=total, wall=wall, changes=changes)
-            elif b > final_bucket:
-                return  # undecided: later (or late) events may still make it hold
-            elif state.active is not None:
+            elif b <= final_bucket and state.active is not None:
                 self._missed(rule, group, state, b, changes)
+            # A window past final_bucket that does not hold is undecided (late events may still make it hold): no
+            # miss is recorded, but the scan goes on, since a later window of the same batch may hold already.
             b += 1
         active = state.active
         if active is not None and active.state is AlertState.FIRING and b > last_filled + width:

@@ -1,6 +1,7 @@
 """The evaluator's pure parts: cron schedules in a time zone, the in-memory matcher against what search means, and
 a schedule absence rule turned by a given wall clock."""
 
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -70,3 +71,21 @@ def test_a_schedule_absence_fires_at_the_deadline_and_resolves_when_the_job_repo
     assert late_report is not None
     resolved = engine.ingest([late_report], day2 + 2 * 3600 * NS, catching_up=False)
     assert [(a.state, a.resolved_at) for a in resolved] == [(AlertState.RESOLVED, day2 + 2 * 3600 * NS)]
+
+
+def test_a_threshold_reached_within_one_batch_of_recent_events_fires() -> None:
+    # Five errors over five seconds, all in one batch and all newer than the allowed lateness: the windows ending at
+    # the first buckets hold fewer than three, which is undecided (late events may still come), and the scan must go
+    # on to the windows that already hold instead of stopping at the first undecided one.
+    config = parse_evaluator_config({"alert": {"allowed_lateness": "30s"}, "rules": [
+        {"name": "burst", "type": "threshold", "match": "level:error", "group_by": ["service"], "window": "1m",
+         "step": "1s", "threshold": 3}]})
+    rule = compile_rule(0, config.rules[0], config.alert.allowed_lateness)
+    dispatch, engine = Dispatch([rule]), Engine([rule])
+    now = time.time_ns() // NS * NS
+    stamps = [now - 5 * NS + i * NS for i in range(5)]
+    items = [dispatch.prepare(event) for event in events(stamps, service="billing")]
+    assert all(item is not None for item in items)
+    changes = engine.ingest([item for item in items if item is not None], now, catching_up=False)
+    assert [(a.state, a.key.group, a.started_at) for a in changes] == [
+        (AlertState.FIRING, (("service", "billing"),), stamps[2])]
