@@ -174,8 +174,7 @@ def test_retention_settings_take_durations_and_refuse_negative_ones() -> None:
 
 def test_the_wal_shrinks_back_to_its_limit_once_a_reader_lets_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A reader holding a snapshot during a backfill lets the WAL grow (no checkpoint can finish); once it lets go,
-    the WAL is checkpointed and cut back to journal_size_limit within a few commits instead of staying as large as it
-    grew."""
+    the WAL is checkpointed and cut back near its bound within a few commits instead of staying as large as it grew."""
     from consumer.sinks import sqlite_db
 
     limit = 256 * 1024
@@ -186,21 +185,23 @@ def test_the_wal_shrinks_back_to_its_limit_once_a_reader_lets_go(tmp_path: Path,
     reader = sqlite3.connect(db)
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM events").fetchone()  # a snapshot: checkpoints cannot pass it
-    for n in range(10):
+    for n in range(20):
         writer.write(make_events(1_000, start=n * 1_000))
     grown = wal.stat().st_size
-    assert grown > 4 * limit
+    assert grown > 32 * limit
     reader.execute("COMMIT")
     reader.close()
-    # The writer restarts the WAL itself once it is over twice its bound (the checkpoint thread may be busy with it
-    # at that moment: then at a later commit); the commit after a restart cuts the file back to the limit.
-    start = 10_000
+    # The checkpoint thread restarts the WAL once it passes its bound, and the writer itself once it is over twice
+    # the bound (the thread may be busy at that moment: then at a later commit); a restarted WAL is cut back to
+    # journal_size_limit, and each commit then adds its own pages (up to 4 bounds' worth for these 100 events, with
+    # the FTS and the indexes). So within a few commits, and from then on, the file stays within twice the bound plus
+    # a commit's pages: far below what it grew to. Where each size falls between those depends on when the thread
+    # runs, so only the bound is asserted.
     sizes = []
-    while wal.stat().st_size > limit:
-        assert len(sizes) < 100, sizes
-        writer.write(make_events(100, start=start))
-        start += 100
+    for n in range(40):
+        writer.write(make_events(100, start=20_000 + n * 100))
         sizes.append(wal.stat().st_size)
+    assert max(sizes[10:]) <= 8 * limit, sizes
     writer.sink.close()
 
 
