@@ -27,6 +27,10 @@ CONTENT = frozenset({"modified"})
 UNCHANGED = frozenset({"opened", "closed_no_write"})
 MAX_PATHS = 10_000  # changed paths kept between two takes; more count as an overflow
 WAIT_SLICE = 0.25  # seconds between looks at the stop flag while waiting for events
+# How long a stop waits for watchdog's threads. Its Windows reader cancels a blocked ReadDirectoryChangesW with
+# CancelIoEx and then joins without a timeout; a cancel that comes just before the call starts cancels nothing,
+# and the join lasts until the next change in the directory. A stop must not wait for that.
+STOP_WAIT = 2.0
 # File systems whose changes may come from elsewhere (another host, a user-space daemon): inotify sees only
 # what this kernel does, so a watch on them says nothing about a file's growth.
 REMOTE_FILE_SYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "lustre", "afs", "gpfs", "virtiofs")
@@ -235,6 +239,18 @@ class Hints:
         if self._observer is not None:
             # watchdog logs an error when its emitter is stopped mid-read; stopping is what we asked for.
             logging.getLogger("watchdog.observers.inotify").setLevel(logging.CRITICAL)
-            self._observer.stop()
-            self._observer.join(timeout=2)
-            self._observer = None
+            observer, self._observer = self._observer, None
+            stopper = threading.Thread(target=_stop_observer, args=(observer,), name="hints-stop", daemon=True)
+            stopper.start()
+            stopper.join(STOP_WAIT)
+            if stopper.is_alive():
+                log.info(
+                    "The file-system watch did not stop in time; its threads end with the process.",
+                    extra={"waited": STOP_WAIT},
+                )
+
+
+def _stop_observer(observer: Any) -> None:
+    """watchdog's stop, then its join: both may block (see STOP_WAIT), so this runs in a thread of its own."""
+    observer.stop()
+    observer.join(timeout=STOP_WAIT)

@@ -1,16 +1,17 @@
 """Issue 14, "The test suite flakes": a test failed with a 503 `search_phase_execution_exception` while a new index's
 shard was being allocated, because the helper searching the index did not retry.
 
-On a real node of each engine, an index's shard is kept unassigned (an allocation filter naming no node, applied
-while the index is closed and reopened): a search there really answers 503 search_phase_execution_exception. The
+On a real node of each engine, an index's shard is kept unassigned (created under an allocation filter naming no
+node): a search there really answers 503 search_phase_execution_exception. The
 tests' search helpers wait through it and return the document once the filter is lifted and the shard allocated;
 """
 
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -23,15 +24,14 @@ BODY: dict[str, object] = {"query": {"match_all": {}}}
 
 @contextmanager
 def unassigned_index(engine: EngineNode) -> Iterator[str]:
-    """An index holding one document whose only shard is unassigned; deleted afterwards. A search there really
-    answers 503 search_phase_execution_exception (checked: else the test would prove nothing)."""
+    """An index whose only shard is unassigned (created under an allocation filter that names no node); deleted
+    afterwards. A search there really answers 503 search_phase_execution_exception (checked: else the test would
+    prove nothing). Creating it so, rather than closing and reopening a written index, holds on Elasticsearch too,
+    which keeps a closed index's shards where they were and then sometimes leaves them started on reopen."""
     index = f"why-shards-{uuid.uuid4().hex[:10]}"
     try:
-        engine.request("PUT", f"/{index}", {"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
-        engine.request("PUT", f"/{index}/_doc/1?refresh=true", {"message": "allocated at last"})
-        engine.request("POST", f"/{index}/_close")
-        engine.request("PUT", f"/{index}/_settings", {FILTER: "no-such-node"})
-        engine.request("POST", f"/{index}/_open?wait_for_active_shards=0")
+        settings = {"number_of_shards": 1, "number_of_replicas": 0, FILTER: "no-such-node"}
+        engine.request("PUT", f"/{index}?wait_for_active_shards=0", {"settings": settings})
         with pytest.raises(engine_http.EngineHTTPError) as refused:
             engine.request("POST", f"/{index}/_search", BODY)
         assert refused.value.status == 503 and "search_phase_execution_exception" in str(refused.value)
@@ -44,21 +44,32 @@ def unassigned_index(engine: EngineNode) -> Iterator[str]:
                 raise
 
 
-def lift_filter_later(engine: EngineNode, index: str, delay: float) -> threading.Thread:
+def allocate_and_write_later(engine: EngineNode, index: str, delay: float) -> threading.Thread:
+    """After `delay` seconds, lifts the filter and writes one document (the write waits for the primary)."""
+
     def lift() -> None:
         time.sleep(delay)
         engine.request("PUT", f"/{index}/_settings", {FILTER: None})
+        engine.request("PUT", f"/{index}/_doc/1?refresh=true&timeout=2m", {"message": "allocated at last"})
 
     thread = threading.Thread(target=lift, daemon=True)
     thread.start()
     return thread
 
 
+def search_through_503(search: Callable[[], list[dict[str, Any]]], writing: threading.Thread) -> list[dict[str, Any]]:
+    """The first search must come back (not raise) through the 503s. The shard may start before the document is
+    written, so once the writer is done, a search that found nothing yet is made again."""
+    hits = search()
+    writing.join(60)
+    assert not writing.is_alive(), "the document was not written within 60 s of the filter's lifting"
+    return hits or search()
+
+
 def test_a_search_waits_through_503_while_the_shard_is_unassigned(engine: EngineNode) -> None:
     with unassigned_index(engine) as index:
-        lifting = lift_filter_later(engine, index, 2.0)
-        hits = engine_http.search_hits(engine.url, index, BODY)
-        lifting.join(30)
+        writing = allocate_and_write_later(engine, index, 2.0)
+        hits = search_through_503(lambda: engine_http.search_hits(engine.url, index, BODY), writing)
     assert [hit["_source"]["message"] for hit in hits] == ["allocated at last"]
 
 
@@ -66,7 +77,6 @@ def test_a_search_waits_through_503_while_the_shard_is_unassigned(engine: Engine
 def test_the_opensearch_client_helper_waits_too(opensearch_url: str) -> None:
     engine = EngineNode("opensearch", opensearch_url)
     with unassigned_index(engine) as index:
-        lifting = lift_filter_later(engine, index, 2.0)
-        hits = opensearch.search_hits(opensearch_url, index, BODY)
-        lifting.join(30)
+        writing = allocate_and_write_later(engine, index, 2.0)
+        hits = search_through_503(lambda: opensearch.search_hits(opensearch_url, index, BODY), writing)
     assert [hit["_source"]["message"] for hit in hits] == ["allocated at last"]

@@ -63,9 +63,21 @@ class RunningShipper:
     def stop(self) -> int:
         self.stop_event.set()
         self.thread.join(60)
-        assert not self.thread.is_alive(), "the shipper did not stop within 60 s"
+        assert not self.thread.is_alive(), "the shipper did not stop within 60 s; where each thread was:\n" + all_stacks()
         assert not self.errors, f"the shipper failed: {self.errors[0]!r}"
         return self.result[0] if self.result else -1
+
+
+def all_stacks() -> str:
+    """Every thread's stack, so that a stop that hangs says where it hangs."""
+    import sys
+    import traceback
+
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    return "\n".join(
+        f"--- {names.get(ident, ident)}\n" + "".join(traceback.format_stack(frame))
+        for ident, frame in sys._current_frames().items()
+    )
 
 
 def topic_size(bootstrap: str, topic: str) -> int:
