@@ -12,9 +12,7 @@ Then times, A B A B in the same minutes: /api/jobs over HTTP (`consumer serve` o
 """
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -24,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from console_latency import NS, TOPIC, build, free_port, get  # noqa: E402
+from console_latency import NS, TOPIC, ConsoleDidNotStart, build, get, served  # noqa: E402
 
 from consumer.config import parse_config  # noqa: E402
 from consumer.console import jobs as jobs_view  # noqa: E402
@@ -107,52 +105,41 @@ def main() -> int:
     config_path = args.dir / "consumer-jobs.toml"
     config_path.write_text(f'[kafka]\ntopics = ["{TOPIC}"]\n\n[sink]\ntype = "sqlite"\npath = "{db}"\n')
     pool = ReaderPool(parse_config({"kafka": {"topics": [TOPIC]}, "sink": {"type": "sqlite", "path": str(db)}}))
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "consumer", "serve", "--config", str(config_path), "--listen",
-                               f"127.0.0.1:{port}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                get(base, "/api/health", {})
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    print("the console did not start")
-                    return 1
-                time.sleep(0.2)
-        shipped = jobs_view.MARKER_WORD
-        results: dict[str, list[float]] = {"http": [], "A": [], "B": []}
-        answer = None
-        for _round in range(2):  # A B A B
-            for _ in range(args.repeat):
-                ms, answer = get(base, "/api/jobs", {})
-                results["http"].append(ms)
-            jobs_view.MARKER_WORD = shipped
-            results["A"] += timed(lambda: jobs_view.job_runs(pool), args.repeat)
-            jobs_view.MARKER_WORD = ""
-            results["B"] += timed(lambda: jobs_view.job_runs(pool), args.repeat)
-            jobs_view.MARKER_WORD = shipped
-        assert answer is not None
-        runs = sum(len(j["runs"]) for j in answer["jobs"])
-        print(f"{len(answer['jobs'])} jobs, {runs} runs listed (complete: {answer['complete']})")
-        print(f"{'case':<58} {'median ms':>10} {'max ms':>8}")
-        for name, key in (("GET /api/jobs over HTTP (as shipped)", "http"),
-                          ("job_runs in process, text 'job' + event.name (A, shipped)", "A"),
-                          ("job_runs in process, event.name only (B)", "B")):
-            print(f"{name:<58} {statistics.median(results[key]):>10.1f} {max(results[key]):>8.1f}")
-        return 0
+        with served(config_path) as base:
+            return measure(base, pool, args.repeat)
     finally:
         pool.close()
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+
+
+def measure(base: str, pool: ReaderPool, repeat: int) -> int:
+    """GET /api/jobs over HTTP, and the view's query in process with and without the marker word, A B A B."""
+    shipped = jobs_view.MARKER_WORD
+    results: dict[str, list[float]] = {"http": [], "A": [], "B": []}
+    answer = None
+    for _round in range(2):  # A B A B
+        for _ in range(repeat):
+            ms, answer = get(base, "/api/jobs", {})
+            results["http"].append(ms)
+        jobs_view.MARKER_WORD = shipped
+        results["A"] += timed(lambda: jobs_view.job_runs(pool), repeat)
+        jobs_view.MARKER_WORD = ""
+        results["B"] += timed(lambda: jobs_view.job_runs(pool), repeat)
+        jobs_view.MARKER_WORD = shipped
+    assert answer is not None
+    runs = sum(len(j["runs"]) for j in answer["jobs"])
+    print(f"{len(answer['jobs'])} jobs, {runs} runs listed (complete: {answer['complete']})")
+    print(f"{'case':<58} {'median ms':>10} {'max ms':>8}")
+    for name, key in (("GET /api/jobs over HTTP (as shipped)", "http"),
+                      ("job_runs in process, text 'job' + event.name (A, shipped)", "A"),
+                      ("job_runs in process, event.name only (B)", "B")):
+        print(f"{name:<58} {statistics.median(results[key]):>10.1f} {max(results[key]):>8.1f}")
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except ConsoleDidNotStart as error:
+        print("the console did not start:", error)
+        sys.exit(1)

@@ -20,6 +20,8 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -99,19 +101,14 @@ def get(base: str, path: str, params: dict[str, Any]) -> tuple[float, Any]:
     return (time.perf_counter() - started) * 1000, json.loads(body)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--dir", type=Path, default=ROOT / ".cache" / "bench-console")
-    parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--rebuild", action="store_true")
-    args = parser.parse_args()
-    db = args.dir / f"console-{args.events}.db"
-    if args.rebuild or not db.exists():
-        seconds = build(db, args.events)
-        print(f"built {args.events} events in {seconds:.1f} s ({args.events / seconds:,.0f} events/s) at {db}")
-    config = args.dir / "consumer.toml"
-    config.write_text(f'[kafka]\ntopics = ["{TOPIC}"]\n\n[sink]\ntype = "sqlite"\npath = "{db}"\n')
+class ConsoleDidNotStart(RuntimeError):
+    """`consumer serve` exited or did not answer /api/health within a minute."""
+
+
+@contextmanager
+def served(config: Path) -> Iterator[str]:
+    """`consumer serve` on `config` at a free loopback port, answering /api/health; yields its base URL and stops it
+    (SIGTERM, then SIGKILL) whatever happens."""
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "consumer", "serve", "--config", str(config), "--listen",
                                f"127.0.0.1:{port}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -125,10 +122,35 @@ def main() -> int:
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    print("the console did not start:", server.stderr.read().decode() if server.stderr else "")
-                    return 1
+                    server.kill()
+                    _, stderr = server.communicate()
+                    raise ConsoleDidNotStart(stderr.decode("utf-8", "replace")) from None
                 time.sleep(0.2)
-        cases = [
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--dir", type=Path, default=ROOT / ".cache" / "bench-console")
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+    db = args.dir / f"console-{args.events}.db"
+    if args.rebuild or not db.exists():
+        seconds = build(db, args.events)
+        print(f"built {args.events} events in {seconds:.1f} s ({args.events / seconds:,.0f} events/s) at {db}")
+    config = args.dir / "consumer.toml"
+    config.write_text(f'[kafka]\ntopics = ["{TOPIC}"]\n\n[sink]\ntype = "sqlite"\npath = "{db}"\n')
+    with served(config) as base:
+        cases: list[tuple[str, str, dict[str, Any], int]] = [
             ("facets, 24 h, no text", "/api/facets", {"since": "24h"}, 300),
             ("histogram, 24 h, no text", "/api/histogram", {"since": "24h"}, 300),
             ("facets, 24 h, level:error", "/api/facets", {"since": "24h", "q": "level:error"}, 300),
@@ -154,14 +176,11 @@ def main() -> int:
             failed += verdict != "ok"
             print(f"{name:<42} {median:>10.1f} {max(times):>8.1f} {target:>7}  {summary} {verdict}")
         return 0 if not failed else 1
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except ConsoleDidNotStart as error:
+        print("the console did not start:", error)
+        sys.exit(1)
