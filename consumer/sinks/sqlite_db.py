@@ -36,30 +36,32 @@ import sqlite3
 import sys
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 PAGE_SIZE = 16_384  # for new database files
 WAL_CHECKPOINT_BYTES = 64 * 1_048_576
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS topics (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS services (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS hosts (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
     event_id BLOB NOT NULL UNIQUE,
     timestamp INTEGER NOT NULL,
     severity INTEGER NOT NULL,
-    service TEXT,
-    host TEXT,
+    service INTEGER,
+    host INTEGER,
     trace_id BLOB,
     source_topic INTEGER,
     source_partition INTEGER,
     source_offset INTEGER,
     content_hash BLOB
 );
-CREATE INDEX IF NOT EXISTS events_by_timestamp ON events (timestamp);
+CREATE INDEX IF NOT EXISTS events_by_timestamp ON events (timestamp, severity);
 CREATE INDEX IF NOT EXISTS events_by_trace ON events (trace_id) WHERE trace_id IS NOT NULL;
--- The console's counts (consumer/sinks/sqlite_reader_facets.py): levels and the histogram, services and hosts.
-CREATE INDEX IF NOT EXISTS events_by_severity ON events (severity, timestamp);
+-- The console's counts (consumer/sinks/sqlite_reader_facets.py): the histogram and levels walk events_by_timestamp,
+-- the facets of services and hosts events_by_source.
 CREATE INDEX IF NOT EXISTS events_by_source ON events (service, host, severity, timestamp);
 CREATE TABLE IF NOT EXISTS blocks (id INTEGER PRIMARY KEY, slots INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
@@ -154,10 +156,16 @@ def create_schema(connection: sqlite3.Connection) -> None:
     connection.execute("BEGIN IMMEDIATE")
     upgraded = False
     try:
-        if layout_version(connection) < 3:
-            from consumer.sinks.sqlite_migrate import upgrade_to_3
+        layout = layout_version(connection)
+        if layout < 3:
+            from consumer.sinks.sqlite_migrate import upgrade_from_2
 
-            upgrade_to_3(connection, DDL)
+            upgrade_from_2(connection, DDL)
+            upgraded = True
+        elif layout < SCHEMA_VERSION:
+            from consumer.sinks.sqlite_migrate import upgrade_from_3
+
+            upgrade_from_3(connection, DDL)
             upgraded = True
         else:
             for statement in _statements(DDL + FTS_AUTOMERGE):
@@ -193,10 +201,14 @@ def create_schema(connection: sqlite3.Connection) -> None:
 
 
 def layout_version(connection: sqlite3.Connection) -> int:
-    """3 for a file with schema 3's layout or none yet (empty), else 2 (schema 1 and 2 share the `events` layout that
-    upgrade_to_3 rewrites)."""
-    columns = {row[1] for row in connection.execute("PRAGMA table_info(events)")}
-    return 2 if "event" in columns else 3
+    """The layout of the file's `events` table: 4 (SCHEMA_VERSION) for schema 4's or none yet (empty), 3 for schema 3's
+    (service and host as text), else 2 (schema 1 and 2 share the `events` layout that upgrade_from_2 rewrites)."""
+    columns = {str(row[1]): str(row[2]).upper() for row in connection.execute("PRAGMA table_info(events)")}
+    if "event" in columns:
+        return 2
+    if columns.get("service", "INTEGER") != "INTEGER":
+        return 3
+    return SCHEMA_VERSION
 
 
 def _statements(script: str) -> list[str]:
