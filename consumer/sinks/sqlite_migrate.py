@@ -3,10 +3,10 @@
 - schema 1 or 2 -> the current layout (`upgrade_from_2`): the old `events` rows are rewritten through the sink's own
   write path (blocks, integer timestamps, topic, service and host ids), the FTS table rebuilt from the messages they
   stored, the old tables dropped. Row ids change (the order is kept); nothing outside `events` refers to them.
-- schema 3 -> 4 (`upgrade_from_3`): service and host interned (consumer/sinks/sqlite_names.py) and the indexes of
-  schema 4: `events` copied into a table whose `service` and `host` are ids, with the same row ids, so the blocks and
-  the FTS entries (keyed by row id) stay as they are; `events_by_timestamp` covers the severity and
-  `events_by_severity` is gone (sqlite_reader_facets.py).
+- schema 3 -> 4 (`upgrade_from_3`): service and host interned (consumer/sinks/sqlite_names.py): `events` copied into
+  a table whose `service` and `host` are ids, with the same row ids, so the blocks and the FTS entries (keyed by row
+  id) stay as they are; its indexes built again after the copy (a schema 3 file that predates the console's
+  indexes gets them here too).
 
 Then `compact_after_upgrade` gives the old pages back with one VACUUM.
 """

@@ -7,10 +7,10 @@ with words, those FTS5 lists; SQLite counts, Python only folds the few groups in
   id, and over a range holding at least WIDE_FRACTION of the index's time span, the pass walks the covering index
   events_by_source in its own order (no sorter, no table row read); a narrow range reads its rows through
   events_by_timestamp instead. Service and host are interned ids (consumer/sinks/sqlite_names.py): the groups are
-  joined to their names after the count;
-- histogram: without words, attributes, trace id, service or host, one walk per bucket of its range of the covering
-  index events_by_timestamp (timestamp, severity), counting per severity class in the same walk (`bucket_counts`);
-  otherwise one GROUP BY (timestamp / interval, severity) pass over the selected rows;
+  joined to their names after the count, so the count stays a walk of the index;
+- histogram: without words, attributes, trace id, service or host, one count per (severity number present, bucket),
+  each a range of the covering index events_by_severity; otherwise one GROUP BY (timestamp / interval, severity)
+  pass over the selected rows;
 - tail: the row id is the cursor (ids only grow, and a batch's rows commit in id order), so "newer than" is a range of
   the primary key; the current end is the highest id, read once per call, so rows committed while the call runs
   are left for the next one rather than skipped.
@@ -28,7 +28,6 @@ from typing import Any
 import orjson
 
 from consumer.sinks.browse import (
-    CLASSES,
     FacetCounts,
     Histogram,
     SeverityClass,
@@ -41,38 +40,16 @@ from consumer.sinks.sqlite_codec import StoredEvents
 from consumer.sinks.sqlite_names import HOST_NAME, SERVICE_NAME, named_groups
 from consumer.sinks.sqlite_reader_query import AttributeFilter, fts_query
 
-TIMESTAMP_INDEX = "events_by_timestamp"
+SEVERITY_INDEX = "events_by_severity"
 SOURCE_INDEX = "events_by_source"
 WIDE_FRACTION = 0.05
+# One severity number's count per bucket: ?1 severity, ?2 interval, ?3 since, ?4 until, ?5 the bucket starts (JSON).
+BUCKET_COUNTS = (
+    "SELECT j.value, (SELECT count(*) FROM events INDEXED BY events_by_severity WHERE severity = ?1 "
+    "AND timestamp >= max(j.value, ?3) AND timestamp < min(j.value + ?2, ?4)) FROM json_each(?5) AS j"
+)
 ATTRIBUTE_SCAN_LIMIT = 200_000  # candidates walked by facets/histogram with attribute filters
 TAIL_SCAN_LIMIT = 50_000  # rows walked by one tail call with attribute filters
-
-
-def bucket_counts(classes: list[SeverityClass], *, at_least: bool) -> str:
-    """The histogram's statement without words, attributes, trace id, service or host: per bucket a JSON array of its
-    count and one count per class of `classes` but the first (which is the count less the others'). ?1 interval,
-    ?2 since, ?3 until, ?4 the bucket starts (JSON), ?5 (`at_least`) the lowest severity number counted.
-
-    Each filtered count costs about half a walk more (~18 ns per event per class here): the first class, the one
-    left to the subtraction, is the commonest (INFO) when it can match."""
-    filters = "".join(f", count(*) FILTER (WHERE {_class_filter(severity_class_)})" for severity_class_ in classes[1:])
-    return (f"SELECT j.value, (SELECT json_array(count(*){filters}) FROM events INDEXED BY {TIMESTAMP_INDEX} "
-            "WHERE timestamp >= max(j.value, ?2) AND timestamp < min(j.value + ?1, ?3)"
-            f"{' AND severity >= ?5' if at_least else ''}) FROM json_each(?4) AS j")
-
-
-def _class_filter(severity_class_: SeverityClass) -> str:
-    if severity_class_ is SeverityClass.UNSPECIFIED:
-        return "severity NOT BETWEEN 1 AND 24"
-    return f"severity BETWEEN {severity_class_.lowest} AND {severity_class_.lowest + 3}"
-
-
-def _classes_from(min_severity: int | None) -> list[SeverityClass]:
-    """The classes an event of at least `min_severity` can be in (UNSPECIFIED always: numbers above 24), INFO first
-    when it is one of them."""
-    lowest = 0 if min_severity is None else min_severity
-    classes = [c for c in CLASSES if c is SeverityClass.UNSPECIFIED or c.lowest + 3 >= lowest]
-    return sorted(classes, key=lambda c: c is not SeverityClass.INFO)
 
 
 def _and(where: str, clause: str) -> str:
@@ -128,13 +105,14 @@ class SqliteBrowser:
             complete = self._walk_attributes(where, params, attributes, lambda row, _event: _count_row(
                 row, 1, levels, services, hosts), columns=f"severity, {SERVICE_NAME}, {HOST_NAME}")
         else:
-            if selection.counted_by_indexes and self._wide(selection):
+            if selection.counted_by_indexes and self._has(SOURCE_INDEX) and self._wide(selection):
                 # One walk of the covering index in its own order: no sorter, no table rows; the groups come out in
                 # index order (a service filter seeks to its part of the index).
                 grouped = (f"SELECT severity, service, host, count(*) AS n FROM events INDEXED BY {SOURCE_INDEX} "
                            f"{where} GROUP BY service, host, severity")
             else:
                 grouped = f"SELECT severity, service, host, count(*) AS n FROM events {where} GROUP BY severity, service, host"
+            # The few groups joined to their names once counted (consumer/sinks/sqlite_names.py).
             for severity, service, host, count in self._connection.execute(named_groups(grouped), params):
                 _count_row((severity, service, host), int(count), levels, services, hosts)
         total = sum(levels.values())
@@ -143,22 +121,16 @@ class SqliteBrowser:
     def histogram(self, selection: Selection, since_ns: int, until_ns: int, interval_ns: int) -> Histogram:
         starts = bucket_starts(since_ns, until_ns, interval_ns)  # refuses too many buckets before any scan
         counts: Counter[tuple[int, SeverityClass]] = Counter()
-        if selection.counted_by_indexes and not selection.by_source:
-            # Per bucket, one walk of its range of events_by_timestamp (timestamp, severity), which covers it: the
-            # work is the events in the range, whatever its length, and nothing is sorted.
-            classes = _classes_from(selection.min_severity)
-            bound: list[Any] = [interval_ns, since_ns, until_ns, orjson.dumps(starts).decode()]
-            if selection.min_severity is not None:
-                bound.append(selection.min_severity)
-            sql = bucket_counts(classes, at_least=selection.min_severity is not None)
-            for start, found in self._connection.execute(sql, bound):
-                total, *numbers = orjson.loads(found)
-                for severity_class_, number in zip(classes[1:], numbers, strict=True):
+        if selection.counted_by_indexes and not selection.by_source and self._has(SEVERITY_INDEX):
+            # Per severity number present, one count per bucket, each a range of events_by_severity: the work is
+            # the events in the range, whatever its length, and nothing is sorted.
+            severities = [s for s in self._severities() if selection.min_severity is None or s >= selection.min_severity]
+            buckets = orjson.dumps(starts).decode()
+            for severity in severities:
+                bound = (severity, interval_ns, since_ns, until_ns, buckets)
+                for start, number in self._connection.execute(BUCKET_COUNTS, bound):
                     if number:
-                        counts[(int(start), severity_class_)] += int(number)
-                rest = int(total) - sum(int(number) for number in numbers)
-                if rest:
-                    counts[(int(start), classes[0])] += rest
+                        counts[(int(start), severity_class(severity))] += int(number)
             return histogram_of(since_ns, until_ns, interval_ns, counts)
         attributes = selection.attributes
         where, params = _with_text(selection.where, selection.params, selection.text)
@@ -176,6 +148,11 @@ class SqliteBrowser:
                 counts[(int(start), severity_class(int(severity)))] += int(number)
         return histogram_of(since_ns, until_ns, interval_ns, counts, complete=complete)
 
+    def _has(self, *indexes: str) -> bool:
+        """Whether the file has these indexes (a file no consumer of this version opened yet lacks them)."""
+        present = {row[0] for row in self._connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        return all(name in present for name in indexes)
+
     def _wide(self, selection: Selection) -> bool:
         """Whether the time range holds at least WIDE_FRACTION of the index's time span: then walking a whole
         counting index costs less than reading the range's rows; a narrow range reads its few rows instead."""
@@ -185,6 +162,17 @@ class SqliteBrowser:
         since = max(int(low), selection.since_ns if selection.since_ns is not None else int(low))
         until = min(int(high) + 1, selection.until_ns if selection.until_ns is not None else int(high) + 1)
         return (until - since) >= WIDE_FRACTION * (int(high) + 1 - int(low))
+
+    def _severities(self) -> list[int]:
+        """The severity numbers present, by a skip over events_by_severity (one seek per distinct number)."""
+        found: list[int] = []
+        last = -1
+        while True:
+            (number,) = self._connection.execute("SELECT min(severity) FROM events WHERE severity > ?", (last,)).fetchone()
+            if number is None:
+                return found
+            last = int(number)
+            found.append(last)
 
     def end(self) -> int:
         (last,) = self._connection.execute("SELECT max(id) FROM events").fetchone()
