@@ -37,7 +37,14 @@ from consumer.sinks.browse import (
     severity_class,
 )
 from consumer.sinks.sqlite_codec import StoredEvents
-from consumer.sinks.sqlite_names import HOST_NAME, SERVICE_NAME, named_groups
+from consumer.sinks.sqlite_names import (
+    HOST_FILTER,
+    HOST_FILTER_IN_WALK,
+    HOST_NAME,
+    SERVICE_FILTER,
+    SERVICE_NAME,
+    named_groups,
+)
 from consumer.sinks.sqlite_reader_query import AttributeFilter, fts_query
 
 SEVERITY_INDEX = "events_by_severity"
@@ -108,8 +115,9 @@ class SqliteBrowser:
             if selection.counted_by_indexes and self._has(SOURCE_INDEX) and self._wide(selection):
                 # One walk of the covering index in its own order: no sorter, no table rows; the groups come out in
                 # index order (a service filter seeks to its part of the index).
+                walk = where if SERVICE_FILTER in where else where.replace(HOST_FILTER, HOST_FILTER_IN_WALK)
                 grouped = (f"SELECT severity, service, host, count(*) AS n FROM events INDEXED BY {SOURCE_INDEX} "
-                           f"{where} GROUP BY service, host, severity")
+                           f"{walk} GROUP BY service, host, severity")
             else:
                 grouped = f"SELECT severity, service, host, count(*) AS n FROM events {where} GROUP BY severity, service, host"
             # The few groups joined to their names once counted (consumer/sinks/sqlite_names.py).
