@@ -15,10 +15,10 @@ Layout, schema 4 (bytes per event measured with `dbstat` on bench/consume_throug
   (consumer/sinks/sqlite_codec.py; 70.6 bytes per event); no second copy of the text anywhere (schema 2 kept the
   message in `events` and the whole event beside it).
 - `events_fts`: a contentless FTS5 table (`content=''`, `columnsize=0`) over the message, filled once per chunk
-  with INSERT ... SELECT; it keeps only the inverted index (62.3 bytes per event). Deleting from it (retention) gives the same text again,
-  taken from the stored event. `automerge` is 16 instead of 4: segments of one level are merged once 16 of them
-  exist, so a batch's segment is rewritten fewer times; `crisismerge` is 64, so those merges are incremental (see
-  FTS_AUTOMERGE).
+  with INSERT ... SELECT; it keeps only the inverted index (62.3 bytes per event). Deleting from it (retention)
+  gives the same text again, taken from the stored event. `automerge` is 16 instead of 4: segments of one level are
+  merged once 16 of them exist, so a batch's segment is rewritten fewer times; `crisismerge` is 64, so those merges
+  are incremental (see FTS_AUTOMERGE).
 - `offsets`: (topic, partition) -> next offset, written in the same transaction as the rows.
 - `dead_letters`: records the index cannot take, with the raw bytes.
 - `conflicts`: an `event_id` that arrived again with different content (`consumer.content`): the version the index
