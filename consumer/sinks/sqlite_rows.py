@@ -2,8 +2,8 @@
 
 A row is (event_id, timestamp ns, severity, service, host, trace id, message, raw JSON); the service and host are
 stored as ids into their dictionary tables (consumer/sinks/sqlite_names.py), interned with the chunk. Ids are given,
-not taken from SQLite: a chunk's rows get `base + position`, so that a block's id is its first row's and rows need no block
-pointer (consumer/sinks/sqlite_codec.py). A row INSERT OR IGNORE skipped (a re-send) leaves its id unused.
+not taken from SQLite: a chunk's rows get `base + position`, so that a block's id is its first row's and rows need
+no block pointer (consumer/sinks/sqlite_codec.py). A row INSERT OR IGNORE skipped (a re-send) leaves its id unused.
 """
 
 import sqlite3
