@@ -1,18 +1,24 @@
 """The SQLite database layout and how it is opened (WAL, owner-only file).
 
-Layout, schema 3 (bytes per event measured with `dbstat` on bench/consume_throughput.py's corpus, bench/README.md):
+Layout, schema 4 (bytes per event measured with `dbstat` on bench/consume_throughput.py's corpus, bench/README.md:
+305 in pages at schema 3, 271 at schema 4, the file 1.61x -> 1.43x the raw lines):
 - `events`: one row per event, only what search filters and orders by and what exactly-once needs: `event_id` (the
   16 bytes of the id, stream hash then offset, under UNIQUE), `timestamp` as integer nanoseconds since the epoch
-  (8 bytes instead of 30 of text, in the row and in `events_by_timestamp`), severity, service, host, `trace_id` (16
-  bytes, NULL without one; `events_by_trace` is partial, so untraced events cost it nothing), the source topic (an
-  id into `topics`), partition and offset, and `content_hash`, NULL until a re-send makes the index compare it.
-- `blocks`: the events' JSON exactly as received, zstd-compressed 128 at a time (consumer/sinks/sqlite_codec.py);
-  no second copy of the text anywhere (schema 2 kept the message in `events` and the whole event beside it).
+  (8 bytes instead of 30 of text, in the row and in `events_by_timestamp`), severity, service and host as ids into
+  `services` and `hosts` (consumer/sinks/sqlite_names.py: each name stored once, the row and its `events_by_source`
+  entry ~16 and ~18 bytes smaller on the bench corpus, more with real fqdns), `trace_id` (16 bytes, NULL without one;
+  `events_by_trace` is partial, so untraced events cost it nothing), the source topic (an id into `topics`),
+  partition and offset, and `content_hash`, NULL until a re-send makes the index compare it. Per event on the bench
+  corpus: `events` 46.6 bytes, its UNIQUE index 27.6, `events_by_source` 23.7, `events_by_severity` 21.0,
+  `events_by_timestamp` 18.8.
+- `blocks`: the events' JSON exactly as received, zstd-compressed in blocks sized to fill a page
+  (consumer/sinks/sqlite_codec.py; 70.6 bytes per event); no second copy of the text anywhere (schema 2 kept the
+  message in `events` and the whole event beside it).
 - `events_fts`: a contentless FTS5 table (`content=''`, `columnsize=0`) over the message, filled once per chunk
-  with INSERT ... SELECT; it keeps only the inverted index. Deleting from it (retention) gives the same text again,
-  taken from the stored event. `automerge` is 16 instead of 4: segments of one level are merged once 16 of them
-  exist, so a batch's segment is rewritten fewer times; `crisismerge` is 64, so those merges are incremental (see
-  FTS_AUTOMERGE).
+  with INSERT ... SELECT; it keeps only the inverted index (62.3 bytes per event). Deleting from it (retention)
+  gives the same text again, taken from the stored event. `automerge` is 16 instead of 4: segments of one level are
+  merged once 16 of them exist, so a batch's segment is rewritten fewer times; `crisismerge` is 64, so those merges
+  are incremental (see FTS_AUTOMERGE).
 - `offsets`: (topic, partition) -> next offset, written in the same transaction as the rows.
 - `dead_letters`: records the index cannot take, with the raw bytes.
 - `conflicts`: an `event_id` that arrived again with different content (`consumer.content`): the version the index
@@ -21,8 +27,10 @@ Layout, schema 3 (bytes per event measured with `dbstat` on bench/consume_throug
   reader's cached block cannot be another block under the same id after retention emptied the table).
 
 Migrations: `create_schema` upgrades an older file in place, in one transaction: schema 1 and 2 files have their
-rows rewritten into schema 3 (blocks, integer timestamps, the FTS table rebuilt from the stored messages), the old
-tables dropped; then one VACUUM gives their pages back and turns incremental vacuum on (sqlite_migrate).
+rows rewritten into the current layout (blocks, integer timestamps, interned names, the FTS table rebuilt from the
+stored messages), the old tables dropped; a schema 3 file has its `events` table copied with the names interned and
+the same row ids (blocks and FTS entries untouched) and its indexes built again; then one VACUUM gives the old pages
+back and turns incremental vacuum on (sqlite_migrate).
 
 New files: pages of 16 KiB (each WAL frame is one write() plus a header and checksum: 4 KiB pages cost three times the
 commit CPU), `auto_vacuum=INCREMENTAL` (retention hands pages back in small steps). The sink's own connection has no
@@ -36,20 +44,22 @@ import sqlite3
 import sys
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 PAGE_SIZE = 16_384  # for new database files
 WAL_CHECKPOINT_BYTES = 64 * 1_048_576
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS topics (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS services (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS hosts (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
     event_id BLOB NOT NULL UNIQUE,
     timestamp INTEGER NOT NULL,
     severity INTEGER NOT NULL,
-    service TEXT,
-    host TEXT,
+    service INTEGER,
+    host INTEGER,
     trace_id BLOB,
     source_topic INTEGER,
     source_partition INTEGER,
@@ -154,10 +164,16 @@ def create_schema(connection: sqlite3.Connection) -> None:
     connection.execute("BEGIN IMMEDIATE")
     upgraded = False
     try:
-        if layout_version(connection) < 3:
-            from consumer.sinks.sqlite_migrate import upgrade_to_3
+        layout = layout_version(connection)
+        if layout < 3:
+            from consumer.sinks.sqlite_migrate import upgrade_from_2
 
-            upgrade_to_3(connection, DDL)
+            upgrade_from_2(connection, DDL)
+            upgraded = True
+        elif layout < SCHEMA_VERSION:
+            from consumer.sinks.sqlite_migrate import upgrade_from_3
+
+            upgrade_from_3(connection, DDL)
             upgraded = True
         else:
             for statement in _statements(DDL + FTS_AUTOMERGE):
@@ -193,10 +209,14 @@ def create_schema(connection: sqlite3.Connection) -> None:
 
 
 def layout_version(connection: sqlite3.Connection) -> int:
-    """3 for a file with schema 3's layout or none yet (empty), else 2 (schema 1 and 2 share the `events` layout that
-    upgrade_to_3 rewrites)."""
-    columns = {row[1] for row in connection.execute("PRAGMA table_info(events)")}
-    return 2 if "event" in columns else 3
+    """The layout of the file's `events` table: 4 (SCHEMA_VERSION) for schema 4's or none yet (empty), 3 for schema 3's
+    (service and host as text), else 2 (schema 1 and 2 share the `events` layout that upgrade_from_2 rewrites)."""
+    columns = {str(row[1]): str(row[2]).upper() for row in connection.execute("PRAGMA table_info(events)")}
+    if "event" in columns:
+        return 2
+    if columns.get("service", "INTEGER") != "INTEGER":
+        return 3
+    return SCHEMA_VERSION
 
 
 def _statements(script: str) -> list[str]:

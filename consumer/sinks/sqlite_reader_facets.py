@@ -6,7 +6,8 @@ with words, those FTS5 lists; SQLite counts, Python only folds the few groups in
   the events (folded into level classes and the top services and hosts here). Without words, attributes or a trace
   id, and over a range holding at least WIDE_FRACTION of the index's time span, the pass walks the covering index
   events_by_source in its own order (no sorter, no table row read); a narrow range reads its rows through
-  events_by_timestamp instead;
+  events_by_timestamp instead. Service and host are interned ids (consumer/sinks/sqlite_names.py): the groups are
+  joined to their names after the count, so the count stays a walk of the index;
 - histogram: without words, attributes, trace id, service or host, one count per (severity number present, bucket),
   each a range of the covering index events_by_severity; otherwise one GROUP BY (timestamp / interval, severity)
   pass over the selected rows;
@@ -36,6 +37,14 @@ from consumer.sinks.browse import (
     severity_class,
 )
 from consumer.sinks.sqlite_codec import StoredEvents
+from consumer.sinks.sqlite_names import (
+    HOST_FILTER,
+    HOST_FILTER_IN_WALK,
+    HOST_NAME,
+    SERVICE_FILTER,
+    SERVICE_NAME,
+    named_groups,
+)
 from consumer.sinks.sqlite_reader_query import AttributeFilter, fts_query
 
 SEVERITY_INDEX = "events_by_severity"
@@ -101,17 +110,18 @@ class SqliteBrowser:
         complete = True
         if attributes:
             complete = self._walk_attributes(where, params, attributes, lambda row, _event: _count_row(
-                row, 1, levels, services, hosts), columns="severity, service, host")
-        elif selection.counted_by_indexes and self._has(SOURCE_INDEX) and self._wide(selection):
-            # One walk of the covering index in its own order: no sorter, no table rows; the groups come out in
-            # index order (a service filter seeks to its part of the index).
-            sql = (f"SELECT severity, service, host, count(*) FROM events INDEXED BY {SOURCE_INDEX} {where} "
-                   "GROUP BY service, host, severity")
-            for severity, service, host, count in self._connection.execute(sql, params):
-                _count_row((severity, service, host), int(count), levels, services, hosts)
+                row, 1, levels, services, hosts), columns=f"severity, {SERVICE_NAME}, {HOST_NAME}")
         else:
-            sql = f"SELECT severity, service, host, count(*) FROM events {where} GROUP BY severity, service, host"
-            for severity, service, host, count in self._connection.execute(sql, params):
+            if selection.counted_by_indexes and self._has(SOURCE_INDEX) and self._wide(selection):
+                # One walk of the covering index in its own order: no sorter, no table rows; the groups come out in
+                # index order (a service filter seeks to its part of the index).
+                walk = where if SERVICE_FILTER in where else where.replace(HOST_FILTER, HOST_FILTER_IN_WALK)
+                grouped = (f"SELECT severity, service, host, count(*) AS n FROM events INDEXED BY {SOURCE_INDEX} "
+                           f"{walk} GROUP BY service, host, severity")
+            else:
+                grouped = f"SELECT severity, service, host, count(*) AS n FROM events {where} GROUP BY severity, service, host"
+            # The few groups joined to their names once counted (consumer/sinks/sqlite_names.py).
+            for severity, service, host, count in self._connection.execute(named_groups(grouped), params):
                 _count_row((severity, service, host), int(count), levels, services, hosts)
         total = sum(levels.values())
         return FacetCounts(total, dict(levels), _top(services, limit), _top(hosts, limit), complete)

@@ -1,8 +1,9 @@
 """An event's `events` row and how a chunk of rows is written (events, their blocks, their full-text entries).
 
-A row is (event_id, timestamp ns, severity, service, host, trace id, message, raw JSON). Ids are given, not taken
-from SQLite: a chunk's rows get `base + position`, so that a block's id is its first row's and rows need no block
-pointer (consumer/sinks/sqlite_codec.py). A row INSERT OR IGNORE skipped (a re-send) leaves its id unused.
+A row is (event_id, timestamp ns, severity, service, host, trace id, message, raw JSON); the service and host are
+stored as ids into their dictionary tables (consumer/sinks/sqlite_names.py), interned with the chunk. Ids are given,
+not taken from SQLite: a chunk's rows get `base + position`, so that a block's id is its first row's and rows need
+no block pointer (consumer/sinks/sqlite_codec.py). A row INSERT OR IGNORE skipped (a re-send) leaves its id unused.
 """
 
 import sqlite3
@@ -11,6 +12,7 @@ from typing import Any
 import orjson
 
 from consumer.sinks.sqlite_codec import BlockEncoder
+from consumer.sinks.sqlite_names import HOST_ID_OF, SERVICE_ID_OF, insert_names
 from schemas.timefmt import parse_rfc3339_ns
 
 _EXCEPTION_KEYS = ("exception.type", "exception.message", "exception.stacktrace")
@@ -22,8 +24,9 @@ _second_cache: dict[str, int] = {}
 Row = tuple[bytes, int, int, "str | None", "str | None", "bytes | None", str, bytes]
 Source = tuple[str, int, int]
 # INSERT_EVENTS's parameters for a chunk: ids, texts, traces; the compressed blocks (position, slots, data); the rows
-# with their sources when the chunk must go row by row.
-Packed = tuple[bytes, bytes, bytes, "list[tuple[int, int, bytes]]", "list[tuple[Any, ...]] | None"]
+# with their sources when the chunk must go row by row; the chunk's distinct services and hosts.
+Packed = tuple[bytes, bytes, bytes, "list[tuple[int, int, bytes]]", "list[tuple[Any, ...]] | None", "list[str]",
+               "list[str]"]
 
 # A chunk's rows in one statement (one GIL re-take per chunk, not per row): ids and trace ids as concatenated
 # 16-byte blobs, the rest as one JSON array of [timestamp, severity, service, host, has trace, message, topic,
@@ -31,13 +34,15 @@ Packed = tuple[bytes, bytes, bytes, "list[tuple[int, int, bytes]]", "list[tuple[
 INSERT_EVENTS = (
     "INSERT OR IGNORE INTO events (id, event_id, timestamp, severity, service, host, trace_id, source_topic, "
     "source_partition, source_offset) "
-    "SELECT ?4 + key, substr(?1, key * 16 + 1, 16), value ->> 0, value ->> 1, value ->> 2, value ->> 3, "
+    "SELECT ?4 + key, substr(?1, key * 16 + 1, 16), value ->> 0, value ->> 1, "
+    f"{SERVICE_ID_OF.format('value ->> 2')}, {HOST_ID_OF.format('value ->> 3')}, "
     "CASE WHEN value ->> 4 THEN substr(?3, key * 16 + 1, 16) END, (SELECT id FROM topics WHERE name = value ->> 6), "
     "value ->> 7, value ->> 8 FROM json_each(?2)"
 )
 INSERT_EVENT = (
     "INSERT OR IGNORE INTO events (id, event_id, timestamp, severity, service, host, trace_id, source_topic, "
-    "source_partition, source_offset) VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT id FROM topics WHERE name = ?), ?, ?)"
+    f"source_partition, source_offset) VALUES (?, ?, ?, ?, {SERVICE_ID_OF.format('?')}, {HOST_ID_OF.format('?')}, ?, "
+    "(SELECT id FROM topics WHERE name = ?), ?, ?)"
 )
 INSERT_TOPICS = "INSERT OR IGNORE INTO topics (name) SELECT value FROM json_each(?)"
 INSERT_TEXTS = "INSERT INTO events_fts (rowid, message) SELECT ?2 + key, value ->> 5 FROM json_each(?1)"
@@ -127,8 +132,15 @@ def pack(rows: list[Row], sources: list[Source], encoder: BlockEncoder) -> list[
         if b"\\u0000" in texts:
             pairs = enumerate(zip(part, part_sources, strict=True))
             singles = [(position, *row[:7], *source) for position, (row, source) in pairs]
-        chunks.append((ids, texts, traces, blocks, singles))
+        services = _names({row[3] for row in part})
+        hosts = _names({row[4] for row in part})
+        chunks.append((ids, texts, traces, blocks, singles, services, hosts))
     return chunks
+
+
+def _names(names: set[str | None]) -> list[str]:
+    """A chunk's distinct names without None, sorted (new names get their ids in a stable order)."""
+    return sorted(name for name in names if name is not None)
 
 
 def chunk_size(chunk: Packed) -> int:
@@ -138,8 +150,9 @@ def chunk_size(chunk: Packed) -> int:
 def insert_chunk(connection: sqlite3.Connection, chunk: Packed, base: int) -> int:
     """Write one chunk's rows, blocks and full-text entries with ids from `base`; the rows inserted (the others are
     re-sends of event_ids the index holds)."""
-    ids, texts, traces, blocks, singles = chunk
+    ids, texts, traces, blocks, singles, services, hosts = chunk
     count = len(ids) // 16
+    insert_names(connection, services, hosts)
     if singles is None:
         inserted = connection.execute(INSERT_EVENTS, (ids, texts, traces, base)).rowcount
     else:

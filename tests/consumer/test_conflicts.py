@@ -208,5 +208,5 @@ def test_both_versions_in_one_batch_and_a_schema_1_database_are_handled(
         (hashed,) = connection.execute("SELECT content_hash FROM events WHERE event_id = ?",
                                        (bytes.fromhex(old["event_id"]),)).fetchone()
         create_schema(connection)  # idempotent on an upgraded file
-    assert version == "3" and hashed == content_hash(old)
+    assert version == "4" and hashed == content_hash(old)
     assert status(config)["conflicts"] == 2

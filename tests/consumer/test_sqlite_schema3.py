@@ -125,8 +125,11 @@ def test_a_schema_2_file_is_upgraded_in_place_and_reads_the_same(tmp_path: Path)
     sink.setup()  # the upgrade
     connection = sink.connection
     assert connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
-    assert SCHEMA_VERSION == 3
-    assert {name for (name,) in connection.execute("SELECT name FROM sqlite_master")} >= {"blocks", "topics", "events_fts"}
+    assert SCHEMA_VERSION == 4  # straight to the current layout: names interned too
+    assert {name for (name,) in connection.execute("SELECT name FROM sqlite_master")} >= {
+        "blocks", "topics", "services", "hosts", "events_fts"}
+    assert connection.execute("SELECT name FROM services").fetchall() == [("api",)]
+    assert connection.execute("SELECT name FROM hosts").fetchall() == [("web-1",)]
     assert "events_schema_2" not in {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
     # Compacted once: the old layout's pages went back, and incremental vacuum is on for retention.
     assert connection.execute("PRAGMA auto_vacuum").fetchone() == (2,)
