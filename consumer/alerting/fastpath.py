@@ -274,11 +274,11 @@ class Dispatch:
         parts: list[tuple[_Check, ...]] = []
         text: str | None = None
         found_tokens: list[str] | None = None
+        present: frozenset[str] | None = None  # the tokens of an ASCII body, once some clause needed them
         if plan.by_needle:
             text = _body(event)
             if text.isascii():
                 lower = text.lower()
-                present: frozenset[str] | None = None
                 for needle, found, by_token in plan.by_needle:
                     if needle in lower:
                         if by_token is None:
@@ -317,14 +317,14 @@ class Dispatch:
             parts.append(plan.others)
         if plan.dynamic or len(parts) > 1:
             return self._general(plan, event, (service, host), [c for part in parts for c in part], text=text,
-                                 found_tokens=found_tokens)
+                                 found_tokens=found_tokens, present=present)
         if parts:
             part = parts[0]
             hits_made = plan.combined.get(id(part))
             if hits_made is None:
                 if any(clause is not None or not self._constant[index] for index, _, clause in part):
                     return self._general(plan, event, (service, host), list(part), text=text,
-                                         found_tokens=found_tokens)
+                                         found_tokens=found_tokens, present=present)
                 hits_made = plan.combined[id(part)] = self._hits(plan, event, (service, host), list(part), None)
             hits = hits_made
         else:
@@ -336,8 +336,8 @@ class Dispatch:
         return event_time(event["timestamp"]), hits, None
 
     def _general(self, plan: Plan, event: dict[str, Any], resource: tuple[Any, Any], checks: list[_Check], *,
-                 text: str | None, found_tokens: list[str] | None) -> Item | None:
-        hits = self._hits(plan, event, resource, checks, found_tokens)
+                 text: str | None, found_tokens: list[str] | None, present: frozenset[str] | None) -> Item | None:
+        hits = self._hits(plan, event, resource, checks, found_tokens, present=present)
         if not hits:
             return None
         sample = None
@@ -346,7 +346,7 @@ class Dispatch:
         return event_time(event["timestamp"]), hits, sample
 
     def _hits(self, plan: Plan, event: dict[str, Any], resource: tuple[Any, Any], checks: list[_Check],
-              found_tokens: list[str] | None) -> tuple[Hit, ...]:
+              found_tokens: list[str] | None, *, present: frozenset[str] | None = None) -> tuple[Hit, ...]:
         service, host = resource
         """The hits of `plan`'s decided rules and of the `checks` that pass, in rule order."""
         decided = plan.decided
@@ -359,10 +359,15 @@ class Dispatch:
             elif index in found or index in decided:
                 continue
             if clause is not None:
-                if body is None:
-                    body = Body(event, found_tokens)
-                if not clause.rest_passes(event, body):
-                    continue
+                decided_by_tokens = None if present is None else _by_tokens(clause, present)
+                if decided_by_tokens is not None:
+                    if not decided_by_tokens:
+                        continue
+                else:
+                    if body is None:
+                        body = Body(event, found_tokens)
+                    if not clause.rest_passes(event, body):
+                        continue
             found[index] = role == MATCH
         if not found and not plan.dynamic:
             return plan.fixed
@@ -385,6 +390,17 @@ class Dispatch:
         if key is not None and len(plan.made) < MADE_LIMIT:
             plan.made[key] = hits
         return hits
+
+
+def _by_tokens(clause: Clause, present: frozenset[str]) -> bool | None:
+    """Whether `clause` passes an ASCII body whose tokens are `present`, when its words alone decide and each is one
+    token (then its needles, those tokens, are in the lower-cased body whenever the tokens are); None: ask Body."""
+    if clause.trace_id is not None or clause.attributes:
+        return None
+    for phrase in clause.phrases:
+        if len(phrase) != 1:
+            return None
+    return all(phrase[0] in present for phrase in clause.phrases)
 
 
 def _int_text(value: str) -> bool:
