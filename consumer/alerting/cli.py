@@ -177,6 +177,7 @@ def run_evaluator(config: EvaluatorConfig, *, once: bool, idle_timeout: float) -
     from consumer.alerting.metrics import register
     from consumer.alerting.seam import WakingNotifier, open_notifier, start_delivery
     from consumer.alerting.worker import EvaluatorWorker
+    from consumer.cli import _prober
     from consumer.metrics import Metrics, serve
     from logferry.progress import Progress
     from logferry.service.stopping import StopRequest
@@ -191,7 +192,9 @@ def run_evaluator(config: EvaluatorConfig, *, once: bool, idle_timeout: float) -
     register(metrics, sink.stats)
     server = None
     if config.file.consumer.metrics_address:
-        server = serve(metrics, config.file.consumer.metrics_address, config.file.health)
+        # /health as the indexer's: Kafka unreachable (or writes failing) beyond health.delivery_stall answers 503; the
+        # indexer's probe (a metadata request) sees an outage end while no record arrives, as an idle evaluator's is.
+        server = serve(metrics, config.file.consumer.metrics_address, config.file.health, _prober(view))
     delivery = None
     try:
         sink.setup()

@@ -146,8 +146,7 @@ class Engine:
         newest = self.newest_event
         for stamp, hits, sample in items:
             newest = max(newest, stamp)
-            for slot, matched in hits:
-                index, group = slot.index, slot.group
+            for _, matched, index, group in hits:
                 rule = rules[index]
                 state = self._group(index, group, stamp)
                 bucket = stamp // rule.step

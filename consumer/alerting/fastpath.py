@@ -11,8 +11,13 @@ How it is fast:
   is tokenized only when a clause with words survived that test (matcher.Body, lazily).
 - Attributes: clauses with attributes and no words are looked up by key, then value (an integer attribute by its
   value, without making its text).
-- A hit names a `Slot`: the (rule, group) it counts for, interned, so the batch's counting does no hashing of groups
-  per event. `count_batch` adds a batch's hits up per slot and bucket, then touches each group's state once.
+- A hit names the (rule, group) it counts for by a number the Dispatch interns (`slot_key`), so the batch's counting
+  does no hashing of groups per event. `count_batch` adds a batch's hits up per slot (a scratch record per (rule,
+  group) of the batch) and bucket, then touches each group's state once.
+- What `prepare` returns holds atoms only (ints, texts, bools, tuples of them): the cyclic garbage collector untracks
+  such tuples the first time it sees them, so the batch's items (one per event, kept until the batch is committed)
+  do not pile up in its older generations to be walked again by every full collection (with a reference to an object
+  in them, 20,000 items a batch made a full collection per batch, a fifth of the evaluator's CPU).
 """
 
 import itertools
@@ -25,36 +30,13 @@ from schemas.timefmt import parse_rfc3339_ns
 SAMPLE_CHARS = 200
 CACHE_LIMIT = 4096
 MADE_LIMIT = 64  # combinations of rules added by checks remembered per plan
-SLOT_LIMIT = 200_000  # interned (rule, group) pairs; beyond it the table starts afresh (counting stays exact)
+SLOT_LIMIT = 200_000  # interned (rule, group) keys; beyond it the table starts afresh (counting stays exact)
 NEVER = -(2**62)
 MATCH, TOTAL = 0, 1  # what a clause decides for its rule: the event matches, or counts in the denominator
 
-_marks = itertools.count(1)
-
-
-class Slot:
-    """One rule and one group of it, interned by its Dispatch; carries a batch's counts while `count_batch` runs."""
-
-    __slots__ = ("bucket", "counts", "first_pos", "first_stamp", "group", "index", "interval_samples", "is_match",
-                 "last", "last_matched", "last_pos", "low", "mark", "run_matched", "run_total", "samples", "step")
-
-    def __init__(self, index: int, group: Group, step: int, is_match: bool) -> None:
-        self.index = index
-        self.group = group
-        self.step = step
-        self.is_match = is_match
-        self.mark = 0
-        self.counts: dict[int, list[int]] = {}
-        self.first_pos = self.last_pos = 0
-        self.first_stamp = 0
-        self.last = self.last_matched = NEVER
-        self.low = self.bucket = 0
-        self.run_matched = self.run_total = 0  # hits in `bucket` since the last change of bucket
-        self.samples: list[str] = []
-        self.interval_samples: dict[int, list[str]] = {}
-
-
-Hit = tuple[Slot, bool]  # a rule (and group) the event concerns, and whether it matched (else: it only counts)
+# A rule (and group) the event concerns: the (rule, group)'s interned key, whether the event matched (else: it only
+# counts), the rule's index and the group. Atoms only (see the module's docstring).
+Hit = tuple[int, bool, int, Group]
 # What prepare() makes of an event: its time, its hits in rule order, and its first line when some hit matched.
 Item = tuple[int, tuple[Hit, ...], str | None]
 # A clause to look at for one rule and role; the clause is None when its index lookup already decided it.
@@ -123,7 +105,7 @@ class Plan:
         self.decided = template.decided
         self.fixed = fixed  # the hits of `decided` rules whose group the fields make, in rule order
         self.dynamic = dynamic  # `decided` rules whose group depends on the attributes: (index, matched)
-        self.fixed_match = any(matched for _, matched in fixed) or any(matched for _, matched in dynamic)
+        self.fixed_match = any(hit[1] for hit in fixed) or any(matched for _, matched in dynamic)
         self.by_needle = template.by_needle
         self.by_attribute = template.by_attribute
         self.others = template.others
@@ -164,7 +146,8 @@ class Dispatch:
         self.rules = rules
         self._cache: dict[tuple[Any, Any, int], Plan] = {}
         self._templates: dict[tuple[str | None, str | None, int], Template] = {}
-        self._slots: dict[tuple[int, Group], Slot] = {}
+        self._slot_hits: dict[tuple[int, Group], tuple[Hit, Hit]] = {}  # not matched, matched
+        self._next_key = itertools.count()  # never reused: a key names one (rule, group) for good
         # The clauses by the service they require (None: any), each with its rule and role, in rule order.
         self._by_service: dict[str | None, list[tuple[int, int, Clause]]] = {}
         services: set[str] = set()
@@ -189,14 +172,18 @@ class Dispatch:
         self._levels = tuple(sorted(levels))
         self._constant = [all(name in _RESOURCE_FIELDS for name in rule.group_by) for rule in rules]
 
-    def slot(self, index: int, group: Group) -> Slot:
-        found = self._slots.get((index, group))
-        if found is None:
-            if len(self._slots) >= SLOT_LIMIT:
-                self._slots = {}
-            rule = self.rules[index]
-            found = self._slots[(index, group)] = Slot(index, group, rule.step, rule.kind is RuleKind.MATCH)
-        return found
+    def hit(self, index: int, group: Group, matched: bool) -> Hit:
+        """The hit of rule `index` for `group`, interned: made once, so that the garbage collector, having untracked it,
+        finds the items that refer to it untracked too."""
+        hits = self._slot_hits.get((index, group))
+        if hits is None:
+            if len(self._slot_hits) >= SLOT_LIMIT:
+                # Items made before keep their keys; a group named by an old and a new key in one batch is counted
+                # hit by hit (count_batch).
+                self._slot_hits = {}
+            key = next(self._next_key)
+            hits = self._slot_hits[(index, group)] = ((key, False, index, group), (key, True, index, group))
+        return hits[1] if matched else hits[0]
 
     def _plan(self, service: Any, host: Any, severity: Any) -> Plan:
         template: Template | None = None
@@ -218,7 +205,7 @@ class Dispatch:
         dynamic: list[tuple[int, bool]] = []
         for index, is_match in template.decided.items():
             if self._constant[index]:
-                fixed.append((self.slot(index, group_of(self.rules[index].group_by, {}, service, host)), is_match))
+                fixed.append(self.hit(index, group_of(self.rules[index].group_by, {}, service, host), is_match))
             else:
                 dynamic.append((index, is_match))
         return Plan(template, tuple(fixed), tuple(dynamic))
@@ -287,11 +274,11 @@ class Dispatch:
         parts: list[tuple[_Check, ...]] = []
         text: str | None = None
         found_tokens: list[str] | None = None
+        present: frozenset[str] | None = None  # the tokens of an ASCII body, once some clause needed them
         if plan.by_needle:
             text = _body(event)
             if text.isascii():
                 lower = text.lower()
-                present: frozenset[str] | None = None
                 for needle, found, by_token in plan.by_needle:
                     if needle in lower:
                         if by_token is None:
@@ -330,36 +317,36 @@ class Dispatch:
             parts.append(plan.others)
         if plan.dynamic or len(parts) > 1:
             return self._general(plan, event, (service, host), [c for part in parts for c in part], text=text,
-                                 found_tokens=found_tokens)
+                                 found_tokens=found_tokens, present=present)
         if parts:
             part = parts[0]
             hits_made = plan.combined.get(id(part))
             if hits_made is None:
                 if any(clause is not None or not self._constant[index] for index, _, clause in part):
                     return self._general(plan, event, (service, host), list(part), text=text,
-                                         found_tokens=found_tokens)
+                                         found_tokens=found_tokens, present=present)
                 hits_made = plan.combined[id(part)] = self._hits(plan, event, (service, host), list(part), None)
             hits = hits_made
         else:
             hits = plan.fixed
         if not hits:
             return None
-        if plan.fixed_match or (parts and any(matched for _, matched in hits)):
+        if plan.fixed_match or (parts and any(hit[1] for hit in hits)):
             return event_time(event["timestamp"]), hits, sample_of(text if text is not None else _body(event))
         return event_time(event["timestamp"]), hits, None
 
     def _general(self, plan: Plan, event: dict[str, Any], resource: tuple[Any, Any], checks: list[_Check], *,
-                 text: str | None, found_tokens: list[str] | None) -> Item | None:
-        hits = self._hits(plan, event, resource, checks, found_tokens)
+                 text: str | None, found_tokens: list[str] | None, present: frozenset[str] | None) -> Item | None:
+        hits = self._hits(plan, event, resource, checks, found_tokens, present=present)
         if not hits:
             return None
         sample = None
-        if any(matched for _, matched in hits):
+        if any(hit[1] for hit in hits):
             sample = sample_of(text if text is not None else _body(event))
         return event_time(event["timestamp"]), hits, sample
 
     def _hits(self, plan: Plan, event: dict[str, Any], resource: tuple[Any, Any], checks: list[_Check],
-              found_tokens: list[str] | None) -> tuple[Hit, ...]:
+              found_tokens: list[str] | None, *, present: frozenset[str] | None = None) -> tuple[Hit, ...]:
         service, host = resource
         """The hits of `plan`'s decided rules and of the `checks` that pass, in rule order."""
         decided = plan.decided
@@ -372,10 +359,15 @@ class Dispatch:
             elif index in found or index in decided:
                 continue
             if clause is not None:
-                if body is None:
-                    body = Body(event, found_tokens)
-                if not clause.rest_passes(event, body):
-                    continue
+                decided_by_tokens = None if present is None else _by_tokens(clause, present)
+                if decided_by_tokens is not None:
+                    if not decided_by_tokens:
+                        continue
+                else:
+                    if body is None:
+                        body = Body(event, found_tokens)
+                    if not clause.rest_passes(event, body):
+                        continue
             found[index] = role == MATCH
         if not found and not plan.dynamic:
             return plan.fixed
@@ -392,12 +384,23 @@ class Dispatch:
         built: list[Hit] = []
         for index in sorted(merged):
             rule = rules[index]
-            built.append((self.slot(index, group_of(rule.group_by, event, service, host) if rule.group_by else ()),
-                          merged[index]))
+            built.append(self.hit(index, group_of(rule.group_by, event, service, host) if rule.group_by else (),
+                                  merged[index]))
         hits = tuple(built)
         if key is not None and len(plan.made) < MADE_LIMIT:
             plan.made[key] = hits
         return hits
+
+
+def _by_tokens(clause: Clause, present: frozenset[str]) -> bool | None:
+    """Whether `clause` passes an ASCII body whose tokens are `present`, when its words alone decide and each is one
+    token (then its needles, those tokens, are in the lower-cased body whenever the tokens are); None: ask Body."""
+    if clause.trace_id is not None or clause.attributes:
+        return None
+    for phrase in clause.phrases:
+        if len(phrase) != 1:
+            return None
+    return all(phrase[0] in present for phrase in clause.phrases)
 
 
 def _int_text(value: str) -> bool:
@@ -414,41 +417,75 @@ def _int_text(value: str) -> bool:
 SAMPLES = 5
 
 
+class Slot:
+    """One rule and one group of it: a batch's counts while `count_batch` runs. Its containers are made when needed,
+    and the counts of the runs ended are ints by bucket (dicts of atoms, which the garbage collector does not track):
+    a batch's slots leave little for it to walk."""
+
+    __slots__ = ("bucket", "ended_matched", "ended_total", "first_pos", "first_stamp", "group", "index",
+                 "interval_samples", "is_match", "last", "last_matched", "last_pos", "low", "run_matched", "run_total",
+                 "samples", "step")
+
+    def __init__(self, index: int, group: Group, step: int, is_match: bool, *, stamp: int, position: int) -> None:
+        self.index = index
+        self.group = group
+        self.step = step
+        self.is_match = is_match
+        # bucket -> hits (matched ones, all) of the runs that ended (at a change of bucket), when some did
+        self.ended_matched: dict[int, int] | None = None
+        self.ended_total: dict[int, int] | None = None
+        self.first_pos = self.last_pos = position
+        self.first_stamp = stamp
+        self.last = self.last_matched = NEVER
+        self.low = self.bucket = stamp // step
+        self.run_matched = self.run_total = 0  # hits in `bucket` since the last change of bucket
+        self.samples: list[str] | None = None
+        self.interval_samples: dict[int, list[str]] | None = None
+
+
 def _end_run(slot: Slot) -> None:
-    """Add the slot's run of hits in its current bucket to its counts."""
-    counts = slot.counts.get(slot.bucket)
-    if counts is None:
-        slot.counts[slot.bucket] = [slot.run_matched, slot.run_total]
-    else:
-        counts[0] += slot.run_matched
-        counts[1] += slot.run_total
+    """Add the slot's run of hits in its current bucket to the runs ended."""
+    matched, total = slot.ended_matched, slot.ended_total
+    if matched is None or total is None:
+        matched = slot.ended_matched = {}
+        total = slot.ended_total = {}
+    bucket = slot.bucket
+    matched[bucket] = matched.get(bucket, 0) + slot.run_matched
+    total[bucket] = total.get(bucket, 0) + slot.run_total
     slot.run_matched = slot.run_total = 0
+
+
+def _add_counts(buckets: dict[int, list[int]], bucket: int, matched: int, total: int) -> None:
+    have = buckets.get(bucket)
+    if have is None:
+        buckets[bucket] = [matched, total]
+    else:
+        have[0] += matched
+        have[1] += total
 
 
 def count_batch(engine: Any, items: list[Item], new_state: Any) -> list[tuple[int, Group, int]] | None:
     """Count `items` into `engine`'s group states; the (rule index, group, lowest bucket) touched, in the order the
     groups were first hit. None (nothing changed) when the batch must be counted hit by hit instead: a rule would
     exceed its max_groups within the batch (groups are then forgotten in between), or two slots name one group."""
-    mark = next(_marks)
+    slots: dict[int, Slot] = {}  # by the hits' keys
     touched: list[Slot] = []
+    rules = engine.rules
     newest = engine.newest_event
     for position, (stamp, hits, sample) in enumerate(items, start=1):
         if stamp > newest:  # noqa: PLR1730 - compiled, a comparison costs less than a call of max()
             newest = stamp
-        for slot, matched in hits:
-            bucket = stamp // slot.step
-            if slot.mark != mark:
-                slot.mark = mark
-                slot.counts = {}
-                slot.first_pos = position
-                slot.first_stamp = stamp
-                slot.last = slot.last_matched = NEVER
-                slot.low = slot.bucket = bucket
-                slot.run_matched = slot.run_total = 0
-                slot.samples = []
-                slot.interval_samples = {}
+        for key, matched, index, group in hits:
+            found = slots.get(key)
+            if found is None:
+                rule = rules[index]
+                slot = slots[key] = Slot(index, group, rule.step, rule.kind is RuleKind.MATCH, stamp=stamp,
+                                          position=position)
                 touched.append(slot)
-            elif bucket != slot.bucket:
+            else:
+                slot = found
+            bucket = stamp // slot.step
+            if bucket != slot.bucket:
                 _end_run(slot)
                 slot.bucket = bucket
                 if bucket < slot.low:  # noqa: PLR1730
@@ -463,29 +500,31 @@ def count_batch(engine: Any, items: list[Item], new_state: Any) -> list[tuple[in
                     slot.last_matched = stamp
                 if sample is not None:
                     if slot.is_match:
-                        kept = slot.interval_samples.get(bucket)
+                        by_interval = slot.interval_samples
+                        if by_interval is None:
+                            by_interval = slot.interval_samples = {}
+                        kept = by_interval.get(bucket)
                         if kept is None:
-                            kept = slot.interval_samples[bucket] = []
+                            kept = by_interval[bucket] = []
                         if len(kept) < SAMPLES:
                             kept.append(sample)
                     else:
                         samples = slot.samples
+                        if samples is None:
+                            samples = slot.samples = []
                         samples.append(sample)
                         if len(samples) > 4 * SAMPLES:
                             del samples[:-SAMPLES]
-    for slot in touched:
-        _end_run(slot)
     # Whether counting by slot is exact for this batch.
     states = engine.states
-    rules = engine.rules
     seen: set[tuple[int, Group]] = set()
     new_groups: dict[int, int] = {}
     existing: list[Any] = []
     for slot in touched:
-        key = (slot.index, slot.group)
-        if key in seen:
+        named = (slot.index, slot.group)
+        if named in seen:
             return None
-        seen.add(key)
+        seen.add(named)
         state = states[slot.index].groups.get(slot.group)
         existing.append(state)
         if state is None:
@@ -500,29 +539,24 @@ def count_batch(engine: Any, items: list[Item], new_state: Any) -> list[tuple[in
         if state is None:
             state = states[slot.index].groups[slot.group] = new_state(first_seen=slot.first_stamp)
         buckets = state.buckets
-        for bucket, counts in slot.counts.items():
-            have = buckets.get(bucket)
-            if have is None:
-                buckets[bucket] = counts
-            else:
-                have[0] += counts[0]
-                have[1] += counts[1]
+        ended_matched, ended_total = slot.ended_matched, slot.ended_total
+        if ended_matched is not None and ended_total is not None:
+            for bucket, total in ended_total.items():
+                _add_counts(buckets, bucket, ended_matched[bucket], total)
+        _add_counts(buckets, slot.bucket, slot.run_matched, slot.run_total)  # the run still open
         state.last_seen = max(state.last_seen, slot.last)
         state.last_matched = max(state.last_matched, slot.last_matched)
-        if slot.is_match:
+        if slot.interval_samples is not None:
             for bucket, kept in slot.interval_samples.items():
                 have_samples = state.interval_samples.setdefault(bucket, [])
                 have_samples.extend(kept[:max(0, SAMPLES - len(have_samples))])
-        elif slot.samples:
+        elif slot.samples is not None:
             samples = state.samples
             samples.extend(slot.samples)
             if len(samples) > SAMPLES:
                 del samples[:-SAMPLES]
         state.dirty = True
         result.append((slot.index, slot.group, slot.low))
-        slot.counts = {}
-        slot.samples = []
-        slot.interval_samples = {}
     # Least recently seen first, as hit by hit: the touched groups move to the end in the order of their last hit.
     for slot in sorted(touched, key=lambda s: s.last_pos):
         states[slot.index].groups.move_to_end(slot.group)
@@ -548,7 +582,7 @@ def fresh_items(items: list[Item | None], sources: list[tuple[str, int, int]],
         if offset >= floor:
             fresh.append(item)
             continue
-        kept = tuple(hit for hit in item[1] if offset >= evaluated.get(names[hit[0].index], {}).get(last, 0))
+        kept = tuple(hit for hit in item[1] if offset >= evaluated.get(names[hit[2]], {}).get(last, 0))
         skipped += len(item[1]) - len(kept)
         if kept:
             fresh.append((item[0], kept, item[2]))

@@ -9,7 +9,9 @@
 
 Every rule has a `name`, a `match` (the language of `consumer search`), a `group_by`, a `severity`, `for` (how long
 the condition must hold before the alert fires; `for_` in Python, `for` in TOML), `resolve_after`, `labels` and
-`annotations`. The TOML key `for` is renamed by consumer.alerting.config before loading.
+`annotations`. The TOML key `for` is renamed by consumer.alerting.config before loading. `for` is refused on a `match`
+rule (each matching event fires: nothing holds for a while) and on an absence rule with a `schedule` (the deadline
+decides at once): a setting that would be silently ignored is a config error.
 """
 
 import builtins
@@ -173,6 +175,11 @@ class AbsenceRule(_Common, RuleSettings):
                 parse_cron(self.schedule, self.timezone)
             except CronError as error:
                 raise ConfigError(f"{where}.{error.key}", str(error)) from None
+            if self.for_:
+                # The deadline decides at once (no event is there to keep the condition holding): the wait before
+                # firing is the schedule itself.
+                raise ConfigError(f"{where}.for", "does not apply with a schedule (the alert fires at the deadline); "
+                                                  "move the schedule later instead")
         if self.count < 1:
             raise ConfigError(f"{where}.count", "must be at least 1")
         if self.forget_after <= 0:
@@ -190,3 +197,7 @@ class MatchRule(_Common, RuleSettings):
         _Common.check(self, where)
         if self.interval <= 0:
             raise ConfigError(f"{where}.interval", "must be a positive duration such as \"5m\"")
+        if self.for_:
+            # Each matching event is the condition: nothing holds for a while. "Keeps happening" is a threshold rule.
+            raise ConfigError(f"{where}.for", "does not apply to a match rule (each matching event fires); use a "
+                                              "threshold rule with a window for events that keep coming")

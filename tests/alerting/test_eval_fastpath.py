@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from consumer.alerting.compiled import NS, Rule, compile_rule, group_of
 from consumer.alerting.config import parse_evaluator_config
 from consumer.alerting.engine import Engine
-from consumer.alerting.fastpath import Dispatch, Item, Slot, sample_of
+from consumer.alerting.fastpath import Dispatch, Item, sample_of
 from consumer.alerting.matcher import body_text, compile_query
 from consumer.alerting.model import Alert
 from consumer.query import QuerySyntaxError
@@ -134,13 +134,12 @@ def test_the_fast_path_decides_and_counts_what_the_reference_does(
     for event in events:
         item = dispatch.prepare(event)
         stamp, expected, sample = _reference_item(rules, event)
-        got = [] if item is None else [(slot.index, slot.group, matched) for slot, matched in item[1]]
+        got = [] if item is None else [(index, group, matched) for _, matched, index, group in item[1]]
         assert got == expected, event
         if item is not None:
             assert (item[0], item[2]) == (stamp, sample)
             fast_items.append(item)
-            reference_items.append((stamp, tuple((Slot(i, g, rules[i].step, rules[i].kind.value == "match"), m)
-                                                 for i, g, m in expected), sample))
+            reference_items.append((stamp, tuple((-1, m, i, g) for i, g, m in expected), sample))
     fast, reference = Engine(rules), ReferenceEngine(rules)
     changes: tuple[list[Alert], list[Alert]] = ([], [])
     start, wall = 0, BASE + 5 * NS

@@ -3,6 +3,7 @@ a schedule absence rule turned by a given wall clock."""
 
 import time
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +15,7 @@ from consumer.alerting.engine import Engine
 from consumer.alerting.fastpath import Dispatch
 from consumer.alerting.matcher import compile_query
 from consumer.alerting.model import AlertState
+from logferry.errors import ConfigError
 from tests.alerting.helpers import events
 
 
@@ -89,3 +91,24 @@ def test_a_threshold_reached_within_one_batch_of_recent_events_fires() -> None:
     changes = engine.ingest([item for item in items if item is not None], now, catching_up=False)
     assert [(a.state, a.key.group, a.started_at) for a in changes] == [
         (AlertState.FIRING, (("service", "billing"),), stamps[2])]
+
+
+@pytest.mark.parametrize(("table", "problem"), [
+    ({"type": "match", "match": "exited code", "interval": "5m"}, "does not apply to a match rule"),
+    ({"type": "absence", "match": "reconcile finished", "schedule": "0 3 * * *"}, "does not apply with a schedule"),
+])
+def test_for_is_refused_where_it_would_be_ignored(table: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_evaluator_config({"rules": [{"name": "r", **table, "for": "1m"}]})
+    assert raised.value.key == "rules[0].for" and problem in raised.value.problem
+    parse_evaluator_config({"rules": [{"name": "r", **table}]})  # without `for` the same rule is fine
+
+
+@pytest.mark.parametrize("table", [
+    {"type": "threshold", "match": "level:error", "window": "5m", "threshold": 3},
+    {"type": "ratio", "match": "level:error", "window": "10m"},
+    {"type": "absence", "match": "heartbeat", "window": "10m"},
+])
+def test_for_is_kept_where_a_condition_holds_over_time(table: dict[str, Any]) -> None:
+    config = parse_evaluator_config({"rules": [{"name": "r", **table, "for": "1m"}]})
+    assert compile_rule(0, config.rules[0], 0.0).for_ == 60 * NS
