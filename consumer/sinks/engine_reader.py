@@ -8,8 +8,8 @@ indexed as text (so 42 matches "42", true matches "true")."""
 
 import base64
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import orjson
 
@@ -27,6 +27,29 @@ from consumer.sinks.engine_schema import (
 )
 from consumer.sinks.engine_settings import EngineSettings
 from schemas.timefmt import parse_rfc3339_ns
+
+# A read refused for a while (429 while the node is busy, 503 while a new index's shards are allocated, no answer
+# within the request timeout) is asked again for up to this many seconds before the search fails: what a person at
+# the console or the terminal would otherwise do by hand. Writes have the worker's own retries.
+READ_RETRY_SECONDS = 15.0
+READ_RETRY_FIRST = 0.2
+READ_RETRY_MOST = 2.0
+
+Answer = TypeVar("Answer")
+
+
+def read_retrying(call: Callable[[], Answer], seconds: float = READ_RETRY_SECONDS) -> Answer:
+    """`call()`, asked again while it fails with a transient EngineRequestError, until `seconds` have passed."""
+    give_up = time.monotonic() + seconds
+    pause = READ_RETRY_FIRST
+    while True:
+        try:
+            return call()
+        except EngineRequestError as error:
+            if not error.transient or time.monotonic() + pause > give_up:
+                raise
+        time.sleep(pause)
+        pause = min(READ_RETRY_MOST, pause * 2)
 
 
 def _any_term(fields: tuple[str, ...], value: str) -> dict[str, Any]:
@@ -76,19 +99,28 @@ class EngineReader(IndexReader):
         self._dead = deadletters_index(settings.index_prefix)
         self._conflicts = conflicts_index(settings.index_prefix)
 
+    def _search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        return read_retrying(lambda: self._client.search(index, body))
+
+    def _count(self, index: str) -> int:
+        return read_retrying(lambda: self._client.count(index))
+
+    def _get(self, index: str, document_id: str) -> dict[str, Any] | None:
+        return read_retrying(lambda: self._client.get(index, document_id))
+
     def _failed(self, what: str, error: EngineRequestError) -> SinkError:
         return SinkError(f"{what} in {self._name} failed: {error}", retriable=error.transient)
 
     def search(self, query: SearchQuery) -> list[dict[str, Any]]:
         try:
-            response = self._client.search(self._events, search_body(query))
+            response = self._search(self._events, search_body(query))
         except EngineRequestError as error:
             raise self._failed("searching", error) from error
         return [from_document(hit["_source"]) for hit in response["hits"]["hits"]]
 
     def facets(self, query: SearchQuery, limit: int = 10) -> FacetCounts:
         try:
-            response = self._client.search(self._events, browse.facets_body(search_body(query), limit))
+            response = self._search(self._events, browse.facets_body(search_body(query), limit))
         except EngineRequestError as error:
             raise self._failed("counting facets", error) from error
         return browse.facets_of(response, limit)
@@ -99,7 +131,7 @@ class EngineReader(IndexReader):
         since_ns, until_ns = parse_rfc3339_ns(query.since), parse_rfc3339_ns(query.until)
         bucket_starts(since_ns, until_ns, interval_ns)  # refuses too many buckets before asking the engine
         try:
-            response = self._client.search(self._events, browse.histogram_body(search_body(query), interval_ns))
+            response = self._search(self._events, browse.histogram_body(search_body(query), interval_ns))
         except EngineRequestError as error:
             raise self._failed("drawing the histogram", error) from error
         return browse.histogram_of_response(response, since_ns, until_ns, interval_ns)
@@ -107,11 +139,11 @@ class EngineReader(IndexReader):
     def tail(self, query: SearchQuery, cursor: str | None) -> TailPage:
         try:
             if cursor is None:
-                response = self._client.search(self._events, browse.END_BODY)
+                response = self._search(self._events, browse.END_BODY)
                 hits = response["hits"]["hits"]
                 return TailPage([], browse.encode_cursor(hits[0]["sort"] if hits else None))
             after = browse.decode_cursor(cursor)
-            response = self._client.search(self._events, browse.tail_body(search_body(query), after, query.limit))
+            response = self._search(self._events, browse.tail_body(search_body(query), after, query.limit))
         except EngineRequestError as error:
             raise self._failed("following the index", error) from error
         events = [from_document(hit["_source"]) for hit in response["hits"]["hits"]]
@@ -119,14 +151,14 @@ class EngineReader(IndexReader):
 
     def totals(self) -> tuple[int, int]:
         try:
-            return self._client.count(self._events), self._client.count(self._dead)
+            return self._count(self._events), self._count(self._dead)
         except EngineRequestError as error:
             raise self._failed("counting", error) from error
 
     def conflicts(self, limit: int) -> tuple[int, list[dict[str, Any]]]:
         try:
-            count = self._client.count(self._conflicts)
-            latest = self._client.search(self._conflicts, {
+            count = self._count(self._conflicts)
+            latest = self._search(self._conflicts, {
                 "sort": [{"detected_at": {"order": "desc"}}], "size": limit,
                 "_source": ["event_id", "detected_at", "kept.topic", "kept.partition", "kept.offset",
                             "rejected.topic", "rejected.partition", "rejected.offset"]})
@@ -145,7 +177,7 @@ class EngineReader(IndexReader):
         # timestamp (outside date_nanos's range) sorts last and is not the oldest.
         body = {"size": 1, "sort": [{"timestamp": {"order": "asc"}}], "_source": ["timestamp"], "track_total_hits": False}
         try:
-            response = self._client.search(self._events, body)
+            response = self._search(self._events, body)
         except EngineRequestError as error:
             raise self._failed("reading the oldest event", error) from error
         hits = response["hits"]["hits"]
@@ -157,14 +189,14 @@ class EngineReader(IndexReader):
                 "sort": [{"received_at": {"order": "desc"}}, {"topic": {"order": "asc"}},
                          {"partition": {"order": "asc"}}, {"offset": {"order": "desc"}}]}
         try:
-            response = self._client.search(self._dead, body)
+            response = self._search(self._dead, body)
         except EngineRequestError as error:
             raise self._failed("reading dead letters", error) from error
         return [_dead_letter(hit["_source"]) for hit in response["hits"]["hits"]]
 
     def dead_letter(self, topic: str, partition: int, offset: int) -> DeadLetterRecord | None:
         try:
-            source = self._client.get(self._dead, dead_letter_id(topic, partition, offset))
+            source = self._get(self._dead, dead_letter_id(topic, partition, offset))
         except EngineRequestError as error:
             raise self._failed("reading a dead letter", error) from error
         return _dead_letter(source) if source is not None else None

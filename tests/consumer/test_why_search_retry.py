@@ -7,6 +7,8 @@ tests' search helpers wait through it and return the document once the filter is
 """
 
 import threading
+import tomllib
+from pathlib import Path
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from consumer.config import parse_config
+from consumer.sinks.registry import open_reader
 from tests.support import engine_http, opensearch
 from tests.support.engines import EngineNode
 
@@ -23,12 +27,12 @@ BODY: dict[str, object] = {"query": {"match_all": {}}}
 
 
 @contextmanager
-def unassigned_index(engine: EngineNode) -> Iterator[str]:
+def unassigned_index(engine: EngineNode, index: str = "") -> Iterator[str]:
     """An index whose only shard is unassigned (created under an allocation filter that names no node); deleted
     afterwards. A search there really answers 503 search_phase_execution_exception (checked: else the test would
     prove nothing). Creating it so, rather than closing and reopening a written index, holds on Elasticsearch too,
     which keeps a closed index's shards where they were and then sometimes leaves them started on reopen."""
-    index = f"why-shards-{uuid.uuid4().hex[:10]}"
+    index = index or f"why-shards-{uuid.uuid4().hex[:10]}"
     try:
         settings = {"number_of_shards": 1, "number_of_replicas": 0, FILTER: "no-such-node"}
         engine.request("PUT", f"/{index}?wait_for_active_shards=0", {"settings": settings})
@@ -80,3 +84,23 @@ def test_the_opensearch_client_helper_waits_too(opensearch_url: str) -> None:
         writing = allocate_and_write_later(engine, index, 2.0)
         hits = search_through_503(lambda: opensearch.search_hits(opensearch_url, index, BODY), writing)
     assert [hit["_source"]["message"] for hit in hits] == ["allocated at last"]
+
+
+def test_the_consumers_reader_waits_through_503_too(engine: EngineNode, tmp_path: Path) -> None:
+    """What `consumer search`, `status` and the console read through (consumer.sinks.engine_reader) asks again while
+    the engine answers 503, instead of failing the command: the count below starts while the shard is unassigned."""
+    prefix = f"why-reader-{uuid.uuid4().hex[:10]}"
+    config = parse_config(tomllib.loads(engine.config(tmp_path, "127.0.0.1:9", "unused", group="g", prefix=prefix)
+                                        .read_text()))
+    with unassigned_index(engine, f"{prefix}-events-2026.01.01") as index:
+        writing = allocate_and_write_later(engine, index, 2.0)
+        reader = open_reader(config)
+        try:
+            events, _dead = reader.totals()  # raised SinkError (503, retriable) before the reader retried
+            writing.join(60)
+            assert not writing.is_alive(), "the document was not written within 60 s of the filter's lifting"
+            after, _dead = reader.totals()  # written with refresh=true
+        finally:
+            reader.close()
+    assert events in (0, 1)
+    assert after == 1
