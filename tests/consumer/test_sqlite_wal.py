@@ -1,6 +1,7 @@
 """The SQLite sink's WAL (consumer/sinks/sqlite_checkpoint.py): a flush never checkpoints it, a thread of its own does,
 and it stays bounded while a backfill writes without a pause, a reader polling all the while."""
 
+import itertools
 import sqlite3
 import threading
 from pathlib import Path
@@ -142,6 +143,6 @@ def test_the_wal_stays_bounded_during_a_backfill(tmp_path: Path) -> None:
     # the poller is mid-read or the thread holds the checkpoint lock, and the commits meanwhile grow the WAL (up to
     # 6 bounds at a load of 2, more at 8). What holds whatever the load: the file is cut back many times, and it
     # never holds more than a third of what the backfill wrote; unbounded, it would hold all of it.
-    cut_back = sum(1 for before, after in zip(sizes, sizes[1:], strict=False) if after < before)
+    cut_back = sum(1 for before, after in itertools.pairwise(sizes) if after < before)
     assert cut_back >= 3, (cut_back, sizes)
     assert max(sizes) <= total / 3, (max(sizes), total, sizes)

@@ -7,12 +7,12 @@ tests' search helpers wait through it and return the document once the filter is
 """
 
 import threading
-import tomllib
-from pathlib import Path
 import time
+import tomllib
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
