@@ -80,3 +80,14 @@ class Alert:
     samples: tuple[str, ...] = ()  # first lines (bodies) of up to 5 matching events
     search: str = ""  # the `consumer search` query (and --since/--until) that shows the matching events
     annotations: Mapping[str, str] = field(default_factory=dict)  # the rule's own free-text annotations
+
+
+def split_search(search: str) -> tuple[str, str, str]:
+    """An alert's `search` (`<query> --since <time> [--until <time>]`, made by consumer.alerting.engine) as (query,
+    since, until): what the notifications' links and the console's alerts panel put in `q`, `since` and `until`."""
+    text = " " + search.strip()
+    head, marker, tail = text.rpartition(" --since ")
+    if not marker:
+        return search.strip(), "", ""
+    since, _, until = tail.partition(" --until ")
+    return head.strip(), since.strip(), until.strip()

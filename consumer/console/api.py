@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from consumer.alerting.model import Alert, AlertState
+from consumer.alerting.model import Alert, AlertState, split_search
 from consumer.alerting.reader import SilenceView, StateUnavailable, read_state
 from consumer.config import ConsumerConfig
 from consumer.console.jobs import RUNS_PER_JOB, job_runs
@@ -122,17 +122,6 @@ def dead_letter(params: Mapping[str, str], pool: ReaderPool) -> dict[str, Any] |
         raise ValueError("a dead letter is named by topic, partition and offset")
     letter = pool.call(lambda reader: reader.dead_letter(topic, int(partition), int(offset)))
     return _letter(letter, whole=True) if letter is not None else None
-
-
-def split_search(search: str) -> tuple[str, str, str]:
-    """An alert's `search` (`<query> --since <time> [--until <time>]`, consumer.alerting.engine) as (query, since,
-    until), the page's `q`, `since` and `until` (as the notifier's links split it)."""
-    text = " " + search.strip()
-    head, marker, tail = text.rpartition(" --since ")
-    if not marker:
-        return search.strip(), "", ""
-    since, _, until = tail.partition(" --until ")
-    return head.strip(), since.strip(), until.strip()
 
 
 def _time_text(nanoseconds: int | None) -> str | None:

@@ -5,7 +5,8 @@ shell runs as is."""
 import shlex
 import urllib.parse
 
-from consumer.alerting.notify.receivers.base import NotifiedAlert, split_search
+from consumer.alerting.model import split_search
+from consumer.alerting.notify.receivers.base import NotifiedAlert
 from tests.support.notify import alert
 
 

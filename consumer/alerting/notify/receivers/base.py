@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from consumer.alerting.model import Alert, AlertState, Severity
+from consumer.alerting.model import Alert, AlertState, Severity, split_search
 from logferry.errors import LogferryError
 
 PAYLOAD_VERSION = "1"
@@ -195,16 +195,6 @@ class Receiver(Protocol):
 
     def close(self) -> None:
         """Release connections; the receiver is not used again."""
-
-
-def split_search(search: str) -> tuple[str, str, str]:
-    """The evaluator's `search` (`<query> --since <time> [--until <time>]`) as (query, since, until)."""
-    text = " " + search.strip()
-    head, marker, tail = text.rpartition(" --since ")
-    if not marker:
-        return search.strip(), "", ""
-    since, _, until = tail.partition(" --until ")
-    return head.strip(), since.strip(), until.strip()
 
 
 def rfc3339(nanoseconds: int | None) -> str | None:
