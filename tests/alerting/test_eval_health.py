@@ -3,7 +3,10 @@ for longer than health.delivery_stall, and 200 again once the broker is back, th
 with nothing to read is told by its group's rejoin or by the indexer's outage probe, which it serves too)."""
 
 import signal
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,17 +40,13 @@ def _log_tail(log: Path) -> str:
     return "evaluator log, last 40 lines:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:])
 
 
-def test_health_reports_a_broker_nothing_answers_at(tmp_path: Path, group_id: str) -> None:
-    port = free_port()
-    config = evaluator_config(tmp_path, f"127.0.0.1:{free_port()}", "nowhere", group_id, RULES)
-    _served(config, port)
-    log = tmp_path / "evaluator.log"
+@contextmanager
+def running(config: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """The evaluator on `config`, logging to `log`; its log's tail printed when an assertion fails, and it must exit 0
+    on SIGTERM at the end (tests.alerting.helpers kills it in any case)."""
     evaluator = start_evaluator(config, log)
     try:
-        wait_for(lambda: health(port)[0] == 503, 60, "/health to report the unreachable broker")
-        [problem] = health(port)[1]["problems"]
-        assert problem["problem"] == "kafka_unreachable" and problem["for_s"] > 2.0
-        assert evaluator.poll() is None, "an evaluator keeps retrying while Kafka is unreachable"
+        yield evaluator
     except AssertionError:
         print(_log_tail(log))
         raise
@@ -55,6 +54,17 @@ def test_health_reports_a_broker_nothing_answers_at(tmp_path: Path, group_id: st
         evaluator.send_signal(signal.SIGTERM)
         code = evaluator.wait(60)
     assert code == 0
+
+
+def test_health_reports_a_broker_nothing_answers_at(tmp_path: Path, group_id: str) -> None:
+    port = free_port()
+    config = evaluator_config(tmp_path, f"127.0.0.1:{free_port()}", "nowhere", group_id, RULES)
+    _served(config, port)
+    with running(config, tmp_path / "evaluator.log") as evaluator:
+        wait_for(lambda: health(port)[0] == 503, 60, "/health to report the unreachable broker")
+        [problem] = health(port)[1]["problems"]
+        assert problem["problem"] == "kafka_unreachable" and problem["for_s"] > 2.0
+        assert evaluator.poll() is None, "an evaluator keeps retrying while Kafka is unreachable"
 
 
 @pytest.mark.slow
@@ -66,8 +76,7 @@ def test_health_fails_while_the_broker_is_down_and_recovers_while_idle(tmp_path:
         config = evaluator_config(tmp_path, broker.bootstrap, topic, group_id, RULES)
         _served(config, port)
         log = tmp_path / "evaluator.log"
-        evaluator = start_evaluator(config, log)
-        try:
+        with running(config, log) as evaluator:
             wait_for(lambda: "Partitions assigned." in log.read_text(errors="replace"), 120, "the evaluator's partitions")
             wait_for(lambda: health(port)[0] == 200, 60, "/health healthy while the broker runs")
             broker.stop()
@@ -76,10 +85,3 @@ def test_health_fails_while_the_broker_is_down_and_recovers_while_idle(tmp_path:
             assert evaluator.poll() is None, "an evaluator keeps retrying while Kafka is unreachable"
             broker.start()  # nothing is produced: no record tells the evaluator the broker is back
             wait_for(lambda: health(port)[0] == 200, 90, "/health to recover with no record arriving")
-        except AssertionError:
-            print(_log_tail(log))
-            raise
-        finally:
-            evaluator.send_signal(signal.SIGTERM)
-            code = evaluator.wait(60)
-    assert code == 0
