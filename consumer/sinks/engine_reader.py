@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import orjson
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from consumer.sinks import engine_reader_facets as browse
 from consumer.sinks.base import DeadLetterRecord, IndexReader, SearchQuery, SinkError
@@ -39,17 +40,17 @@ Answer = TypeVar("Answer")
 
 
 def read_retrying(call: Callable[[], Answer], seconds: float = READ_RETRY_SECONDS) -> Answer:
-    """`call()`, asked again while it fails with a transient EngineRequestError, until `seconds` have passed."""
-    give_up = time.monotonic() + seconds
-    pause = READ_RETRY_FIRST
-    while True:
-        try:
+    """`call()`, asked again while it fails with a transient EngineRequestError, until `seconds` have passed (then
+    the last error is raised), with the sink's retry machinery (tenacity, as consumer.sinks.engine)."""
+    for trial in Retrying(stop=stop_after_delay(seconds), wait=wait_exponential(multiplier=READ_RETRY_FIRST,
+                          max=READ_RETRY_MOST), retry=retry_if_exception(_transient), reraise=True):
+        with trial:
             return call()
-        except EngineRequestError as error:
-            if not error.transient or time.monotonic() + pause > give_up:
-                raise
-        time.sleep(pause)
-        pause = min(READ_RETRY_MOST, pause * 2)
+    raise AssertionError("tenacity ended its attempts without an outcome")
+
+
+def _transient(error: BaseException) -> bool:
+    return isinstance(error, EngineRequestError) and error.transient
 
 
 def _any_term(fields: tuple[str, ...], value: str) -> dict[str, Any]:
