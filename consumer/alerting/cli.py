@@ -178,6 +178,7 @@ def run_evaluator(config: EvaluatorConfig, *, once: bool, idle_timeout: float) -
     from consumer.alerting.seam import WakingNotifier, open_notifier, start_delivery
     from consumer.alerting.worker import EvaluatorWorker
     from consumer.cli import _prober
+    from consumer.heap import settle
     from consumer.metrics import Metrics, serve
     from logferry.progress import Progress
     from logferry.service.stopping import StopRequest
@@ -206,6 +207,7 @@ def run_evaluator(config: EvaluatorConfig, *, once: bool, idle_timeout: float) -
         if stopping.requested:
             return 0
         log.info("The alert evaluator starts.", extra={"rules": len(config.rules), "state_path": config.alert.state_path})
+        settle()
         return worker.run(once=once, idle_timeout=idle_timeout)
     finally:
         if delivery is not None:
