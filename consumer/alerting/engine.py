@@ -289,7 +289,12 @@ class Engine:
                 total -= gone[1]
             if self._holds(rule, matched, total):
                 self._held(rule, group, state, b, matched=matched, total=total, wall=wall, changes=changes)
-            elif b <= final_bucket and state.active is not None:
+            elif state.active is None:
+                if b >= last_filled and (rule.kind is RuleKind.THRESHOLD or total < rule.min_count):
+                    # From the newest bucket on, each window holds a part of the one before it (buckets only leave
+                    # it): when this one has too few events, no later one holds, and nothing else is decided here.
+                    break
+            elif b <= final_bucket:
                 self._missed(rule, group, state, b, changes)
             # A window past final_bucket that does not hold is undecided (late events may still make it hold): no
             # miss is recorded, but the scan goes on, since a later window of the same batch may hold already.

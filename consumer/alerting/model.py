@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 
 class Severity(StrEnum):
@@ -45,18 +46,20 @@ class AlertState(StrEnum):
 
 @dataclass(frozen=True, order=True)
 class AlertKey:
-    """An alert's identity: rule name, group key and episode start (event time, ns)."""
+    """An alert's identity: rule name, group key and episode start (event time, ns). Its texts are made once per key
+    (cached_property writes the instance's __dict__, which a frozen dataclass allows; equality and order still
+    compare the three fields only): the evaluator asks for the fingerprint of each open alert in every batch."""
 
     rule: str
     group: tuple[tuple[str, str], ...]  # (field, value) pairs of the rule's group_by, in group_by order
     episode: int
 
-    @property
+    @cached_property
     def group_text(self) -> str:
         """`service=billing,host=web1`, or `` for a rule without group_by."""
         return ",".join(f"{name}={value}" for name, value in self.group)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """A stable hex digest of the identity (32 chars)."""
         text = "\x1f".join([self.rule, self.group_text, str(self.episode)])

@@ -23,6 +23,7 @@ Migrations: MIGRATIONS[n] takes a file from schema n-1 to n; `create_schema` app
 import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -138,6 +139,7 @@ def alert_from_json(data: bytes | str) -> Alert:
                  annotations=found["annotations"])
 
 
+@lru_cache(maxsize=65_536)  # the groups written are mostly the same from one batch to the next
 def group_text(group: Group) -> str:
     return orjson.dumps([list(pair) for pair in group]).decode()
 

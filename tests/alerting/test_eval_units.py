@@ -93,6 +93,27 @@ def test_a_threshold_reached_within_one_batch_of_recent_events_fires() -> None:
         (AlertState.FIRING, (("service", "billing"),), stamps[2])]
 
 
+def test_a_ratio_that_holds_only_once_the_unmatched_events_left_the_window_fires() -> None:
+    # Ten events that only count, then ten matching ones, a bucket later: the window ending at the newest bucket
+    # holds half, the next one (the counted ones gone, no new bucket) all. The scan stops early past the newest
+    # bucket only where no later window can hold (threshold, or fewer than min_count): not here.
+    config = parse_evaluator_config({"alert": {"allowed_lateness": "1s"}, "rules": [
+        {"name": "share", "type": "ratio", "match": "level:error", "total": "service:billing", "group_by": ["service"],
+         "window": "2s", "step": "1s", "ratio": 0.9, "min_count": 5}]})
+    rule = compile_rule(0, config.rules[0], config.alert.allowed_lateness)
+    dispatch, engine = Dispatch([rule]), Engine([rule])
+    start = (time.time_ns() - 3600 * NS) // NS * NS
+    counted = events([start + i * 1000 for i in range(10)], level=("INFO", 9))
+    matched = events([start + NS + i * 1000 for i in range(10)], start=10)
+    items = [dispatch.prepare(event) for event in counted + matched]
+    assert all(item is not None for item in items)
+    changes = engine.ingest([item for item in items if item is not None], time.time_ns(), catching_up=False)
+    # It fires, then resolves: every window after it is behind the frontier and empty.
+    assert [(a.state, a.key.group, a.started_at) for a in changes] == [
+        (AlertState.FIRING, (("service", "billing"),), start + 2 * NS),
+        (AlertState.RESOLVED, (("service", "billing"),), start + 2 * NS)]
+
+
 @pytest.mark.parametrize(("table", "problem"), [
     ({"type": "match", "match": "exited code", "interval": "5m"}, "does not apply to a match rule"),
     ({"type": "absence", "match": "reconcile finished", "schedule": "0 3 * * *"}, "does not apply with a schedule"),
