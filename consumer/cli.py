@@ -219,7 +219,6 @@ def check_connections(config: ConsumerConfig) -> int:
 
 def run(config: ConsumerConfig, *, once: bool, idle_timeout: float, max_wait: float | None = None) -> int:
     from consumer.deadletter import DeadLetterPublisher
-    from consumer.heap import settle
     from consumer.metrics import Metrics, serve
     from consumer.sinks.registry import open_sink
     from consumer.worker import Worker
@@ -247,7 +246,6 @@ def run(config: ConsumerConfig, *, once: bool, idle_timeout: float, max_wait: fl
         stopping.attach(worker.stop)
         if stopping.requested:
             return 0
-        settle()
         return worker.run(once=once, idle_timeout=idle_timeout, max_wait=max_wait)
     finally:
         sink.close()
