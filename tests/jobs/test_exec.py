@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from schemas.validate import schema_errors
+from shipper.checkpoint.lock import StateLock
+from tests.consumer.helpers import STARTED
 from tests.jobs.support import (
     GROUPS,
     Index,
@@ -21,6 +23,7 @@ from tests.jobs.support import (
     start_exec,
 )
 from tests.shipper.support import wait_until
+from tests.support.kafka import dedicated_broker, new_topic
 from tests.support.proxy import TcpForwarder, free_port
 
 pytestmark = pytest.mark.kafka
@@ -129,6 +132,66 @@ def test_broker_unreachable_during_the_run_loses_nothing_and_indexes_each_event_
     everything = index.events()
     assert index.rows() == len(everything) == 502 + 2 * 3
     assert max(Counter(e["event_id"] for e in everything).values()) == 1
+
+
+# Three phases of 400 lines; between them the job waits for a flag file the test creates (at most 5 minutes).
+PHASED = """import sys, time
+from pathlib import Path
+flags = Path(sys.argv[1])
+for phase in range(3):
+    for i in range(400):
+        print(f"phase {phase} line {i:03d}", flush=True)
+        if i % 50 == 0:
+            time.sleep(0.01)
+    if phase < 2:
+        deadline = time.monotonic() + 300
+        while not (flags / f"go{phase + 1}").exists():
+            if time.monotonic() > deadline:
+                sys.exit(9)
+            time.sleep(0.05)
+"""
+
+
+@pytest.mark.slow
+def test_the_broker_stopped_mid_run_and_restarted_under_a_running_shipper_loses_nothing_and_duplicates_nothing(
+    tmp_path: Path,
+) -> None:
+    """The run is followed live by a shipper service (the spool's own input) while the broker is stopped with some
+    of the run acknowledged and the rest in flight or not yet read, and started again: every event once."""
+    with dedicated_broker(tmp_path / "kafka") as broker:
+        topic = new_topic(broker.bootstrap)
+        config = shipper_config(tmp_path, broker.bootstrap, topic)
+        log = (tmp_path / "shipper.log").open("wb")
+        service = subprocess.Popen(_shipper("run", config), stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL)
+        STARTED.append(service)
+        log.close()
+        wait_until(lambda: StateLock(tmp_path / "state").holder() == service.pid, 60, "the service's state lock")
+        flags = tmp_path / "flags"
+        flags.mkdir()
+        job = start_exec(config, "sync", *python(PHASED), str(flags))
+        index = Index(tmp_path, broker.bootstrap, topic)
+
+        def indexed() -> int:
+            index.catch_up()
+            return index.rows()
+
+        wait_until(lambda: indexed() >= 100, 120, "the first phase's lines in the index")
+        broker.stop()
+        (flags / "go1").touch()  # the second phase is written while the broker is down
+        wait_until(lambda: sum(1 for _ in spool_records(tmp_path)) >= 801, 60, "the second phase in the spool")
+        broker.start()
+        (flags / "go2").touch()
+        assert job.wait(timeout=120) == 0
+        wait_until(lambda: indexed() >= 1202, 180, "the whole run in the index")
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=60) == 0, (tmp_path / "shipper.log").read_text(errors="replace")[-3000:]
+        events = index.events(**{"job.name": "sync"})
+        assert index.rows() == len(events) == 1202
+        assert max(Counter(e["event_id"] for e in events).values()) == 1
+        assert [e["body"] for e in by_name(events, "job.output")] == [
+            f"phase {phase} line {i:03d}" for phase in range(3) for i in range(400)]
+        assert [e["attributes"]["job.exit_code"] for e in by_name(events, "job.end")] == [0]
 
 
 def test_exec_killed_mid_run_still_ships_its_lines_and_the_next_exec_ends_the_run_unknown(
