@@ -3,7 +3,8 @@ and how often), `[[inhibit]]` (which alerts mute which). The evaluator's config 
 `check_notify` checks what refers across them.
 
 A receiver's `type` chooses its settings dataclass (consumer.alerting.notify.receivers.registry), each declared in its
-own module (`email_settings`, `webhook_settings`, `alertmanager_settings`), like the sinks' `[sink]` variants.
+own module (`email_settings`, `webhook_settings`, `alertmanager_settings`; the two that POST share `http_settings`),
+like the sinks' `[sink]` variants.
 """
 
 import builtins
