@@ -144,6 +144,39 @@ def test_the_histogram_draws_the_buckets_the_api_counts_and_a_bar_click_zooms(pi
     assert sum(int(zoomed.nth(i).get_attribute("data-total") or -1) for i in range(zoomed.count())) == drawn[fullest]
 
 
+def test_a_drag_across_two_bars_zooms_the_range_to_both(pipeline: Pipeline, page: Page) -> None:
+    word = unique("drag")
+    pipeline.write("a", [line(f"{word} step {i}") for i in range(3)])
+    pipeline.searched(3, q=word)
+    open_search(page, pipeline, word)
+    since, until = page.evaluate("[document.body.dataset.since, document.body.dataset.until]")
+    answer = pipeline.api("/api/histogram", q=word, since=since, until=until)
+    buckets, interval = answer["buckets"], answer["interval_ns"]
+    bars = page.locator("#histogram g.bar")
+    assert bars.count() == len(buckets) > 1
+    fullest = max(range(len(buckets)), key=lambda i: buckets[i]["total"])
+    other = fullest + 1 if fullest + 1 < len(buckets) else fullest - 1
+    first, last = sorted((fullest, other))
+    start = bars.nth(fullest).locator("rect.hit").bounding_box()
+    end = bars.nth(other).locator("rect.hit").bounding_box()
+    assert start is not None and end is not None
+
+    def drag() -> None:
+        page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=5)
+        page.mouse.up()
+
+    searched(page, drag)
+    assert page.input_value("#range") == "custom"
+    # the range is the two buckets, end to end (within the range searched before), to the millisecond
+    zoomed_since, zoomed_until = (int(v) for v in page.evaluate(
+        "[document.body.dataset.since, document.body.dataset.until]"))
+    assert abs(zoomed_since - max(answer["since_ns"], buckets[first]["start_ns"])) < 1_000_000
+    assert abs(zoomed_until - min(answer["until_ns"], buckets[last]["start_ns"] + interval)) < 1_000_000
+    assert len(rows(page)) == buckets[first]["total"] + buckets[last]["total"]
+
+
 def test_a_line_written_to_a_followed_file_appears_in_the_live_tail(pipeline: Pipeline, page: Page) -> None:
     word = unique("live")
     open_search(page, pipeline, word)
